@@ -1,0 +1,393 @@
+//! The shared HTTP layer against a wiremock server: every classification path.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use postd_core::http::{
+    HttpClient, RateLimitObserver, RequestContext, RetryEvent, RetryPolicy, bearer, generic_error,
+};
+use postd_core::reqwest::{Method, StatusCode, header::HeaderMap};
+use postd_core::{Error, ErrorKind, Platform, Retry};
+use secrecy::SecretString;
+use url::Url;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const GET: RequestContext = RequestContext::idempotent(Platform::Meta, "test.read");
+const POST: RequestContext = RequestContext::non_idempotent(Platform::Meta, "test.create");
+
+#[derive(Debug, Default)]
+struct Recorder {
+    retries: Mutex<Vec<RetryEvent>>,
+    responses: Mutex<Vec<u16>>,
+}
+
+impl RateLimitObserver for Recorder {
+    fn on_response(&self, _ctx: &RequestContext, status: u16, _headers: &HeaderMap) {
+        self.responses.lock().unwrap().push(status);
+    }
+    fn on_retry(&self, event: &RetryEvent) {
+        self.retries.lock().unwrap().push(event.clone());
+    }
+}
+
+fn client(recorder: Option<Arc<Recorder>>) -> HttpClient {
+    let mut b = HttpClient::builder()
+        .request_timeout(Duration::from_millis(300))
+        .connect_timeout(Duration::from_millis(300))
+        .retry(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(20)),
+        );
+    if let Some(r) = recorder {
+        b = b.observer(r);
+    }
+    b.build().unwrap()
+}
+
+fn parse(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Error {
+    generic_error(status, body)
+}
+
+async fn call(
+    client: &HttpClient,
+    ctx: RequestContext,
+    m: Method,
+    url: &str,
+) -> Result<String, Error> {
+    let request = client.request(m, Url::parse(url).unwrap()).build().unwrap();
+    let resp = client.execute(ctx, request, &parse).await?;
+    Ok(String::from_utf8(resp.body.to_vec()).unwrap())
+}
+
+async fn requests_to(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+#[tokio::test]
+async fn server_error_then_success_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/r"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/r"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let c = client(Some(recorder.clone()));
+    assert_eq!(
+        call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(requests_to(&server).await, 2);
+    assert_eq!(*recorder.responses.lock().unwrap(), vec![500, 200]);
+    let retries = recorder.retries.lock().unwrap();
+    assert_eq!(retries.len(), 1);
+    assert_eq!(retries[0].status, Some(500));
+    assert!(!retries[0].server_hint);
+}
+
+#[tokio::test]
+async fn persistent_server_errors_exhaust_the_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let err = call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(err.retry(), Retry::Exhausted);
+    assert_eq!(err.http_status(), Some(503));
+    assert_eq!(requests_to(&server).await, 4); // 1 + 3 retries
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_seconds_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let c = client(Some(recorder.clone()));
+    let started = Instant::now();
+    assert_eq!(
+        call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let retries = recorder.retries.lock().unwrap();
+    assert_eq!(retries[0].delay, Duration::from_secs(1));
+    assert!(retries[0].server_hint);
+    assert_eq!(retries[0].reason, ErrorKind::RateLimited);
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_date_is_honoured() {
+    let server = MockServer::start().await;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", date.as_str()))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let c = client(Some(recorder.clone()));
+    assert_eq!(
+        call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
+            .await
+            .unwrap(),
+        "ok"
+    );
+    let delay = recorder.retries.lock().unwrap()[0].delay;
+    // Whole seconds in the header: the wait is between 1 and 2 seconds.
+    assert!(
+        delay > Duration::from_millis(900) && delay <= Duration::from_secs(2),
+        "{delay:?}"
+    );
+}
+
+#[tokio::test]
+async fn long_retry_after_goes_back_to_the_caller() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let started = Instant::now();
+    let err = call(&c, POST, Method::POST, &format!("{}/r", server.uri()))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(
+        err.retry(),
+        Retry::Temporary {
+            after: Some(Duration::from_secs(3600))
+        }
+    );
+    assert_eq!(requests_to(&server).await, 1);
+}
+
+#[tokio::test]
+async fn timeout_on_get_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    assert_eq!(
+        call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(requests_to(&server).await, 2);
+}
+
+#[tokio::test]
+async fn timeout_on_post_is_an_unknown_outcome_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let err = call(&c, POST, Method::POST, &format!("{}/r", server.uri()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    assert_eq!(err.retry(), Retry::Permanent);
+    assert_eq!(err.platform(), Some(Platform::Meta));
+    assert_eq!(err.operation(), Some("test.create"));
+    assert_eq!(requests_to(&server).await, 1);
+}
+
+#[tokio::test]
+async fn gateway_error_on_post_is_an_unknown_outcome() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let err = call(&c, POST, Method::POST, &format!("{}/r", server.uri()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    assert_eq!(err.http_status(), Some(502));
+    assert_eq!(requests_to(&server).await, 1);
+}
+
+#[tokio::test]
+async fn service_unavailable_on_post_is_retried() {
+    // 503 means the platform refused the request, so a create can be sent again.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_string("created"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    assert_eq!(
+        call(&c, POST, Method::POST, &format!("{}/r", server.uri()))
+            .await
+            .unwrap(),
+        "created"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("bad"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let err = call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidContent);
+    assert_eq!(err.retry(), Retry::Permanent);
+    assert_eq!(requests_to(&server).await, 1);
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_exhausted() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let recorder = Arc::new(Recorder::default());
+    let c = client(Some(recorder.clone()));
+    // Refused connections never reached the platform, so even a create is retried.
+    let err = call(
+        &c,
+        POST,
+        Method::POST,
+        &format!("http://127.0.0.1:{port}/r"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(err.retry(), Retry::Exhausted);
+    assert_eq!(err.http_status(), None);
+    assert_eq!(recorder.retries.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn oversized_response_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'a'; 4096]))
+        .mount(&server)
+        .await;
+    let c = HttpClient::builder()
+        .max_response_bytes(1024)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.to_string().contains("larger than 1024"));
+}
+
+#[tokio::test]
+async fn malformed_success_body_keeps_the_status() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>not json</html>"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let request = c
+        .request(Method::GET, Url::parse(&server.uri()).unwrap())
+        .build()
+        .unwrap();
+    let resp = c.execute(GET, request, &parse).await.unwrap();
+    let err = resp.json::<serde_json::Value>(&GET).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unexpected);
+    assert_eq!(err.http_status(), Some(200));
+    assert!(err.to_string().contains("malformed JSON"));
+}
+
+/// A token placed in credentials, a failing URL and an error body must never
+/// appear in any Debug, Display or error-chain output.
+#[tokio::test]
+async fn canary_token_never_leaks_into_errors() {
+    const CANARY: &str = "CANARY_5f2c9e0d7b1a";
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(format!(
+            r#"{{"error":"token {CANARY} is invalid","access_token":"{CANARY}"}}"#
+        )))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let token = SecretString::from(CANARY);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let urls = [
+        format!("{}/r?access_token={CANARY}", server.uri()),
+        format!("http://127.0.0.1:{port}/r?access_token={CANARY}&input_token={CANARY}"),
+    ];
+    for (i, url) in urls.iter().enumerate() {
+        let ctx = if i == 0 { GET } else { POST };
+        let request = bearer(c.request(Method::GET, Url::parse(url).unwrap()), &token)
+            .build()
+            .unwrap();
+        let err = c.execute(ctx, request, &parse).await.unwrap_err();
+        let mut texts = vec![err.to_string(), format!("{err:?}"), format!("{err:#?}")];
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            texts.push(s.to_string());
+            texts.push(format!("{s:?}"));
+            source = s.source();
+        }
+        for t in &texts {
+            assert!(!t.contains(CANARY), "leaked in: {t}");
+        }
+    }
+}
