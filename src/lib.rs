@@ -1,1 +1,27 @@
-//! placeholder
+//! # postd
+//!
+//! Publish to social and marketing platforms from Rust services: one
+//! connector contract ([`Connector`]), one connector crate per platform, and a
+//! [`ConnectorManager`] that picks platforms by cargo feature (`meta`,
+//! `linkedin`, `tiktok`, `gbp`, `mailchimp`, `twitter`; all on by default).
+//!
+//! This facade re-exports [`postd_core`] (the contract, errors, HTTP, OAuth,
+//! webhook crypto and refresh planning) and [`postd_manager`].
+//!
+//! ```
+//! use postd::{ConnectorManager, ConnectorStatus, Platform};
+//!
+//! // With no credentials in the environment, every platform reports why it is not ready.
+//! let manager = ConnectorManager::builder().build()?;
+//! for platform in Platform::ALL {
+//!     let status = manager.status(platform);
+//!     assert_ne!(status, ConnectorStatus::Ready);
+//! }
+//! # Ok::<(), postd::Error>(())
+//! ```
+
+#![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
+
+pub use postd_core::*;
+pub use postd_manager::{ConnectorManager, ConnectorStatus, ManagerBuilder, connectors};

@@ -37,7 +37,6 @@ pub enum RefreshModel {
 
 /// Media limits of a platform (the strictest of its surfaces where they differ).
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct MediaLimits {
     /// Media kinds the platform accepts.
     pub kinds: Vec<MediaKind>,
@@ -52,8 +51,10 @@ pub struct MediaLimits {
 }
 
 /// The window in which a native scheduled post may be placed, relative to now.
+///
+/// Capabilities are plain facts built with struct literals, so these structs
+/// are not `#[non_exhaustive]`; a new field is a (pre-1.0) breaking change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ScheduleWindow {
     /// Earliest, from now.
     pub min_ahead: Duration,
@@ -63,7 +64,6 @@ pub struct ScheduleWindow {
 
 /// Facts about a platform's connector.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Capabilities {
     /// The platform.
     pub platform: Platform,
@@ -93,6 +93,16 @@ pub struct Capabilities {
     pub signed_webhooks: bool,
     /// Whether the platform validates a webhook endpoint with a challenge.
     pub webhook_challenge: bool,
+}
+
+impl ScheduleWindow {
+    /// A window from `min_ahead` to `max_ahead` from now.
+    pub const fn new(min_ahead: Duration, max_ahead: Duration) -> Self {
+        ScheduleWindow {
+            min_ahead,
+            max_ahead,
+        }
+    }
 }
 
 impl Capabilities {
@@ -155,15 +165,15 @@ impl Capabilities {
                 MediaKind::Video => self.media.max_video_bytes,
                 _ => self.media.max_image_bytes,
             };
-            if let (Some(limit), Some(size)) = (limit, m.size_hint) {
-                if size > limit {
-                    return Err(Error::new(
-                        ErrorKind::MediaRejected,
-                        format!("media item {} is {size} bytes; the limit is {limit}", i + 1),
-                    )
-                    .with_platform(self.platform)
-                    .with_operation("validate"));
-                }
+            if let (Some(limit), Some(size)) = (limit, m.size_hint)
+                && size > limit
+            {
+                return Err(Error::new(
+                    ErrorKind::MediaRejected,
+                    format!("media item {} is {size} bytes; the limit is {limit}", i + 1),
+                )
+                .with_platform(self.platform)
+                .with_operation("validate"));
             }
         }
         // A schedule time on a platform without native scheduling is not an

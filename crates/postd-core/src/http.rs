@@ -576,10 +576,10 @@ fn classify_failure(
         err = err.with_status(status.as_u16());
     }
     // The server's explicit wait wins over any computed backoff.
-    if let Some(wait) = retry_after(headers, SystemTime::now()) {
-        if err.is_temporary() || matches!(status.as_u16(), 429 | 503) {
-            err = err.temporary(Some(wait));
-        }
+    if let Some(wait) = retry_after(headers, SystemTime::now())
+        && (err.is_temporary() || matches!(status.as_u16(), 429 | 503))
+    {
+        err = err.temporary(Some(wait));
     }
     // A create that got a gateway error may have been applied.
     if !ctx.idempotent && matches!(status.as_u16(), 500 | 502 | 504) && err.is_temporary() {
@@ -697,7 +697,7 @@ fn status_label(status: u16) -> &'static str {
         409 => "409",
         422 => "422",
         429 => "429",
-        400..=499 => "4xx",
+        s if s < 500 => "4xx",
         500 => "500",
         502 => "502",
         503 => "503",
@@ -790,12 +790,10 @@ fn request_secrets(request: &reqwest::Request) -> Vec<String> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if is_form {
-        if let Some(body) = request.body().and_then(|b| b.as_bytes()) {
-            for (k, v) in url::form_urlencoded::parse(body) {
-                if sensitive(&k) {
-                    out.push(v.into_owned());
-                }
+    if is_form && let Some(body) = request.body().and_then(|b| b.as_bytes()) {
+        for (k, v) in url::form_urlencoded::parse(body) {
+            if sensitive(&k) {
+                out.push(v.into_owned());
             }
         }
     }

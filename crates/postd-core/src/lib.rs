@@ -33,6 +33,7 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 pub mod capabilities;
+pub mod config;
 pub mod connector;
 pub mod content;
 pub mod credentials;

@@ -97,15 +97,15 @@ impl Platform {
         }
     }
 
-    /// The implementation requirements document in the repository root.
-    pub const fn spec_document(self) -> &'static str {
+    /// The implementation requirements document in the repository root, for
+    /// platforms that started as scaffolds.
+    pub const fn spec_document(self) -> Option<&'static str> {
         match self {
-            Platform::Meta => "crates/postd-meta (module docs)",
-            Platform::LinkedIn => "crates/postd-linkedin (module docs)",
-            Platform::TikTok => "CONNECTOR_SPECS_TIKTOK.md",
-            Platform::Gbp => "CONNECTOR_SPECS_GBP.md",
-            Platform::Mailchimp => "CONNECTOR_SPECS_MAILCHIMP.md",
-            Platform::Twitter => "CONNECTOR_SPECS_X.md",
+            Platform::Meta | Platform::LinkedIn => None,
+            Platform::TikTok => Some("CONNECTOR_SPECS_TIKTOK.md"),
+            Platform::Gbp => Some("CONNECTOR_SPECS_GBP.md"),
+            Platform::Mailchimp => Some("CONNECTOR_SPECS_MAILCHIMP.md"),
+            Platform::Twitter => Some("CONNECTOR_SPECS_X.md"),
         }
     }
 
@@ -120,13 +120,19 @@ impl Platform {
     /// );
     /// ```
     pub fn scaffold_message(self) -> String {
-        format!(
-            "{} connector is not yet implemented. This is a scaffold placeholder. \
-             See crates/{} and {} for implementation requirements.",
-            self.display_name(),
-            self.crate_name(),
-            self.spec_document()
-        )
+        match self.spec_document() {
+            Some(spec) => format!(
+                "{} connector is not yet implemented. This is a scaffold placeholder. \
+                 See crates/{} and {spec} for implementation requirements.",
+                self.display_name(),
+                self.crate_name(),
+            ),
+            None => format!(
+                "{} connector is not yet implemented. See crates/{} for its status.",
+                self.display_name(),
+                self.crate_name(),
+            ),
+        }
     }
 }
 

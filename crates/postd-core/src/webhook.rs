@@ -306,7 +306,7 @@ pub fn hex_encode(bytes: &[u8]) -> String {
 /// Decodes hex (either case); `None` for odd length or a non-hex character.
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| match c {

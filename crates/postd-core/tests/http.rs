@@ -1,4 +1,5 @@
 //! The shared HTTP layer against a wiremock server: every classification path.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

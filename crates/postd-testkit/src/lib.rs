@@ -1,1 +1,385 @@
-//! placeholder
+//! # postd-testkit
+//!
+//! The base for POSTD's stateful platform fakes and the connector conformance suite.
+//!
+//! - [`FakeServer`] wraps a wiremock [`MockServer`] with a catch-all route
+//!   that answers any request no fake route matched with `421 Misdirected
+//!   Request` and records it; a test fails loudly (the server panics on drop,
+//!   and [`FakeServer::assert_all_matched`] panics at once) when any request
+//!   went unmatched.
+//! - [`Faults`] is the fault-injection knob every fake shares: the next N
+//!   requests matching a method and path answer with a status, a 429 with
+//!   `Retry-After`, a delay (a timeout), a malformed body, or a reset
+//!   connection. Faults marked [`Timing::AfterCommit`] are applied by the
+//!   stateful fakes after they have performed the request's effect, which is
+//!   how "the platform did it but the answer was lost" is modelled.
+//! - [`conformance`] holds checks every connector runs.
+//!
+//! ```
+//! use postd_testkit::{Fault, FakeServer, Timing};
+//! use wiremock::{Mock, ResponseTemplate, matchers::path};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let fake = FakeServer::start().await;
+//! fake.mount(Mock::given(path("/ok")).respond_with(ResponseTemplate::new(200))).await;
+//! fake.faults().inject("GET", "/ok", Fault::status(503), 1, Timing::BeforeCommit);
+//!
+//! let client = postd_core::reqwest::Client::new();
+//! assert_eq!(client.get(format!("{}/ok", fake.uri())).send().await.unwrap().status(), 503);
+//! assert_eq!(client.get(format!("{}/ok", fake.uri())).send().await.unwrap().status(), 200);
+//! fake.assert_all_matched();
+//! # });
+//! ```
+
+#![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a poisoned lock is a failed test
+
+pub mod conformance;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use url::Url;
+use wiremock::matchers::any;
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// When a fault strikes relative to the fake applying the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timing {
+    /// Before the platform does anything: the request has no effect.
+    BeforeCommit,
+    /// After the platform applied the request: the effect happened, the answer is lost or wrong.
+    AfterCommit,
+}
+
+/// What a fault does to the response.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status, headers and body.
+    Status {
+        /// The status.
+        status: u16,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// The body.
+        body: String,
+    },
+    /// Answer 200 only after this long (longer than the client's timeout: a timeout).
+    Delay(Duration),
+    /// Answer 200 with a body that is not JSON.
+    MalformedBody,
+    /// Reset the connection without an answer.
+    Reset,
+}
+
+impl Fault {
+    /// A bare status.
+    pub fn status(status: u16) -> Fault {
+        Fault::Status {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    /// A status with a body.
+    pub fn status_with_body(status: u16, body: impl Into<String>) -> Fault {
+        Fault::Status {
+            status,
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: body.into(),
+        }
+    }
+
+    /// A 429 with `Retry-After: {retry_after}`.
+    pub fn rate_limited(retry_after: &str) -> Fault {
+        Fault::Status {
+            status: 429,
+            headers: vec![("retry-after".to_owned(), retry_after.to_owned())],
+            body: String::new(),
+        }
+    }
+
+    /// The response this fault answers with (`Reset` has none; see [`Fault::is_reset`]).
+    pub fn response(&self) -> ResponseTemplate {
+        match self {
+            Fault::Status {
+                status,
+                headers,
+                body,
+            } => {
+                let mut t = ResponseTemplate::new(*status).set_body_string(body.clone());
+                for (k, v) in headers {
+                    t = t.insert_header(k.as_str(), v.as_str());
+                }
+                t
+            }
+            Fault::Delay(d) => ResponseTemplate::new(200)
+                .set_body_string("{}")
+                .set_delay(*d),
+            Fault::MalformedBody => ResponseTemplate::new(200).set_body_string("<html>not json"),
+            Fault::Reset => ResponseTemplate::new(599),
+        }
+    }
+
+    /// True for [`Fault::Reset`].
+    pub fn is_reset(&self) -> bool {
+        matches!(self, Fault::Reset)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    method: String,
+    path_contains: String,
+    fault: Fault,
+    remaining: usize,
+    timing: Timing,
+}
+
+impl Rule {
+    fn matches(&self, req: &Request, timing: Timing) -> bool {
+        self.remaining > 0
+            && self.timing == timing
+            && (self.method == "*" || req.method.as_str().eq_ignore_ascii_case(&self.method))
+            && req.url.path().contains(&self.path_contains)
+    }
+}
+
+/// Fault rules shared by a fake's routes. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Faults {
+    rules: Arc<Mutex<Vec<Rule>>>,
+    injected: Arc<Mutex<usize>>,
+}
+
+impl fmt::Debug for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Faults")
+            .field(
+                "pending",
+                &self
+                    .rules
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.remaining)
+                    .sum::<usize>(),
+            )
+            .finish()
+    }
+}
+
+impl Faults {
+    /// The next `times` requests with `method` (`"*"` for any) whose path contains
+    /// `path_contains` get `fault`, at `timing`.
+    pub fn inject(
+        &self,
+        method: &str,
+        path_contains: &str,
+        fault: Fault,
+        times: usize,
+        timing: Timing,
+    ) {
+        self.rules.lock().unwrap().push(Rule {
+            method: method.to_owned(),
+            path_contains: path_contains.to_owned(),
+            fault,
+            remaining: times,
+            timing,
+        });
+    }
+
+    /// Takes the fault for `req` at `timing`, if a rule matches (stateful fakes call this).
+    pub fn take(&self, req: &Request, timing: Timing) -> Option<Fault> {
+        let mut rules = self.rules.lock().unwrap();
+        let rule = rules.iter_mut().find(|r| r.matches(req, timing))?;
+        rule.remaining -= 1;
+        *self.injected.lock().unwrap() += 1;
+        Some(rule.fault.clone())
+    }
+
+    fn peek(&self, req: &Request, timing: Timing) -> Option<Fault> {
+        let rules = self.rules.lock().unwrap();
+        rules
+            .iter()
+            .find(|r| r.matches(req, timing))
+            .map(|r| r.fault.clone())
+    }
+
+    /// How many faults have struck so far.
+    pub fn injected(&self) -> usize {
+        *self.injected.lock().unwrap()
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        self.rules.lock().unwrap().clear();
+    }
+}
+
+struct BeforeCommitMatcher {
+    faults: Faults,
+    reset: bool,
+}
+
+impl Match for BeforeCommitMatcher {
+    fn matches(&self, request: &Request) -> bool {
+        self.faults
+            .peek(request, Timing::BeforeCommit)
+            .is_some_and(|f| f.is_reset() == self.reset)
+    }
+}
+
+struct BeforeCommitResponder(Faults);
+
+impl Respond for BeforeCommitResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        match self.0.take(request, Timing::BeforeCommit) {
+            Some(f) => f.response(),
+            None => ResponseTemplate::new(500).set_body_string("postd-testkit: fault vanished"),
+        }
+    }
+}
+
+struct Unmatched(Arc<Mutex<Vec<String>>>);
+
+impl Respond for Unmatched {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let line = format!("{} {}", request.method, request.url.path());
+        self.0.lock().unwrap().push(line.clone());
+        ResponseTemplate::new(421).set_body_string(format!(
+            "postd-testkit: no fake route matches {line}; the connector sent a request the platform does not have"
+        ))
+    }
+}
+
+/// A wiremock server with a loud catch-all and fault injection.
+pub struct FakeServer {
+    server: MockServer,
+    unmatched: Arc<Mutex<Vec<String>>>,
+    faults: Faults,
+}
+
+impl fmt::Debug for FakeServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeServer")
+            .field("uri", &self.server.uri())
+            .field("unmatched", &self.unmatched.lock().unwrap())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeServer {
+    /// Starts a server that records requests.
+    pub async fn start() -> Self {
+        FakeServer::with_server(MockServer::start().await).await
+    }
+
+    /// Starts a server that keeps no request bodies (for large uploads and benchmarks).
+    pub async fn start_without_recording() -> Self {
+        FakeServer::with_server(
+            MockServer::builder()
+                .disable_request_recording()
+                .start()
+                .await,
+        )
+        .await
+    }
+
+    async fn with_server(server: MockServer) -> Self {
+        let unmatched = Arc::new(Mutex::new(Vec::new()));
+        let faults = Faults::default();
+        Mock::given(any())
+            .respond_with(Unmatched(unmatched.clone()))
+            .with_priority(u8::MAX)
+            .named("postd-testkit catch-all")
+            .mount(&server)
+            .await;
+        Mock::given(BeforeCommitMatcher {
+            faults: faults.clone(),
+            reset: false,
+        })
+        .respond_with(BeforeCommitResponder(faults.clone()))
+        .with_priority(1)
+        .named("postd-testkit fault injection")
+        .mount(&server)
+        .await;
+        let reset_faults = faults.clone();
+        Mock::given(BeforeCommitMatcher {
+            faults: faults.clone(),
+            reset: true,
+        })
+        .respond_with_err(move |req: &Request| {
+            reset_faults.take(req, Timing::BeforeCommit);
+            std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "postd-testkit: injected reset",
+            )
+        })
+        .with_priority(1)
+        .named("postd-testkit reset injection")
+        .mount(&server)
+        .await;
+        FakeServer {
+            server,
+            unmatched,
+            faults,
+        }
+    }
+
+    /// The base URI, `http://127.0.0.1:PORT`.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The base URL with a trailing `/`.
+    pub fn url(&self) -> Url {
+        Url::parse(&format!("{}/", self.server.uri())).expect("wiremock URIs parse")
+    }
+
+    /// The wiremock server, to mount routes and read recorded requests.
+    pub fn server(&self) -> &MockServer {
+        &self.server
+    }
+
+    /// The fault knobs.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Mounts a route.
+    pub async fn mount(&self, mock: Mock) {
+        mock.mount(&self.server).await;
+    }
+
+    /// Requests no route matched, as `METHOD /path`.
+    pub fn unmatched(&self) -> Vec<String> {
+        self.unmatched.lock().unwrap().clone()
+    }
+
+    /// Panics if any request went unmatched.
+    pub fn assert_all_matched(&self) {
+        let u = self.unmatched();
+        assert!(
+            u.is_empty(),
+            "postd-testkit: requests matched no fake route: {u:?}"
+        );
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let u = self.unmatched.lock().map(|u| u.clone()).unwrap_or_default();
+        if !u.is_empty() {
+            panic!("postd-testkit: requests matched no fake route: {u:?}");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Manager behaviour: feature gating, scaffold refusals, missing variables.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use postd_core::{ErrorKind, Platform};
+use postd_manager::{ConnectorManager, ConnectorStatus};
+
+#[cfg(feature = "tiktok")]
+#[test]
+fn scaffolds_are_refused_with_the_seed_message() {
+    let m = ConnectorManager::builder()
+        .sandbox_defaults()
+        .build()
+        .unwrap();
+    let expected = [
+        #[cfg(feature = "tiktok")]
+        (
+            Platform::TikTok,
+            "TikTok connector is not yet implemented. This is a scaffold placeholder. \
+             See crates/postd-tiktok and CONNECTOR_SPECS_TIKTOK.md for implementation requirements.",
+        ),
+        #[cfg(feature = "gbp")]
+        (
+            Platform::Gbp,
+            "Google Business Profile connector is not yet implemented. This is a scaffold placeholder. \
+             See crates/postd-gbp and CONNECTOR_SPECS_GBP.md for implementation requirements.",
+        ),
+        #[cfg(feature = "mailchimp")]
+        (
+            Platform::Mailchimp,
+            "Mailchimp connector is not yet implemented. This is a scaffold placeholder. \
+             See crates/postd-mailchimp and CONNECTOR_SPECS_MAILCHIMP.md for implementation requirements.",
+        ),
+        #[cfg(feature = "twitter")]
+        (
+            Platform::Twitter,
+            "X (Twitter) connector is not yet implemented. This is a scaffold placeholder. \
+             See crates/postd-twitter and CONNECTOR_SPECS_X.md for implementation requirements.",
+        ),
+    ];
+    for (platform, message) in expected {
+        assert_eq!(m.status(platform), ConnectorStatus::Scaffold);
+        let err = m.connector(platform).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotImplemented);
+        assert_eq!(err.message(), message);
+        assert_eq!(err.platform(), Some(platform));
+        // Scaffolds still describe themselves truthfully.
+        let caps = m.capabilities(platform).unwrap();
+        assert_eq!(caps.platform, platform);
+        assert!(!caps.implemented);
+    }
+}
+
+#[test]
+fn disabled_features_name_the_feature() {
+    let m = ConnectorManager::builder()
+        .sandbox_defaults()
+        .build()
+        .unwrap();
+    for platform in Platform::ALL {
+        let compiled = match platform {
+            Platform::Meta => cfg!(feature = "meta"),
+            Platform::LinkedIn => cfg!(feature = "linkedin"),
+            Platform::TikTok => cfg!(feature = "tiktok"),
+            Platform::Gbp => cfg!(feature = "gbp"),
+            Platform::Mailchimp => cfg!(feature = "mailchimp"),
+            Platform::Twitter => cfg!(feature = "twitter"),
+            _ => unreachable!(),
+        };
+        if compiled {
+            assert_ne!(m.status(platform), ConnectorStatus::FeatureDisabled);
+        } else {
+            assert_eq!(m.status(platform), ConnectorStatus::FeatureDisabled);
+            let err = m.connector(platform).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string()
+                    .contains(&format!("`{}` cargo feature", platform.feature())),
+                "{err}"
+            );
+            assert!(m.capabilities(platform).is_none());
+        }
+    }
+}
+
+#[cfg(feature = "meta")]
+#[test]
+fn missing_meta_variables_are_named() {
+    let m = ConnectorManager::builder().build().unwrap();
+    let err = m.connector(Platform::Meta).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string().contains("META_CLIENT_ID is not set"),
+        "{err}"
+    );
+
+    let m = ConnectorManager::builder()
+        .var("META_CLIENT_ID", "1")
+        .build()
+        .unwrap();
+    let err = m.connector(Platform::Meta).unwrap_err();
+    assert!(
+        err.to_string().contains("META_CLIENT_SECRET is not set"),
+        "{err}"
+    );
+    assert!(
+        matches!(m.status(Platform::Meta), ConnectorStatus::NotConfigured { reason } if reason.contains("META_CLIENT_SECRET"))
+    );
+}
+
+#[cfg(feature = "linkedin")]
+#[test]
+fn missing_linkedin_variables_are_named() {
+    let m = ConnectorManager::builder()
+        .var("LINKEDIN_CLIENT_SECRET", "s")
+        .build()
+        .unwrap();
+    let err = m.connector(Platform::LinkedIn).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string().contains("LINKEDIN_CLIENT_ID is not set"),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "meta")]
+#[test]
+fn invalid_base_url_is_a_config_error_naming_the_variable() {
+    let m = ConnectorManager::builder()
+        .sandbox_defaults()
+        .var("META_BASE_URL", "ftp://nope")
+        .build()
+        .unwrap();
+    let err = m.connector(Platform::Meta).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("META_BASE_URL"), "{err}");
+}
+
+#[test]
+fn debug_lists_statuses_without_secrets() {
+    let m = ConnectorManager::builder()
+        .var("META_CLIENT_ID", "1")
+        .var("META_CLIENT_SECRET", "CANARY_secret_value")
+        .var("LINKEDIN_CLIENT_SECRET", "CANARY_secret_value")
+        .build()
+        .unwrap();
+    let dbg = format!("{m:?}");
+    assert!(!dbg.contains("CANARY"), "{dbg}");
+    assert!(dbg.contains("Meta"));
+}
