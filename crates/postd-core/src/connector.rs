@@ -118,6 +118,9 @@ pub enum PublishStatus {
         state: String,
         /// When to ask again.
         retry_after: Duration,
+        /// The handle to ask with next time, when the publish moved to a new
+        /// stage (a carousel whose parent container now exists); `None` keeps the old one.
+        next: Option<PublishHandle>,
     },
     /// Published.
     Published(PublishedPost),

@@ -331,21 +331,36 @@ impl Media {
         &self,
         chunk_size: usize,
     ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static + use<>> {
+        self.stream_from(0, chunk_size).await
+    }
+
+    /// The media from byte `offset` to the end, as a stream of chunks of at
+    /// most `chunk_size` bytes, for resuming an interrupted upload.
+    pub async fn stream_from(
+        &self,
+        offset: u64,
+        chunk_size: usize,
+    ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static + use<>> {
         use futures_util::StreamExt;
+        let chunk_size = chunk_size.max(1);
         let stream = match &self.source {
             MediaSource::Bytes(b) => {
-                let b = b.clone();
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(b.len());
+                let b = b.slice(start..);
                 let chunks: Vec<std::io::Result<Bytes>> = (0..b.len())
-                    .step_by(chunk_size.max(1))
-                    .map(|i| Ok(b.slice(i..(i + chunk_size.max(1)).min(b.len()))))
+                    .step_by(chunk_size)
+                    .map(|i| Ok(b.slice(i..(i + chunk_size).min(b.len()))))
                     .collect();
                 futures_util::stream::iter(chunks).left_stream()
             }
             MediaSource::File(p) => {
-                let file = tokio::fs::File::open(p)
-                    .await
-                    .map_err(|e| media_io_error(p, e))?;
-                tokio_util::io::ReaderStream::with_capacity(file, chunk_size.max(1)).right_stream()
+                let mut file = tokio::fs::File::open(p).await.map_err(|e| media_io_error(p, e))?;
+                if offset > 0 {
+                    file.seek(std::io::SeekFrom::Start(offset))
+                        .await
+                        .map_err(|e| media_io_error(p, e))?;
+                }
+                tokio_util::io::ReaderStream::with_capacity(file, chunk_size).right_stream()
             }
             MediaSource::Url(_) => {
                 return Err(Error::new(
@@ -355,6 +370,29 @@ impl Media {
             }
         };
         Ok(stream)
+    }
+
+    /// A file name for upload forms: the file's own name, or `media` plus an extension from the MIME type.
+    pub fn file_name(&self) -> String {
+        if let MediaSource::File(p) = &self.source
+            && let Some(name) = p.file_name()
+        {
+            return name.to_string_lossy().into_owned();
+        }
+        let ext = match self.mime_type.as_deref() {
+            Some("image/jpeg") => "jpg",
+            Some("image/png") => "png",
+            Some("image/gif") => "gif",
+            Some("video/mp4") => "mp4",
+            Some("video/quicktime") => "mov",
+            _ => match self.kind {
+                MediaKind::Video => "mp4",
+                MediaKind::Gif => "gif",
+                MediaKind::Document => "pdf",
+                _ => "jpg",
+            },
+        };
+        format!("media.{ext}")
     }
 }
 
@@ -664,6 +702,12 @@ mod tests {
                 joined.extend_from_slice(&chunk);
             }
             assert_eq!(joined, data);
+            let mut s = Box::pin(media.stream_from(6_000, 1_000).await.unwrap());
+            let mut tail = Vec::new();
+            while let Some(chunk) = s.next().await {
+                tail.extend_from_slice(&chunk.unwrap());
+            }
+            assert_eq!(tail, &data[6_000..]);
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -119,7 +119,8 @@ impl RefreshPlan {
             RefreshModel::RefreshToken { .. } if tokens.refresh_token.is_some() => {
                 tokens.refresh_expires_at
             }
-            RefreshModel::LongLivedExchange => tokens.refresh_expires_at,
+            // A long-lived token that is not re-exchanged in time dies at its own expiry.
+            RefreshModel::LongLivedExchange => tokens.expires_at,
             _ => tokens.expires_at,
         };
         let reauth_deadline = match (token_deadline, tokens.consent_expires_at) {
@@ -290,6 +291,18 @@ mod tests {
                 .before,
             Duration::days(1)
         );
+    }
+
+    #[test]
+    fn long_lived_exchange_refreshes_ahead_and_warns_before_expiry() {
+        let expires = t0() + Duration::days(60);
+        let tokens = TokenSet::new("a").with_obtained_at(t0()).with_expires_at(expires);
+        let policy = RefreshPolicy::default().with_refresh_ahead(Duration::days(10));
+        let plan = RefreshPlan::compute(&tokens, RefreshModel::LongLivedExchange, &policy);
+        assert_eq!(plan.refresh_at, Some(expires - Duration::days(10)));
+        assert_eq!(plan.reauth_deadline, Some(expires));
+        // If the re-exchange keeps failing, the user hears about it at T-7d and T-1d.
+        assert_eq!(plan.due_warning(expires - Duration::days(7)).unwrap().before, Duration::days(7));
     }
 
     #[test]

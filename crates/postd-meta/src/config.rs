@@ -1,6 +1,7 @@
 //! Meta connector settings.
 
 use std::fmt;
+use std::time::Duration;
 
 use postd_core::config::Vars;
 use postd_core::http::HttpClient;
@@ -69,6 +70,15 @@ pub struct MetaConfig {
     pub scopes: Vec<String>,
     /// Send `appsecret_proof` with every call made with a user or page token.
     pub appsecret_proof: bool,
+    /// How long `publish` waits for Instagram containers and Facebook videos
+    /// before answering `Pending` (image containers are usually ready at once).
+    pub publish_wait: Duration,
+    /// First interval between status polls; it doubles up to `max_poll_interval`.
+    pub poll_interval: Duration,
+    /// Longest interval between status polls.
+    pub max_poll_interval: Duration,
+    /// Attempts to finish a resumable upload, resuming from the offset Meta reports.
+    pub upload_attempts: u32,
 }
 
 impl fmt::Debug for MetaConfig {
@@ -87,7 +97,9 @@ impl fmt::Debug for MetaConfig {
             )
             .field("scopes", &self.scopes)
             .field("appsecret_proof", &self.appsecret_proof)
-            .finish()
+            .field("publish_wait", &self.publish_wait)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,6 +152,11 @@ impl MetaConfig {
             webhook_verify_token: vars.optional_secret("META_WEBHOOK_VERIFY_TOKEN"),
             scopes,
             appsecret_proof: true,
+            publish_wait: Duration::from_secs(20),
+            poll_interval: Duration::from_secs(1),
+            // Meta: "query a container's status once per minute, for no more than 5 minutes".
+            max_poll_interval: Duration::from_secs(60),
+            upload_attempts: 5,
         })
     }
 
@@ -149,6 +166,14 @@ impl MetaConfig {
         self.oauth_base_url = base.clone();
         self.video_base_url = base.clone();
         self.upload_base_url = base;
+        self
+    }
+
+    /// Sets how long `publish` waits and how often it polls (tests use milliseconds).
+    pub fn with_polling(mut self, publish_wait: Duration, poll_interval: Duration, max_poll_interval: Duration) -> Self {
+        self.publish_wait = publish_wait;
+        self.poll_interval = poll_interval;
+        self.max_poll_interval = max_poll_interval;
         self
     }
 

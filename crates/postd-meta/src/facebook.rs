@@ -1,0 +1,414 @@
+//! Facebook Page publishing, in the order the calls happen.
+//!
+//! - Text and link posts: `POST /{page}/feed` (`message`, `link`).
+//! - One photo: `POST /{page}/photos` (`url`, or the file as multipart `source`).
+//! - Several photos: each `POST /{page}/photos` with `published=false`
+//!   (`temporary=true` when scheduled), then `POST /{page}/feed` with
+//!   `attached_media[i]={"media_fbid":"<photo id>"}`.
+//! - Video: `POST graph-video/{page}/videos` with `file_url`, or a local file
+//!   through the Resumable Upload API and `fbuploader_video_file_chunk`; the
+//!   video is then processed (`GET /{video}?fields=status`), so the publish
+//!   answers `Pending` until it is `ready`.
+//! - Scheduling: `published=false` and `scheduled_publish_time` (Unix
+//!   seconds), 10 minutes to 30 days ahead (the safe intersection of the
+//!   documented windows), checked before any call.
+//!
+//! Every call uses the page token. The creating calls are not idempotent: a
+//! timeout after sending is `UnknownOutcome`, reconciled by
+//! [`find_published`], which lists the page's recent posts.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postd_core::http::RequestContext;
+use postd_core::reqwest::Method;
+use postd_core::reqwest::multipart::{Form, Part};
+use postd_core::secrecy::SecretString;
+use postd_core::{
+    Capabilities, Error, ErrorKind, Fingerprint, Media, MediaKind, MediaSource, Platform, Post, PublishHandle,
+    PublishOutcome, PublishStatus, PublishedPost, Result, Target, TokenSet,
+};
+use url::Url;
+
+use crate::graph::{Auth, Graph};
+use crate::models::{Id, PagePost, Paged, PhotoCreated, VideoStatus, parse_time};
+use crate::upload::{STREAM_CHUNK, resumable_upload};
+
+/// Facebook posts take about 63,206 characters.
+pub(crate) const TEXT_MAX: usize = 63_206;
+/// Photos on one multi-photo post (POSTD's limit; Meta documents none lower).
+pub(crate) const MAX_PHOTOS: usize = 10;
+/// Scheduled posts: at least 10 minutes ahead.
+pub(crate) const SCHEDULE_MIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// Scheduled posts: at most 30 days ahead (some sources say 75 days or 6 months).
+pub(crate) const SCHEDULE_MAX: chrono::TimeDelta = chrono::TimeDelta::days(30);
+/// How far before the first attempt a reconciled post may be dated (clock skew).
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+pub(crate) const HANDLE_VIDEO: &str = "fb_video";
+
+pub(crate) fn validate(caps: &Capabilities, post: &Post, now: DateTime<Utc>) -> Result<()> {
+    caps.check_common(post)?;
+    let fail = |msg: &str| Err(invalid(msg));
+    if post.text.as_ref().is_some_and(|t| t.chars().count() > TEXT_MAX) {
+        return fail("Facebook posts take at most 63,206 characters");
+    }
+    let videos = post.media.iter().filter(|m| m.kind == MediaKind::Video).count();
+    let images = post.media.iter().filter(|m| m.kind == MediaKind::Image).count();
+    if videos > 1 || (videos == 1 && images > 0) {
+        return fail("a Facebook post carries one video, or photos, not both");
+    }
+    if images > MAX_PHOTOS {
+        return fail("a Facebook post carries at most 10 photos");
+    }
+    if post.link.is_some() && !post.media.is_empty() {
+        return fail("a Facebook link post cannot also carry photos or video");
+    }
+    if let Some(at) = post.schedule_at {
+        if at < now + SCHEDULE_MIN {
+            return fail("Facebook scheduled posts must be at least 10 minutes in the future");
+        }
+        if at > now + SCHEDULE_MAX {
+            return fail("Facebook scheduled posts must be at most 30 days in the future");
+        }
+    }
+    Ok(())
+}
+
+fn invalid(msg: &str) -> Error {
+    Error::new(ErrorKind::InvalidContent, msg)
+        .with_platform(Platform::Meta)
+        .with_operation("validate")
+}
+
+pub(crate) async fn publish(graph: &Graph, tokens: &TokenSet, target: &Target, post: &Post) -> Result<PublishOutcome> {
+    let page_token = crate::auth::target_token(tokens, target)?;
+    let page = target.id.as_str();
+    match post.media.as_slice() {
+        [] => {
+            let id = feed(graph, page_token, page, post, &[]).await?;
+            Ok(published(page, &id, post))
+        }
+        [one] if one.kind == MediaKind::Image => {
+            let created = photo(graph, page_token, page, one, PhotoRole::Post(post)).await?;
+            let id = created.post_id.unwrap_or(created.id);
+            Ok(published(page, &id, post))
+        }
+        [video] if video.kind == MediaKind::Video => {
+            let id = upload_video(graph, tokens, page_token, page, video, post).await?;
+            let handle = PublishHandle::new(Platform::Meta, page, HANDLE_VIDEO, &id);
+            // Processing starts now; one quick look saves a round trip for short videos.
+            match video_status(graph, tokens, &handle, page_token).await? {
+                PublishStatus::Published(p) => Ok(PublishOutcome::Published(p)),
+                PublishStatus::Failed { kind, code, message } => Err(Error::new(kind, message)
+                    .with_code(code)
+                    .with_platform(Platform::Meta)
+                    .with_operation("publish")),
+                _ => Ok(PublishOutcome::Pending(handle)),
+            }
+        }
+        photos => {
+            // Unpublished photos are invisible until attached, so uploading them is safe to repeat.
+            let mut ids = Vec::with_capacity(photos.len());
+            let role = PhotoRole::Attachment {
+                temporary: post.schedule_at.is_some(),
+            };
+            for m in photos {
+                let created = photo(graph, page_token, page, m, role).await?;
+                ids.push(created.id);
+            }
+            let id = feed(graph, page_token, page, post, &ids).await?;
+            Ok(published(page, &id, post))
+        }
+    }
+}
+
+fn published(page: &str, id: &str, post: &Post) -> PublishOutcome {
+    let mut p = PublishedPost::new(id).with_url(post_url(page, id));
+    if let Some(at) = post.schedule_at {
+        p = p.with_scheduled_for(at);
+    }
+    PublishOutcome::Published(p)
+}
+
+/// `https://www.facebook.com/{page}/posts/{post}` for an id `{page}_{post}`.
+fn post_url(page: &str, id: &str) -> Option<Url> {
+    let post = id.split_once('_').map(|(_, p)| p).unwrap_or(id);
+    Url::parse(&format!("https://www.facebook.com/{page}/posts/{post}")).ok()
+}
+
+fn schedule_params(post: &Post, form: &mut Vec<(&'static str, String)>) {
+    match post.schedule_at {
+        Some(at) => {
+            form.push(("published", "false".to_owned()));
+            form.push(("scheduled_publish_time", at.timestamp().to_string()));
+        }
+        None => form.push(("published", "true".to_owned())),
+    }
+}
+
+async fn feed(graph: &Graph, token: &SecretString, page: &str, post: &Post, photo_ids: &[String]) -> Result<String> {
+    let mut form: Vec<(&'static str, String)> = Vec::new();
+    if let Some(text) = &post.text {
+        form.push(("message", text.clone()));
+    }
+    if let Some(link) = &post.link {
+        form.push(("link", link.to_string()));
+    }
+    schedule_params(post, &mut form);
+    // attached_media[i]={"media_fbid":"<photo id>"}, the documented form encoding.
+    let keys: Vec<String> = (0..photo_ids.len()).map(|i| format!("attached_media[{i}]")).collect();
+    let mut pairs: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.clone())).collect();
+    for (k, id) in keys.iter().zip(photo_ids) {
+        pairs.push((k.as_str(), serde_json::json!({ "media_fbid": id }).to_string()));
+    }
+    let created: Id = graph
+        .post(
+            RequestContext::non_idempotent(Platform::Meta, "graph.page_feed"),
+            Auth::Token(token),
+            graph.url(&[page, "feed"]),
+            &pairs,
+            Some(page),
+        )
+        .await?;
+    Ok(created.id)
+}
+
+/// What an uploaded photo is for.
+#[derive(Clone, Copy)]
+enum PhotoRole<'a> {
+    /// The photo is the post: it carries the caption and the schedule.
+    Post(&'a Post),
+    /// An unpublished photo to attach to a multi-photo post; `temporary` for scheduled posts.
+    Attachment { temporary: bool },
+}
+
+/// Uploads one photo.
+async fn photo(graph: &Graph, token: &SecretString, page: &str, media: &Media, role: PhotoRole<'_>) -> Result<PhotoCreated> {
+    let mut fields: Vec<(&'static str, String)> = Vec::new();
+    let ctx = match role {
+        PhotoRole::Post(p) => {
+            if let Some(text) = &p.text {
+                fields.push(("caption", text.clone()));
+            }
+            schedule_params(p, &mut fields);
+            // A visible photo is a post: never repeat it blindly.
+            RequestContext::non_idempotent(Platform::Meta, "graph.page_photos")
+        }
+        PhotoRole::Attachment { temporary } => {
+            fields.push(("published", "false".to_owned()));
+            if temporary {
+                fields.push(("temporary", "true".to_owned()));
+            }
+            // An unpublished photo is invisible until attached: safe to repeat.
+            RequestContext::idempotent(Platform::Meta, "graph.page_photos")
+        }
+    };
+    if let Some(alt) = &media.alt_text {
+        fields.push(("alt_text_custom", alt.clone()));
+    }
+    let url = graph.url(&[page, "photos"]);
+    match &media.source {
+        MediaSource::Url(u) => {
+            fields.push(("url", u.to_string()));
+            graph.post(ctx, Auth::Token(token), url, &fields, Some(page)).await
+        }
+        MediaSource::File(_) | MediaSource::Bytes(_) => {
+            let len = media.len().await?.unwrap_or(0);
+            let part = Part::stream_with_length(
+                postd_core::reqwest::Body::wrap_stream(media.stream(STREAM_CHUNK).await?),
+                len,
+            )
+            .file_name(media.file_name());
+            let part = match &media.mime_type {
+                Some(m) => part
+                    .mime_str(m)
+                    .map_err(|_| Error::new(ErrorKind::MediaRejected, "media MIME type is not valid"))?,
+                None => part,
+            };
+            let mut form = Form::new().part("source", part);
+            for (k, v) in fields {
+                form = form.text(k, v);
+            }
+            let builder = graph.request(Method::POST, url, Auth::Token(token)).multipart(form);
+            graph.send(ctx, builder, Some(page)).await
+        }
+        _ => Err(Error::new(ErrorKind::Unsupported, "unsupported media source").with_platform(Platform::Meta)),
+    }
+}
+
+async fn upload_video(
+    graph: &Graph,
+    tokens: &TokenSet,
+    page_token: &SecretString,
+    page: &str,
+    video: &Media,
+    post: &Post,
+) -> Result<String> {
+    let mut form: Vec<(&'static str, String)> = Vec::new();
+    match &video.source {
+        MediaSource::Url(u) => form.push(("file_url", u.to_string())),
+        _ => {
+            // The Resumable Upload API takes a user token; the video is then published with the page token.
+            let handle = resumable_upload(graph, &tokens.access_token, video).await?;
+            form.push(("fbuploader_video_file_chunk", handle));
+        }
+    }
+    if let Some(text) = &post.text {
+        form.push(("description", text.clone()));
+    }
+    if let Some(title) = post.options.facebook.as_ref().and_then(|f| f.video_title.clone()) {
+        form.push(("title", title));
+    }
+    schedule_params(post, &mut form);
+    let created: Id = graph
+        .post(
+            RequestContext::non_idempotent(Platform::Meta, "graph.page_videos"),
+            Auth::Token(page_token),
+            graph.video_url(&[page, "videos"]),
+            &form,
+            Some(page),
+        )
+        .await?;
+    Ok(created.id)
+}
+
+/// Asks about a video that is processing.
+pub(crate) async fn video_status(
+    graph: &Graph,
+    _tokens: &TokenSet,
+    handle: &PublishHandle,
+    page_token: &SecretString,
+) -> Result<PublishStatus> {
+    let status: VideoStatus = graph
+        .get(
+            "graph.video_status",
+            Auth::Token(page_token),
+            graph.url(&[handle.id.as_str()]),
+            &[("fields", "status")],
+            Some(handle.target_id.as_str()),
+        )
+        .await?;
+    let state = status
+        .status
+        .and_then(|s| s.video_status)
+        .unwrap_or_else(|| "unknown".to_owned());
+    Ok(match state.as_str() {
+        "ready" | "upload_complete" | "published" => {
+            let url = Url::parse(&format!("https://www.facebook.com/{}/videos/{}", handle.target_id, handle.id)).ok();
+            PublishStatus::Published(PublishedPost::new(&handle.id).with_url(url))
+        }
+        "error" => PublishStatus::Failed {
+            kind: ErrorKind::MediaRejected,
+            code: "video_status:error".to_owned(),
+            message: "Facebook could not process the video".to_owned(),
+        },
+        other => PublishStatus::Processing {
+            state: other.to_owned(),
+            retry_after: graph.cfg.poll_interval.max(Duration::from_secs(1)),
+            next: None,
+        },
+    })
+}
+
+/// Looks for the post among the page's recent published and scheduled posts.
+pub(crate) async fn find_published(
+    graph: &Graph,
+    tokens: &TokenSet,
+    target: &Target,
+    fingerprint: &Fingerprint,
+) -> Result<Option<PublishedPost>> {
+    let token = crate::auth::target_token(tokens, target)?;
+    let page = target.id.as_str();
+    let since = (fingerprint.not_before - CLOCK_SKEW).timestamp().to_string();
+    for edge in ["published_posts", "scheduled_posts"] {
+        let posts: Paged<PagePost> = graph
+            .get(
+                "graph.page_posts",
+                Auth::Token(token),
+                graph.url(&[page, edge]),
+                &[
+                    ("fields", "id,message,created_time,permalink_url"),
+                    ("since", since.as_str()),
+                    ("limit", "50"),
+                ],
+                Some(page),
+            )
+            .await?;
+        for p in posts.data {
+            let recent = p
+                .created_time
+                .as_deref()
+                .and_then(parse_time)
+                .is_none_or(|t| t >= fingerprint.not_before - CLOCK_SKEW);
+            if recent && same_text(p.message.as_deref(), fingerprint.text.as_deref()) {
+                let url = p
+                    .permalink_url
+                    .as_deref()
+                    .and_then(|u| Url::parse(u).ok())
+                    .or_else(|| post_url(page, &p.id));
+                return Ok(Some(PublishedPost::new(p.id).with_url(url)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Texts match when equal after trimming and normalising line endings.
+pub(crate) fn same_text(a: Option<&str>, b: Option<&str>) -> bool {
+    let norm = |s: Option<&str>| s.map(|s| s.replace("\r\n", "\n").trim().to_owned()).unwrap_or_default();
+    norm(a) == norm(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postd_core::ClientRef;
+
+    fn caps() -> Capabilities {
+        use postd_core::Connector;
+        crate::MetaConfig::new("1", "s".into())
+            .unwrap()
+            .build(postd_core::http::HttpClient::builder().build().unwrap())
+            .capabilities()
+    }
+
+    fn post() -> Post {
+        Post::new(ClientRef::new("r").unwrap()).with_text("hello")
+    }
+
+    #[test]
+    fn schedule_window_is_checked() {
+        let now = Utc::now();
+        let ok = post().with_schedule_at(now + chrono::Duration::hours(1));
+        assert!(validate(&caps(), &ok, now).is_ok());
+        for bad in [now + chrono::Duration::minutes(9), now + chrono::Duration::days(31), now - chrono::Duration::hours(1)] {
+            let err = validate(&caps(), &post().with_schedule_at(bad), now).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidContent);
+        }
+    }
+
+    #[test]
+    fn media_mixes_are_refused() {
+        let now = Utc::now();
+        let img = || Media::url(MediaKind::Image, Url::parse("https://cdn.example/a.jpg").unwrap());
+        let vid = || Media::url(MediaKind::Video, Url::parse("https://cdn.example/a.mp4").unwrap());
+        assert!(validate(&caps(), &post().with_media(img()).with_media(vid()), now).is_err());
+        assert!(validate(&caps(), &post().with_media(vid()).with_media(vid()), now).is_err());
+        let link = post().with_link(Url::parse("https://example.com").unwrap()).with_media(img());
+        assert!(validate(&caps(), &link, now).is_err());
+        assert!(validate(&caps(), &post().with_media(img()).with_media(img()), now).is_ok());
+    }
+
+    #[test]
+    fn text_comparison_ignores_edges_and_line_endings() {
+        assert!(same_text(Some(" a\r\nb "), Some("a\nb")));
+        assert!(same_text(None, Some("")));
+        assert!(!same_text(Some("a"), Some("b")));
+    }
+
+    #[test]
+    fn post_urls() {
+        assert_eq!(post_url("12", "12_34").unwrap().as_str(), "https://www.facebook.com/12/posts/34");
+    }
+}

@@ -1,0 +1,175 @@
+//! The Graph API client every module calls through: version-prefixed URLs,
+//! the token in the `Authorization` header (never the query string),
+//! `appsecret_proof`, usage headers, and the one `parse_error`.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use postd_core::config::join;
+use postd_core::http::{HttpClient, HttpResponse, RequestContext};
+use postd_core::reqwest::header::{AUTHORIZATION, HeaderValue};
+use postd_core::reqwest::{Method, RequestBuilder};
+use postd_core::secrecy::{ExposeSecret, SecretString};
+use postd_core::webhook::hmac_sha256_hex;
+use postd_core::{Error, ErrorKind, Platform, Result};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::config::MetaConfig;
+use crate::error::parse_error;
+use crate::usage::UsageTracker;
+
+/// How a request proves who it is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Auth<'a> {
+    /// A user or page token: `Authorization: Bearer`, plus `appsecret_proof`.
+    Token(&'a SecretString),
+    /// The upload hosts want `Authorization: OAuth <token>`.
+    OAuthScheme(&'a SecretString),
+    /// The app token `{app-id}|{app-secret}`, for `debug_token`.
+    App,
+    /// Nothing (the token endpoint authenticates with the client secret).
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Graph {
+    pub(crate) cfg: Arc<MetaConfig>,
+    pub(crate) http: HttpClient,
+    pub(crate) usage: UsageTracker,
+}
+
+impl Graph {
+    pub(crate) fn new(cfg: MetaConfig, http: HttpClient) -> Self {
+        Graph {
+            cfg: Arc::new(cfg),
+            http,
+            usage: UsageTracker::default(),
+        }
+    }
+
+    /// `{graph}/{version}/{segments...}`.
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        self.versioned(&self.cfg.graph_base_url, segments)
+    }
+
+    /// `{graph-video}/{version}/{segments...}`.
+    pub(crate) fn video_url(&self, segments: &[&str]) -> Url {
+        self.versioned(&self.cfg.video_base_url, segments)
+    }
+
+    fn versioned(&self, base: &Url, segments: &[&str]) -> Url {
+        let mut all = Vec::with_capacity(segments.len() + 1);
+        all.push(self.cfg.graph_version.as_str());
+        all.extend_from_slice(segments);
+        join(base, &all)
+    }
+
+    /// A request with authentication applied.
+    pub(crate) fn request(&self, method: Method, url: Url, auth: Auth<'_>) -> RequestBuilder {
+        let builder = self.http.request(method, url);
+        match auth {
+            Auth::Token(token) => {
+                let builder = with_authorization(builder, "Bearer", token.expose_secret());
+                if self.cfg.appsecret_proof {
+                    // Proves the call comes from the app's server: a stolen token alone is not enough.
+                    let proof =
+                        hmac_sha256_hex(self.cfg.client_secret.expose_secret().as_bytes(), token.expose_secret().as_bytes());
+                    builder.query(&[("appsecret_proof", proof)])
+                } else {
+                    builder
+                }
+            }
+            Auth::OAuthScheme(token) => with_authorization(builder, "OAuth", token.expose_secret()),
+            Auth::App => {
+                let app_token = format!("{}|{}", self.cfg.client_id, self.cfg.client_secret.expose_secret());
+                with_authorization(builder, "Bearer", &app_token)
+            }
+            Auth::None => builder,
+        }
+    }
+
+    /// Sends a built request and decodes the JSON answer.
+    ///
+    /// `object_id` is the page or Instagram account the call concerns: if
+    /// Meta said it is throttled, the call is not made at all.
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        ctx: RequestContext,
+        builder: RequestBuilder,
+        object_id: Option<&str>,
+    ) -> Result<T> {
+        let response = self.send_raw(ctx, builder, object_id).await?;
+        response.json(&ctx)
+    }
+
+    pub(crate) async fn send_raw(
+        &self,
+        ctx: RequestContext,
+        builder: RequestBuilder,
+        object_id: Option<&str>,
+    ) -> Result<HttpResponse> {
+        if let Some(id) = object_id
+            && let Some(wait) = self.usage.throttled_for(id, Utc::now())
+        {
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!("Meta throttled object {id} (X-Business-Use-Case-Usage); not calling until it recovers"),
+            )
+            .temporary(Some(wait))
+            .with_platform(Platform::Meta)
+            .with_operation(ctx.operation));
+        }
+        let request = builder
+            .build()
+            .map_err(|e| Error::config("could not build the Graph request").with_source(e.without_url()))?;
+        let usage = self.usage.clone();
+        let response = self
+            .http
+            .execute(ctx, request, &move |status, headers, body| {
+                usage.observe(headers, Utc::now());
+                parse_error(status, headers, body)
+            })
+            .await?;
+        self.usage.observe(&response.headers, Utc::now());
+        Ok(response)
+    }
+
+    /// `GET` with query parameters.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        auth: Auth<'_>,
+        url: Url,
+        query: &[(&str, &str)],
+        object_id: Option<&str>,
+    ) -> Result<T> {
+        let builder = self.request(Method::GET, url, auth).query(query);
+        self.send(RequestContext::idempotent(Platform::Meta, operation), builder, object_id)
+            .await
+    }
+
+    /// `POST` with a form-encoded body.
+    pub(crate) async fn post<T: DeserializeOwned>(
+        &self,
+        ctx: RequestContext,
+        auth: Auth<'_>,
+        url: Url,
+        form: &[(&str, String)],
+        object_id: Option<&str>,
+    ) -> Result<T> {
+        let builder = self.request(Method::POST, url, auth).form(form);
+        self.send(ctx, builder, object_id).await
+    }
+}
+
+fn with_authorization(builder: RequestBuilder, scheme: &str, token: &str) -> RequestBuilder {
+    match HeaderValue::from_str(&format!("{scheme} {token}")) {
+        Ok(mut v) => {
+            v.set_sensitive(true);
+            builder.header(AUTHORIZATION, v)
+        }
+        // A token a header cannot carry: send none; Meta answers 190 and the error says so.
+        Err(_) => builder,
+    }
+}
