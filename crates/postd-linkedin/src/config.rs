@@ -1,6 +1,7 @@
 //! LinkedIn connector settings.
 
 use std::fmt;
+use std::time::Duration;
 
 use postd_core::config::Vars;
 use postd_core::http::HttpClient;
@@ -53,6 +54,12 @@ pub struct LinkedInConfig {
     pub organizations: bool,
     /// Scopes asked for at login.
     pub scopes: Vec<String>,
+    /// How long `publish` waits for an uploaded video to become `AVAILABLE` before answering `Pending`.
+    pub publish_wait: Duration,
+    /// First interval between video status polls; it doubles up to `max_poll_interval`.
+    pub poll_interval: Duration,
+    /// Longest interval between status polls.
+    pub max_poll_interval: Duration,
 }
 
 impl fmt::Debug for LinkedInConfig {
@@ -65,7 +72,8 @@ impl fmt::Debug for LinkedInConfig {
             .field("version", &self.version)
             .field("organizations", &self.organizations)
             .field("scopes", &self.scopes)
-            .finish()
+            .field("publish_wait", &self.publish_wait)
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,6 +130,9 @@ impl LinkedInConfig {
             version,
             organizations,
             scopes,
+            publish_wait: Duration::from_secs(20),
+            poll_interval: Duration::from_secs(1),
+            max_poll_interval: Duration::from_secs(30),
         })
     }
 
@@ -129,6 +140,14 @@ impl LinkedInConfig {
     pub fn with_base_url(mut self, base: Url) -> Self {
         self.api_base_url = base.clone();
         self.oauth_base_url = base;
+        self
+    }
+
+    /// Sets how long `publish` waits for videos and how often it polls (tests use milliseconds).
+    pub fn with_polling(mut self, publish_wait: Duration, poll_interval: Duration, max_poll_interval: Duration) -> Self {
+        self.publish_wait = publish_wait;
+        self.poll_interval = poll_interval;
+        self.max_poll_interval = max_poll_interval;
         self
     }
 
