@@ -73,11 +73,15 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
         .with_platform(Platform::LinkedIn)
         .with_operation("verify_webhook")
     })?;
-    let delivery: Delivery = serde_json::from_value(value.clone()).map_err(|_| {
+    let shape_error = || {
         Error::new(ErrorKind::InvalidContent, "webhook body does not have LinkedIn's shape")
             .with_platform(Platform::LinkedIn)
             .with_operation("verify_webhook")
-    })?;
+    };
+    if !value.is_object() {
+        return Err(shape_error());
+    }
+    let delivery: Delivery = serde_json::from_value(value.clone()).map_err(|_| shape_error())?;
     let kind = delivery.kind.unwrap_or_else(|| "UNKNOWN".to_owned());
     let Some(notifications) = delivery.notifications else {
         // An event type POSTD does not know: kept whole.
