@@ -9,15 +9,17 @@
 //! cargo bench --bench meta_webhook
 //! ```
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark fails loudly on bad setup
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use postd::Connector;
 use postd::config::Vars;
 use postd::connectors::meta::MetaConfig;
 use postd::http::HttpClient;
 use postd::reqwest::header::{HeaderMap, HeaderValue};
 use postd::webhook::{SignatureEncoding, WebhookRequest, hmac_sha256_hex, verify_hmac_sha256};
-use postd::Connector;
 
 const SECRET: &str = "bench-app-secret";
 
@@ -42,7 +44,10 @@ fn bench(c: &mut Criterion) {
     assert_eq!(body.len(), 2048);
     let mut headers = HeaderMap::new();
     let sig = format!("sha256={}", hmac_sha256_hex(SECRET.as_bytes(), &body));
-    headers.insert("x-hub-signature-256", HeaderValue::from_str(&sig).expect("header"));
+    headers.insert(
+        "x-hub-signature-256",
+        HeaderValue::from_str(&sig).expect("header"),
+    );
     let request = WebhookRequest::post(headers, body);
     assert_eq!(meta.verify_webhook(&request).expect("valid").len(), 1);
 
@@ -57,7 +62,13 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(big.len() as u64));
     g.bench_function("verify 1MiB body", |b| {
         b.iter(|| {
-            verify_hmac_sha256(SECRET.as_bytes(), black_box(&big), &big_sig, SignatureEncoding::Hex).expect("valid")
+            verify_hmac_sha256(
+                SECRET.as_bytes(),
+                black_box(&big),
+                &big_sig,
+                SignatureEncoding::Hex,
+            )
+            .expect("valid")
         })
     });
     g.finish();

@@ -354,7 +354,9 @@ impl Media {
                 futures_util::stream::iter(chunks).left_stream()
             }
             MediaSource::File(p) => {
-                let mut file = tokio::fs::File::open(p).await.map_err(|e| media_io_error(p, e))?;
+                let mut file = tokio::fs::File::open(p)
+                    .await
+                    .map_err(|e| media_io_error(p, e))?;
                 if offset > 0 {
                     file.seek(std::io::SeekFrom::Start(offset))
                         .await

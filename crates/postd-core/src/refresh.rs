@@ -296,13 +296,20 @@ mod tests {
     #[test]
     fn long_lived_exchange_refreshes_ahead_and_warns_before_expiry() {
         let expires = t0() + Duration::days(60);
-        let tokens = TokenSet::new("a").with_obtained_at(t0()).with_expires_at(expires);
+        let tokens = TokenSet::new("a")
+            .with_obtained_at(t0())
+            .with_expires_at(expires);
         let policy = RefreshPolicy::default().with_refresh_ahead(Duration::days(10));
         let plan = RefreshPlan::compute(&tokens, RefreshModel::LongLivedExchange, &policy);
         assert_eq!(plan.refresh_at, Some(expires - Duration::days(10)));
         assert_eq!(plan.reauth_deadline, Some(expires));
         // If the re-exchange keeps failing, the user hears about it at T-7d and T-1d.
-        assert_eq!(plan.due_warning(expires - Duration::days(7)).unwrap().before, Duration::days(7));
+        assert_eq!(
+            plan.due_warning(expires - Duration::days(7))
+                .unwrap()
+                .before,
+            Duration::days(7)
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@
 
 use chrono::DateTime;
 use postd_core::secrecy::SecretString;
-use postd_core::{DateRange, MetricKind, MetricPoint, MetricSeries, Metrics, Result, Target, TargetKind, TokenSet};
+use postd_core::{
+    DateRange, MetricKind, MetricPoint, MetricSeries, Metrics, Result, Target, TargetKind, TokenSet,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -66,18 +68,31 @@ struct SocialMetadata {
     comment_summary: Option<Value>,
 }
 
-pub(crate) async fn post_metrics(rest: &Rest, tokens: &TokenSet, target: &Target, post_urn: &str) -> Result<Metrics> {
+pub(crate) async fn post_metrics(
+    rest: &Rest,
+    tokens: &TokenSet,
+    target: &Target,
+    post_urn: &str,
+) -> Result<Metrics> {
     let token = &tokens.access_token;
     let mut series = match target.kind {
         TargetKind::LinkedInOrganization => {
-            let key = if post_urn.starts_with("urn:li:ugcPost:") { "ugcPosts" } else { "shares" };
+            let key = if post_urn.starts_with("urn:li:ugcPost:") {
+                "ugcPosts"
+            } else {
+                "shares"
+            };
             let query = format!(
                 "q=organizationalEntity&organizationalEntity={}&{key}=List({})",
                 encode(&target.id),
                 encode(post_urn)
             );
             let stats: Elements<ShareStatistics> = rest
-                .get("rest.share_statistics", rest.rest_url("organizationalEntityShareStatistics", Some(&query)), token)
+                .get(
+                    "rest.share_statistics",
+                    rest.rest_url("organizationalEntityShareStatistics", Some(&query)),
+                    token,
+                )
                 .await?;
             share_series(&stats.elements)
         }
@@ -87,7 +102,12 @@ pub(crate) async fn post_metrics(rest: &Rest, tokens: &TokenSet, target: &Target
     Ok(Metrics::new(series))
 }
 
-pub(crate) async fn target_metrics(rest: &Rest, tokens: &TokenSet, target: &Target, range: DateRange) -> Result<Metrics> {
+pub(crate) async fn target_metrics(
+    rest: &Rest,
+    tokens: &TokenSet,
+    target: &Target,
+    range: DateRange,
+) -> Result<Metrics> {
     let token = &tokens.access_token;
     match target.kind {
         TargetKind::LinkedInOrganization => {
@@ -98,7 +118,11 @@ pub(crate) async fn target_metrics(rest: &Rest, tokens: &TokenSet, target: &Targ
                 range.until.timestamp_millis()
             );
             let stats: Elements<ShareStatistics> = rest
-                .get("rest.share_statistics", rest.rest_url("organizationalEntityShareStatistics", Some(&query)), token)
+                .get(
+                    "rest.share_statistics",
+                    rest.rest_url("organizationalEntityShareStatistics", Some(&query)),
+                    token,
+                )
                 .await?;
             Ok(Metrics::new(share_series(&stats.elements)))
         }
@@ -108,18 +132,40 @@ pub(crate) async fn target_metrics(rest: &Rest, tokens: &TokenSet, target: &Targ
             for (query_type, kind) in MEMBER_QUERY_TYPES {
                 let query = format!("q=me&queryType={query_type}&aggregation=TOTAL");
                 let counts: Elements<MemberCount> = rest
-                    .get("rest.member_post_analytics", rest.rest_url("memberCreatorPostAnalytics", Some(&query)), token)
+                    .get(
+                        "rest.member_post_analytics",
+                        rest.rest_url("memberCreatorPostAnalytics", Some(&query)),
+                        token,
+                    )
                     .await?;
-                let points = counts.elements.iter().filter_map(|c| c.count).map(|v| MetricPoint::new(Some(range.until), v)).collect();
-                series.push(MetricSeries::new(*kind, *query_type, Some("total".to_owned()), points));
+                let points = counts
+                    .elements
+                    .iter()
+                    .filter_map(|c| c.count)
+                    .map(|v| MetricPoint::new(Some(range.until), v))
+                    .collect();
+                series.push(MetricSeries::new(
+                    *kind,
+                    *query_type,
+                    Some("total".to_owned()),
+                    points,
+                ));
             }
             Ok(Metrics::new(series))
         }
     }
 }
 
-async fn member_series(rest: &Rest, token: &SecretString, post_urn: &str) -> Result<Vec<MetricSeries>> {
-    let entity_key = if post_urn.starts_with("urn:li:ugcPost:") { "ugc" } else { "share" };
+async fn member_series(
+    rest: &Rest,
+    token: &SecretString,
+    post_urn: &str,
+) -> Result<Vec<MetricSeries>> {
+    let entity_key = if post_urn.starts_with("urn:li:ugcPost:") {
+        "ugc"
+    } else {
+        "share"
+    };
     let mut out = Vec::new();
     for (query_type, kind) in MEMBER_QUERY_TYPES {
         let query = format!(
@@ -127,10 +173,24 @@ async fn member_series(rest: &Rest, token: &SecretString, post_urn: &str) -> Res
             encode(post_urn)
         );
         let counts: Elements<MemberCount> = rest
-            .get("rest.member_post_analytics", rest.rest_url("memberCreatorPostAnalytics", Some(&query)), token)
+            .get(
+                "rest.member_post_analytics",
+                rest.rest_url("memberCreatorPostAnalytics", Some(&query)),
+                token,
+            )
             .await?;
-        let points = counts.elements.iter().filter_map(|c| c.count).map(|v| MetricPoint::new(None, v)).collect();
-        out.push(MetricSeries::new(*kind, *query_type, Some("lifetime".to_owned()), points));
+        let points = counts
+            .elements
+            .iter()
+            .filter_map(|c| c.count)
+            .map(|v| MetricPoint::new(None, v))
+            .collect();
+        out.push(MetricSeries::new(
+            *kind,
+            *query_type,
+            Some("lifetime".to_owned()),
+            points,
+        ));
     }
     Ok(out)
 }
@@ -143,7 +203,11 @@ fn share_series(elements: &[ShareStatistics]) -> Vec<MetricSeries> {
                 .iter()
                 .filter_map(|e| {
                     let v = e.total_share_statistics.as_ref()?.get(*field)?.as_f64()?;
-                    let end = e.time_range.as_ref().and_then(|t| t.end).and_then(DateTime::from_timestamp_millis);
+                    let end = e
+                        .time_range
+                        .as_ref()
+                        .and_then(|t| t.end)
+                        .and_then(DateTime::from_timestamp_millis);
                     Some(MetricPoint::new(end, v))
                 })
                 .collect();
@@ -152,15 +216,35 @@ fn share_series(elements: &[ShareStatistics]) -> Vec<MetricSeries> {
         .collect()
 }
 
-async fn social_metadata(rest: &Rest, token: &SecretString, post_urn: &str) -> Result<Vec<MetricSeries>> {
+async fn social_metadata(
+    rest: &Rest,
+    token: &SecretString,
+    post_urn: &str,
+) -> Result<Vec<MetricSeries>> {
     let meta: SocialMetadata = rest
-        .get("rest.social_metadata", rest.rest_url(&format!("socialMetadata/{}", encode(post_urn)), None), token)
+        .get(
+            "rest.social_metadata",
+            rest.rest_url(&format!("socialMetadata/{}", encode(post_urn)), None),
+            token,
+        )
         .await?;
     let mut out = Vec::new();
     if let Some(reactions) = meta.reaction_summaries {
-        let counts: Vec<f64> = reactions.values().filter_map(|r| r.get("count").and_then(Value::as_f64)).collect();
-        let points = if counts.is_empty() { Vec::new() } else { vec![MetricPoint::new(None, counts.iter().sum())] };
-        out.push(MetricSeries::new(MetricKind::Reactions, "reactionSummaries", Some("lifetime".to_owned()), points));
+        let counts: Vec<f64> = reactions
+            .values()
+            .filter_map(|r| r.get("count").and_then(Value::as_f64))
+            .collect();
+        let points = if counts.is_empty() {
+            Vec::new()
+        } else {
+            vec![MetricPoint::new(None, counts.iter().sum())]
+        };
+        out.push(MetricSeries::new(
+            MetricKind::Reactions,
+            "reactionSummaries",
+            Some("lifetime".to_owned()),
+            points,
+        ));
     }
     if let Some(comments) = meta.comment_summary {
         let points = comments
@@ -168,7 +252,12 @@ async fn social_metadata(rest: &Rest, token: &SecretString, post_urn: &str) -> R
             .and_then(Value::as_f64)
             .map(|v| vec![MetricPoint::new(None, v)])
             .unwrap_or_default();
-        out.push(MetricSeries::new(MetricKind::Comments, "commentSummary", Some("lifetime".to_owned()), points));
+        out.push(MetricSeries::new(
+            MetricKind::Comments,
+            "commentSummary",
+            Some("lifetime".to_owned()),
+            points,
+        ));
     }
     Ok(out)
 }

@@ -19,7 +19,11 @@ use crate::models::{BatchOrganizations, Elements, OrganizationAcl, UserInfo};
 use crate::rest::{Rest, encode};
 
 /// Organization roles that may post as the organization.
-const POSTING_ROLES: &[&str] = &["ADMINISTRATOR", "CONTENT_ADMIN", "DIRECT_SPONSORED_CONTENT_POSTER"];
+const POSTING_ROLES: &[&str] = &[
+    "ADMINISTRATOR",
+    "CONTENT_ADMIN",
+    "DIRECT_SPONSORED_CONTENT_POSTER",
+];
 
 fn oauth_client(rest: &Rest) -> OAuthClient {
     OAuthClient::new(
@@ -38,7 +42,9 @@ pub(crate) fn authorize_url(rest: &Rest, request: &AuthorizationRequest) -> Resu
 }
 
 pub(crate) async fn exchange_code(rest: &Rest, exchange: CodeExchange) -> Result<Credentials> {
-    let response = oauth_client(rest).exchange_code(&rest.http, &exchange).await?;
+    let response = oauth_client(rest)
+        .exchange_code(&rest.http, &exchange)
+        .await?;
     let mut tokens = response.into_token_set(Utc::now());
     let me = userinfo(rest, &tokens.access_token).await?;
     tokens.subject = Some(person_urn(&me.sub));
@@ -55,14 +61,20 @@ pub(crate) async fn refresh(rest: &Rest, credentials: &Credentials) -> Result<Cr
         .with_platform(Platform::LinkedIn)
         .with_operation("refresh"));
     };
-    let response = oauth_client(rest).refresh(&rest.http, refresh_token).await?;
+    let response = oauth_client(rest)
+        .refresh(&rest.http, refresh_token)
+        .await?;
     let fresh = response.into_token_set(Utc::now());
     Ok(Credentials::OAuth(tokens.merge_refreshed(fresh)))
 }
 
 pub(crate) async fn userinfo(rest: &Rest, token: &SecretString) -> Result<UserInfo> {
     let ctx = RequestContext::idempotent(Platform::LinkedIn, "v2.userinfo");
-    rest.json(ctx, rest.plain(Method::GET, rest.v2_url("userinfo"), Some(token))).await
+    rest.json(
+        ctx,
+        rest.plain(Method::GET, rest.v2_url("userinfo"), Some(token)),
+    )
+    .await
 }
 
 pub(crate) fn person_urn(sub: &str) -> String {
@@ -84,8 +96,13 @@ pub(crate) async fn targets(rest: &Rest, credentials: &Credentials) -> Result<Ve
 }
 
 async fn organizations(rest: &Rest, tokens: &TokenSet) -> Result<Vec<Target>> {
-    let url = rest.rest_url("organizationAcls", Some("q=roleAssignee&state=APPROVED&count=100"));
-    let acls: Elements<OrganizationAcl> = rest.get("rest.organization_acls", url, &tokens.access_token).await?;
+    let url = rest.rest_url(
+        "organizationAcls",
+        Some("q=roleAssignee&state=APPROVED&count=100"),
+    );
+    let acls: Elements<OrganizationAcl> = rest
+        .get("rest.organization_acls", url, &tokens.access_token)
+        .await?;
     let mut urns: Vec<String> = acls
         .elements
         .into_iter()
@@ -99,10 +116,17 @@ async fn organizations(rest: &Rest, tokens: &TokenSet) -> Result<Vec<Target>> {
         return Ok(Vec::new());
     }
     let ids: Vec<&str> = urns.iter().map(|u| org_id(u)).collect();
-    let list = ids.iter().map(|id| encode(id)).collect::<Vec<_>>().join(",");
+    let list = ids
+        .iter()
+        .map(|id| encode(id))
+        .collect::<Vec<_>>()
+        .join(",");
     let url = rest.rest_url("organizations", Some(&format!("ids=List({list})")));
     // Names are a nicety: a failure here still lists the organizations.
-    let names: Option<BatchOrganizations> = rest.get("rest.organizations", url, &tokens.access_token).await.ok();
+    let names: Option<BatchOrganizations> = rest
+        .get("rest.organizations", url, &tokens.access_token)
+        .await
+        .ok();
     Ok(urns
         .iter()
         .map(|urn| {

@@ -40,7 +40,13 @@ struct InputError {
 }
 
 /// Classifies a non-2xx answer; `version` is the `LinkedIn-Version` the request sent.
-pub(crate) fn parse_error(version: &str, status: StatusCode, _headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Error {
+pub(crate) fn parse_error(
+    version: &str,
+    status: StatusCode,
+    _headers: &HeaderMap,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Error {
     let Ok(parsed) = serde_json::from_slice::<Body>(body) else {
         return generic_error(status, body).with_platform(Platform::LinkedIn);
     };
@@ -57,8 +63,18 @@ pub(crate) fn parse_error(version: &str, status: StatusCode, _headers: &HeaderMa
         .message
         .clone()
         .or(input_description)
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("LinkedIn error").to_owned());
-    message.truncate(message.char_indices().nth(400).map_or(message.len(), |(i, _)| i));
+        .unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("LinkedIn error")
+                .to_owned()
+        });
+    message.truncate(
+        message
+            .char_indices()
+            .nth(400)
+            .map_or(message.len(), |(i, _)| i),
+    );
 
     let temporary = |after| Retry::Temporary { after };
     let (kind, retry) = match (status.as_u16(), code.as_deref(), parsed.service_error_code) {
@@ -69,16 +85,24 @@ pub(crate) fn parse_error(version: &str, status: StatusCode, _headers: &HeaderMa
             );
             (ErrorKind::Config, Retry::Permanent)
         }
-        (401, Some("REVOKED_ACCESS_TOKEN"), _) | (401, _, Some(65601)) => (ErrorKind::ReauthRequired, Retry::Permanent),
+        (401, Some("REVOKED_ACCESS_TOKEN"), _) | (401, _, Some(65601)) => {
+            (ErrorKind::ReauthRequired, Retry::Permanent)
+        }
         (401, _, _) => (ErrorKind::Auth, Retry::Permanent),
         (403, _, _) => (ErrorKind::PermissionDenied, Retry::Permanent),
         (404, _, _) => (ErrorKind::NotFound, Retry::Permanent),
-        (409, _, _) => (ErrorKind::Unavailable, temporary(Some(Duration::from_secs(5)))),
+        (409, _, _) => (
+            ErrorKind::Unavailable,
+            temporary(Some(Duration::from_secs(5))),
+        ),
         (_, Some("DUPLICATE_POST"), _) => (ErrorKind::Duplicate, Retry::Permanent),
         (_, Some("VERSION_MISSING"), _) => (ErrorKind::Config, Retry::Permanent),
         (400 | 422, _, _) => (ErrorKind::InvalidContent, Retry::Permanent),
         // Daily limits reset at midnight UTC and LinkedIn sends no Retry-After.
-        (429, _, _) => (ErrorKind::RateLimited, temporary(Some(until_utc_midnight(now)))),
+        (429, _, _) => (
+            ErrorKind::RateLimited,
+            temporary(Some(until_utc_midnight(now))),
+        ),
         (500..=599, _, _) => (ErrorKind::Unavailable, temporary(None)),
         _ => (ErrorKind::Unexpected, Retry::Permanent),
     };
@@ -99,7 +123,10 @@ pub(crate) fn parse_error(version: &str, status: StatusCode, _headers: &HeaderMa
 }
 
 fn until_utc_midnight(now: DateTime<Utc>) -> Duration {
-    let tomorrow = now.date_naive().succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0));
+    let tomorrow = now
+        .date_naive()
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0));
     tomorrow
         .map(|t| t.and_utc() - now)
         .and_then(|d| d.to_std().ok())
@@ -113,29 +140,132 @@ mod tests {
 
     fn parse(status: u16, body: &str) -> Error {
         let now = Utc.with_ymd_and_hms(2026, 11, 27, 22, 0, 0).unwrap();
-        parse_error("202609", StatusCode::from_u16(status).unwrap(), &HeaderMap::new(), body.as_bytes(), now)
+        parse_error(
+            "202609",
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+            now,
+        )
     }
 
     #[test]
     fn table_of_linkedin_errors() {
         use ErrorKind::*;
-        let cases: &[(u16, &str, ErrorKind, bool, Option<&str>)] = &[
-            (401, r#"{"status":401,"serviceErrorCode":65600,"code":"INVALID_ACCESS_TOKEN","message":"Invalid access token"}"#, Auth, false, Some("INVALID_ACCESS_TOKEN/65600")),
-            (401, r#"{"status":401,"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","message":"The token used in the request has been revoked by the user"}"#, ReauthRequired, false, Some("REVOKED_ACCESS_TOKEN/65601")),
-            (401, r#"{"status":401,"serviceErrorCode":65601,"message":"revoked"}"#, ReauthRequired, false, Some("65601")),
-            (401, r#"{"status":401,"code":"EXPIRED_ACCESS_TOKEN","message":"The token used in the request has expired"}"#, Auth, false, Some("EXPIRED_ACCESS_TOKEN")),
-            (403, r#"{"status":403,"serviceErrorCode":100,"code":"ACCESS_DENIED","message":"Not enough permissions to access: partnerApiPostsExternal.CREATE.20260901"}"#, PermissionDenied, false, Some("ACCESS_DENIED/100")),
-            (404, r#"{"status":404,"code":"NOT_FOUND","message":"Not Found"}"#, NotFound, false, Some("NOT_FOUND")),
-            (409, r#"{"status":409,"message":"Conflict"}"#, Unavailable, true, None),
-            (422, r#"{"errorDetailType":"com.linkedin.common.error.BadRequest","message":"com.linkedin.content.common.exception.BadRequestResponseException: Content is a duplicate of urn:li:share:7141138937766391808","errorDetails":{"inputErrors":[{"description":"Duplicate post is detected","input":{},"code":"DUPLICATE_POST"}]},"status":422}"#, Duplicate, false, Some("DUPLICATE_POST")),
-            (422, r#"{"status":422,"message":"ERROR :: /commentary :: is too long","errorDetails":{"inputErrors":[{"code":"FIELD_LENGTH_TOO_LONG"}]}}"#, InvalidContent, false, Some("FIELD_LENGTH_TOO_LONG")),
-            (400, r#"{"status":400,"code":"INVALID_CONTENT_OWNERSHIP","message":"Content(s) you provided must be owned by post author"}"#, InvalidContent, false, Some("INVALID_CONTENT_OWNERSHIP")),
-            (400, r#"{"status":400,"code":"VERSION_MISSING","message":"A version must be present"}"#, Config, false, Some("VERSION_MISSING")),
-            (426, r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 20250401 is not active"}"#, Config, false, Some("NONEXISTENT_VERSION")),
-            (429, r#"{"status":429,"message":"Resource level throttle limit for calls to this resource is reached."}"#, RateLimited, true, None),
-            (500, r#"{"status":500,"message":"Internal Server Error"}"#, Unavailable, true, None),
-            (503, r#"{"status":503,"message":"Service Unavailable"}"#, Unavailable, true, None),
-            (504, r#"{"status":504,"message":"Gateway Timeout"}"#, Unavailable, true, None),
+        type Case<'a> = (u16, &'a str, ErrorKind, bool, Option<&'a str>);
+        let cases: &[Case] = &[
+            (
+                401,
+                r#"{"status":401,"serviceErrorCode":65600,"code":"INVALID_ACCESS_TOKEN","message":"Invalid access token"}"#,
+                Auth,
+                false,
+                Some("INVALID_ACCESS_TOKEN/65600"),
+            ),
+            (
+                401,
+                r#"{"status":401,"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","message":"The token used in the request has been revoked by the user"}"#,
+                ReauthRequired,
+                false,
+                Some("REVOKED_ACCESS_TOKEN/65601"),
+            ),
+            (
+                401,
+                r#"{"status":401,"serviceErrorCode":65601,"message":"revoked"}"#,
+                ReauthRequired,
+                false,
+                Some("65601"),
+            ),
+            (
+                401,
+                r#"{"status":401,"code":"EXPIRED_ACCESS_TOKEN","message":"The token used in the request has expired"}"#,
+                Auth,
+                false,
+                Some("EXPIRED_ACCESS_TOKEN"),
+            ),
+            (
+                403,
+                r#"{"status":403,"serviceErrorCode":100,"code":"ACCESS_DENIED","message":"Not enough permissions to access: partnerApiPostsExternal.CREATE.20260901"}"#,
+                PermissionDenied,
+                false,
+                Some("ACCESS_DENIED/100"),
+            ),
+            (
+                404,
+                r#"{"status":404,"code":"NOT_FOUND","message":"Not Found"}"#,
+                NotFound,
+                false,
+                Some("NOT_FOUND"),
+            ),
+            (
+                409,
+                r#"{"status":409,"message":"Conflict"}"#,
+                Unavailable,
+                true,
+                None,
+            ),
+            (
+                422,
+                r#"{"errorDetailType":"com.linkedin.common.error.BadRequest","message":"com.linkedin.content.common.exception.BadRequestResponseException: Content is a duplicate of urn:li:share:7141138937766391808","errorDetails":{"inputErrors":[{"description":"Duplicate post is detected","input":{},"code":"DUPLICATE_POST"}]},"status":422}"#,
+                Duplicate,
+                false,
+                Some("DUPLICATE_POST"),
+            ),
+            (
+                422,
+                r#"{"status":422,"message":"ERROR :: /commentary :: is too long","errorDetails":{"inputErrors":[{"code":"FIELD_LENGTH_TOO_LONG"}]}}"#,
+                InvalidContent,
+                false,
+                Some("FIELD_LENGTH_TOO_LONG"),
+            ),
+            (
+                400,
+                r#"{"status":400,"code":"INVALID_CONTENT_OWNERSHIP","message":"Content(s) you provided must be owned by post author"}"#,
+                InvalidContent,
+                false,
+                Some("INVALID_CONTENT_OWNERSHIP"),
+            ),
+            (
+                400,
+                r#"{"status":400,"code":"VERSION_MISSING","message":"A version must be present"}"#,
+                Config,
+                false,
+                Some("VERSION_MISSING"),
+            ),
+            (
+                426,
+                r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 20250401 is not active"}"#,
+                Config,
+                false,
+                Some("NONEXISTENT_VERSION"),
+            ),
+            (
+                429,
+                r#"{"status":429,"message":"Resource level throttle limit for calls to this resource is reached."}"#,
+                RateLimited,
+                true,
+                None,
+            ),
+            (
+                500,
+                r#"{"status":500,"message":"Internal Server Error"}"#,
+                Unavailable,
+                true,
+                None,
+            ),
+            (
+                503,
+                r#"{"status":503,"message":"Service Unavailable"}"#,
+                Unavailable,
+                true,
+                None,
+            ),
+            (
+                504,
+                r#"{"status":504,"message":"Gateway Timeout"}"#,
+                Unavailable,
+                true,
+                None,
+            ),
         ];
         for &(status, body, kind, temporary, code) in cases {
             let err = parse(status, body);
@@ -149,8 +279,15 @@ mod tests {
 
     #[test]
     fn inactive_version_names_the_version() {
-        let err = parse(426, r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 20250401 is not active"}"#);
-        assert!(err.to_string().contains("LinkedIn-Version 202609 is not active"), "{err}");
+        let err = parse(
+            426,
+            r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 20250401 is not active"}"#,
+        );
+        assert!(
+            err.to_string()
+                .contains("LinkedIn-Version 202609 is not active"),
+            "{err}"
+        );
         assert!(err.to_string().contains("LINKEDIN_VERSION"));
     }
 
@@ -162,7 +299,11 @@ mod tests {
 
     #[test]
     fn non_json_bodies_keep_the_status() {
-        for (status, body) in [(502, "<html>Bad Gateway</html>"), (504, ""), (500, "upstream connect error")] {
+        for (status, body) in [
+            (502, "<html>Bad Gateway</html>"),
+            (504, ""),
+            (500, "upstream connect error"),
+        ] {
             let err = parse(status, body);
             assert_eq!(err.http_status(), Some(status));
             assert_eq!(err.kind(), ErrorKind::Unavailable);

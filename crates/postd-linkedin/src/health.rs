@@ -27,18 +27,26 @@ pub(crate) async fn check(rest: &Rest, credentials: &Credentials) -> Result<Heal
     let info: Introspection = rest
         .json(
             RequestContext::idempotent(Platform::LinkedIn, "oauth.introspect"),
-            rest.plain(Method::POST, rest.oauth_url("introspectToken"), None).form(&form),
+            rest.plain(Method::POST, rest.oauth_url("introspectToken"), None)
+                .form(&form),
         )
         .await?;
     let mut health = Health::healthy(now);
     health.token_valid = info.active && info.status.as_deref().is_none_or(|s| s == "active");
-    health.expires_at = info.expires_at.and_then(|s| chrono::DateTime::from_timestamp(s, 0)).or(tokens.expires_at);
+    health.expires_at = info
+        .expires_at
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .or(tokens.expires_at);
     health.reauth_deadline = match (tokens.refresh_token.is_some(), tokens.refresh_expires_at) {
         (true, Some(r)) => Some(r),
         _ => health.expires_at,
     };
     let granted: Vec<String> = match &info.scope {
-        Some(s) => s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+        Some(s) => s
+            .split([' ', ','])
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect(),
         None => tokens.scopes.clone(),
     };
     let mut wanted: Vec<&str> = MEMBER_SCOPES.to_vec();
@@ -58,10 +66,18 @@ pub(crate) async fn check(rest: &Rest, credentials: &Credentials) -> Result<Heal
         ));
     } else if !health.missing_scopes.is_empty() {
         health.status = HealthStatus::Unhealthy;
-        health.notes.push(format!("missing scopes: {}", health.missing_scopes.join(", ")));
-    } else if health.reauth_deadline.is_some_and(|d| d - now < EXPIRY_WARNING) {
+        health.notes.push(format!(
+            "missing scopes: {}",
+            health.missing_scopes.join(", ")
+        ));
+    } else if health
+        .reauth_deadline
+        .is_some_and(|d| d - now < EXPIRY_WARNING)
+    {
         health.status = HealthStatus::Degraded;
-        health.notes.push("authorization ends within 7 days".to_owned());
+        health
+            .notes
+            .push("authorization ends within 7 days".to_owned());
     }
     Ok(health)
 }

@@ -49,13 +49,15 @@ use postd_core::http::HttpClient;
 use postd_core::oauth::{Authorization, AuthorizationRequest, CodeExchange};
 use postd_core::refresh::{RefreshPlan, RefreshPolicy};
 use postd_core::{
-    AuthKind, Capabilities, ChallengeResponse, Connector, Credentials, DateRange, Error, ErrorKind, Fingerprint,
-    Health, MediaKind, MediaLimits, Metrics, Platform, Post, PublishHandle, PublishOutcome, PublishStatus,
-    PublishedPost, RefreshModel, Result, Target, WebhookEvent, WebhookRequest, async_trait,
+    AuthKind, Capabilities, ChallengeResponse, Connector, Credentials, DateRange, Error, ErrorKind,
+    Fingerprint, Health, MediaKind, MediaLimits, Metrics, Platform, Post, PublishHandle,
+    PublishOutcome, PublishStatus, PublishedPost, RefreshModel, Result, Target, WebhookEvent,
+    WebhookRequest, async_trait,
 };
 
 pub use config::{
-    DEFAULT_LINKEDIN_VERSION, DEFAULT_SCOPES, ENV_VARS, LinkedInConfig, ORGANIZATION_SCOPES, REQUIRED_VARS,
+    DEFAULT_LINKEDIN_VERSION, DEFAULT_SCOPES, ENV_VARS, LinkedInConfig, ORGANIZATION_SCOPES,
+    REQUIRED_VARS,
 };
 pub use health::MEMBER_SCOPES;
 pub use posts::escape_commentary;
@@ -136,7 +138,12 @@ impl Connector for LinkedInConnector {
         posts::validate(&self.capabilities(), target, post)
     }
 
-    async fn publish(&self, credentials: &Credentials, target: &Target, post: &Post) -> Result<PublishOutcome> {
+    async fn publish(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        post: &Post,
+    ) -> Result<PublishOutcome> {
         self.validate(target, post)?;
         let tokens = credentials.token_set(Platform::LinkedIn)?;
         let started = std::time::Instant::now();
@@ -145,13 +152,25 @@ impl Connector for LinkedInConnector {
         result.map_err(|e| e.or_operation("publish"))
     }
 
-    async fn publish_status(&self, credentials: &Credentials, handle: &PublishHandle) -> Result<PublishStatus> {
+    async fn publish_status(
+        &self,
+        credentials: &Credentials,
+        handle: &PublishHandle,
+    ) -> Result<PublishStatus> {
         if handle.kind != posts::HANDLE_VIDEO {
-            return Err(Error::new(ErrorKind::InvalidContent, format!("unknown LinkedIn publish handle kind {:?}", handle.kind))
-                .with_platform(Platform::LinkedIn)
-                .with_operation("publish_status"));
+            return Err(Error::new(
+                ErrorKind::InvalidContent,
+                format!("unknown LinkedIn publish handle kind {:?}", handle.kind),
+            )
+            .with_platform(Platform::LinkedIn)
+            .with_operation("publish_status"));
         }
-        posts::publish_status(&self.rest, credentials.token_set(Platform::LinkedIn)?, handle).await
+        posts::publish_status(
+            &self.rest,
+            credentials.token_set(Platform::LinkedIn)?,
+            handle,
+        )
+        .await
     }
 
     async fn find_published(
@@ -160,15 +179,43 @@ impl Connector for LinkedInConnector {
         target: &Target,
         fingerprint: &Fingerprint,
     ) -> Result<Option<PublishedPost>> {
-        posts::find_published(&self.rest, credentials.token_set(Platform::LinkedIn)?, target, fingerprint).await
+        posts::find_published(
+            &self.rest,
+            credentials.token_set(Platform::LinkedIn)?,
+            target,
+            fingerprint,
+        )
+        .await
     }
 
-    async fn post_metrics(&self, credentials: &Credentials, target: &Target, post_id: &str) -> Result<Metrics> {
-        analytics::post_metrics(&self.rest, credentials.token_set(Platform::LinkedIn)?, target, post_id).await
+    async fn post_metrics(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        post_id: &str,
+    ) -> Result<Metrics> {
+        analytics::post_metrics(
+            &self.rest,
+            credentials.token_set(Platform::LinkedIn)?,
+            target,
+            post_id,
+        )
+        .await
     }
 
-    async fn target_metrics(&self, credentials: &Credentials, target: &Target, range: DateRange) -> Result<Metrics> {
-        analytics::target_metrics(&self.rest, credentials.token_set(Platform::LinkedIn)?, target, range).await
+    async fn target_metrics(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        range: DateRange,
+    ) -> Result<Metrics> {
+        analytics::target_metrics(
+            &self.rest,
+            credentials.token_set(Platform::LinkedIn)?,
+            target,
+            range,
+        )
+        .await
     }
 
     fn webhook_challenge(&self, request: &WebhookRequest) -> Result<ChallengeResponse> {
@@ -185,7 +232,11 @@ impl Connector for LinkedInConnector {
 
     fn refresh_plan(&self, credentials: &Credentials, _now: DateTime<Utc>) -> Result<RefreshPlan> {
         let policy = RefreshPolicy::default().with_refresh_ahead(REFRESH_AHEAD);
-        Ok(RefreshPlan::for_credentials(credentials, RefreshModel::RefreshToken { rotates: false }, &policy))
+        Ok(RefreshPlan::for_credentials(
+            credentials,
+            RefreshModel::RefreshToken { rotates: false },
+            &policy,
+        ))
     }
 }
 
@@ -196,7 +247,14 @@ fn record_publish(result: &Result<PublishOutcome>, elapsed: Duration) {
         Ok(_) => "other",
         Err(e) => e.kind().as_str(),
     };
-    metrics::counter!("postd_publish_total", "platform" => "linkedin", "outcome" => outcome).increment(1);
-    metrics::histogram!("postd_publish_duration_seconds", "platform" => "linkedin").record(elapsed.as_secs_f64());
-    tracing::info!(platform = "linkedin", outcome, latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX), "publish finished");
+    metrics::counter!("postd_publish_total", "platform" => "linkedin", "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("postd_publish_duration_seconds", "platform" => "linkedin")
+        .record(elapsed.as_secs_f64());
+    tracing::info!(
+        platform = "linkedin",
+        outcome,
+        latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        "publish finished"
+    );
 }

@@ -31,7 +31,12 @@ pub(crate) const IMAGE_MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// Largest part LinkedIn is expected to hand out; a bigger one is refused rather than buffered.
 const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
 
-pub(crate) async fn upload_image(rest: &Rest, token: &SecretString, owner: &str, media: &Media) -> Result<String> {
+pub(crate) async fn upload_image(
+    rest: &Rest,
+    token: &SecretString,
+    owner: &str,
+    media: &Media,
+) -> Result<String> {
     let bytes = image_bytes(rest, media).await?;
     let url = rest.rest_url("images", Some("action=initializeUpload"));
     let init: Value<ImageUpload> = rest
@@ -43,7 +48,10 @@ pub(crate) async fn upload_image(rest: &Rest, token: &SecretString, owner: &str,
         .await?;
     let upload_url = parse_upload_url(&init.value.upload_url)?;
     let auth = rest.trusted_upload_host(&upload_url).then_some(token);
-    let content_type = media.mime_type.clone().unwrap_or_else(|| "application/octet-stream".to_owned());
+    let content_type = media
+        .mime_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
     rest.send(
         RequestContext::idempotent(Platform::LinkedIn, "rest.image_upload"),
         rest.plain(Method::PUT, upload_url, auth)
@@ -64,7 +72,12 @@ async fn image_bytes(rest: &Rest, media: &Media) -> Result<Bytes> {
                     rest.plain(Method::GET, u.clone(), None),
                 )
                 .await
-                .map_err(|e| Error::new(ErrorKind::MediaRejected, format!("could not fetch the image: {}", e.message())))?;
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::MediaRejected,
+                        format!("could not fetch the image: {}", e.message()),
+                    )
+                })?;
             resp.body
         }
         _ => {
@@ -72,36 +85,54 @@ async fn image_bytes(rest: &Rest, media: &Media) -> Result<Bytes> {
             if len > IMAGE_MAX_BYTES {
                 return Err(too_big(len));
             }
-            media.read_chunk(0, usize::try_from(len).unwrap_or(usize::MAX)).await?
+            media
+                .read_chunk(0, usize::try_from(len).unwrap_or(usize::MAX))
+                .await?
         }
     };
     if bytes.len() as u64 > IMAGE_MAX_BYTES {
         return Err(too_big(bytes.len() as u64));
     }
     if bytes.is_empty() {
-        return Err(Error::new(ErrorKind::MediaRejected, "the image is empty").with_platform(Platform::LinkedIn));
+        return Err(Error::new(ErrorKind::MediaRejected, "the image is empty")
+            .with_platform(Platform::LinkedIn));
     }
     Ok(bytes)
 }
 
 fn too_big(len: u64) -> Error {
-    Error::new(ErrorKind::MediaRejected, format!("the image is {len} bytes; POSTD uploads at most {IMAGE_MAX_BYTES}"))
-        .with_platform(Platform::LinkedIn)
+    Error::new(
+        ErrorKind::MediaRejected,
+        format!("the image is {len} bytes; POSTD uploads at most {IMAGE_MAX_BYTES}"),
+    )
+    .with_platform(Platform::LinkedIn)
 }
 
 fn parse_upload_url(raw: &str) -> Result<Url> {
-    let url = Url::parse(raw).map_err(|_| Error::unexpected("LinkedIn returned an upload URL that does not parse"))?;
+    let url = Url::parse(raw)
+        .map_err(|_| Error::unexpected("LinkedIn returned an upload URL that does not parse"))?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(Error::unexpected("LinkedIn returned an upload URL that is not http(s)"));
+        return Err(Error::unexpected(
+            "LinkedIn returned an upload URL that is not http(s)",
+        ));
     }
     Ok(url)
 }
 
 /// Uploads a video and returns its URN once LinkedIn has the bytes (it may still be processing).
-pub(crate) async fn upload_video(rest: &Rest, token: &SecretString, owner: &str, media: &Media) -> Result<String> {
+pub(crate) async fn upload_video(
+    rest: &Rest,
+    token: &SecretString,
+    owner: &str,
+    media: &Media,
+) -> Result<String> {
     let len = match media.len().await? {
         Some(0) | None => {
-            return Err(Error::new(ErrorKind::MediaRejected, "the video is empty or has no local bytes").with_platform(Platform::LinkedIn));
+            return Err(Error::new(
+                ErrorKind::MediaRejected,
+                "the video is empty or has no local bytes",
+            )
+            .with_platform(Platform::LinkedIn));
         }
         Some(n) => n,
     };
@@ -129,7 +160,10 @@ pub(crate) async fn upload_video(rest: &Rest, token: &SecretString, owner: &str,
             .read_chunk(part.first_byte, usize::try_from(size).unwrap_or(usize::MAX))
             .await?;
         if chunk.len() as u64 != size {
-            return Err(Error::unexpected("the video file changed size during the upload").with_platform(Platform::LinkedIn));
+            return Err(
+                Error::unexpected("the video file changed size during the upload")
+                    .with_platform(Platform::LinkedIn),
+            );
         }
         let upload_url = parse_upload_url(&part.upload_url)?;
         let auth = rest.trusted_upload_host(&upload_url).then_some(token);
@@ -145,7 +179,10 @@ pub(crate) async fn upload_video(rest: &Rest, token: &SecretString, owner: &str,
         let etag = resp
             .header(ETAG.as_str())
             .map(str::to_owned)
-            .ok_or_else(|| Error::unexpected("a video part upload answered without an ETag").with_platform(Platform::LinkedIn))?;
+            .ok_or_else(|| {
+                Error::unexpected("a video part upload answered without an ETag")
+                    .with_platform(Platform::LinkedIn)
+            })?;
         etags.push(etag);
     }
 
@@ -166,20 +203,36 @@ pub(crate) async fn upload_video(rest: &Rest, token: &SecretString, owner: &str,
 
 /// The instructions must cover `0..len` exactly, in order, with sane part sizes.
 fn check_instructions(parts: &[UploadInstruction], len: u64) -> Result<()> {
-    let bad = |why: String| Err(Error::unexpected(format!("LinkedIn's upload instructions {why}")).with_platform(Platform::LinkedIn));
+    let bad = |why: String| {
+        Err(
+            Error::unexpected(format!("LinkedIn's upload instructions {why}"))
+                .with_platform(Platform::LinkedIn),
+        )
+    };
     if parts.is_empty() {
         return bad("are empty".to_owned());
     }
     let mut next = 0u64;
     for (i, p) in parts.iter().enumerate() {
         if p.first_byte != next {
-            return bad(format!("skip or overlap at part {}: expected byte {next}, got {}", i + 1, p.first_byte));
+            return bad(format!(
+                "skip or overlap at part {}: expected byte {next}, got {}",
+                i + 1,
+                p.first_byte
+            ));
         }
         if p.last_byte < p.first_byte || p.last_byte >= len {
-            return bad(format!("put part {} out of range ({}..={} of {len} bytes)", i + 1, p.first_byte, p.last_byte));
+            return bad(format!(
+                "put part {} out of range ({}..={} of {len} bytes)",
+                i + 1,
+                p.first_byte,
+                p.last_byte
+            ));
         }
         if p.last_byte - p.first_byte + 1 > MAX_PART_BYTES {
-            return bad(format!("ask for a part of more than {MAX_PART_BYTES} bytes"));
+            return bad(format!(
+                "ask for a part of more than {MAX_PART_BYTES} bytes"
+            ));
         }
         next = p.last_byte + 1;
     }
@@ -210,9 +263,12 @@ pub(crate) async fn wait_available(
         match video_status(rest, token, video).await?.as_str() {
             "AVAILABLE" => return Ok(true),
             "PROCESSING_FAILED" => {
-                return Err(Error::new(ErrorKind::MediaRejected, format!("LinkedIn could not process video {video}"))
-                    .with_platform(Platform::LinkedIn)
-                    .with_code("PROCESSING_FAILED"));
+                return Err(Error::new(
+                    ErrorKind::MediaRejected,
+                    format!("LinkedIn could not process video {video}"),
+                )
+                .with_platform(Platform::LinkedIn)
+                .with_code("PROCESSING_FAILED"));
             }
             _ => {}
         }
@@ -249,7 +305,10 @@ mod tests {
             (vec![part(5, 9), part(0, 4)], 10),  // out of order
             (vec![part(0, MAX_PART_BYTES)], MAX_PART_BYTES + 1),
         ] {
-            assert_eq!(check_instructions(&parts, len).unwrap_err().kind(), ErrorKind::Unexpected);
+            assert_eq!(
+                check_instructions(&parts, len).unwrap_err().kind(),
+                ErrorKind::Unexpected
+            );
         }
     }
 }

@@ -22,8 +22,9 @@ use postd_core::http::RequestContext;
 use postd_core::reqwest::Method;
 use postd_core::secrecy::SecretString;
 use postd_core::{
-    Capabilities, Error, ErrorKind, Fingerprint, LinkedInVisibility, MediaKind, MediaSource, Platform, Post,
-    PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Target, TargetKind, TokenSet,
+    Capabilities, Error, ErrorKind, Fingerprint, LinkedInVisibility, MediaKind, MediaSource,
+    Platform, Post, PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Target,
+    TargetKind, TokenSet,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -64,7 +65,23 @@ pub fn escape_commentary(text: &str) -> String {
             i += 1;
             continue;
         }
-        if matches!(c, '\\' | '|' | '{' | '}' | '@' | '[' | ']' | '(' | ')' | '<' | '>' | '#' | '*' | '_' | '~') {
+        if matches!(
+            c,
+            '\\' | '|'
+                | '{'
+                | '}'
+                | '@'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '<'
+                | '>'
+                | '#'
+                | '*'
+                | '_'
+                | '~'
+        ) {
             out.push('\\');
         }
         out.push(c);
@@ -96,8 +113,15 @@ fn mention_end(chars: &[char], start: usize) -> Option<usize> {
 
 pub(crate) fn validate(caps: &Capabilities, target: &Target, post: &Post) -> Result<()> {
     check_author(target)?;
-    let article = post.options.linkedin.as_ref().and_then(|o| o.article.as_ref());
-    if post.media.is_empty() && post.link.is_none() && article.is_none() && post.text.as_deref().is_none_or(|t| t.trim().is_empty())
+    let article = post
+        .options
+        .linkedin
+        .as_ref()
+        .and_then(|o| o.article.as_ref());
+    if post.media.is_empty()
+        && post.link.is_none()
+        && article.is_none()
+        && post.text.as_deref().is_none_or(|t| t.trim().is_empty())
     {
         return Err(invalid("post has no text, media or link"));
     }
@@ -110,25 +134,43 @@ pub(crate) fn validate(caps: &Capabilities, target: &Target, post: &Post) -> Res
             )));
         }
     }
-    let videos = post.media.iter().filter(|m| m.kind == MediaKind::Video).count();
-    let images = post.media.iter().filter(|m| m.kind == MediaKind::Image).count();
+    let videos = post
+        .media
+        .iter()
+        .filter(|m| m.kind == MediaKind::Video)
+        .count();
+    let images = post
+        .media
+        .iter()
+        .filter(|m| m.kind == MediaKind::Image)
+        .count();
     if videos > 1 || (videos == 1 && images > 0) {
-        return Err(invalid("a LinkedIn post carries one video, or images, not both"));
+        return Err(invalid(
+            "a LinkedIn post carries one video, or images, not both",
+        ));
     }
     if images > MULTI_IMAGE_MAX {
-        return Err(invalid(&format!("a LinkedIn post carries at most {MULTI_IMAGE_MAX} images; this one has {images}")));
+        return Err(invalid(&format!(
+            "a LinkedIn post carries at most {MULTI_IMAGE_MAX} images; this one has {images}"
+        )));
     }
     if (post.link.is_some() || article.is_some()) && !post.media.is_empty() {
-        return Err(invalid("a LinkedIn article post cannot also carry images or a video"));
+        return Err(invalid(
+            "a LinkedIn article post cannot also carry images or a video",
+        ));
     }
     for m in &post.media {
         if m.kind == MediaKind::Video && matches!(m.source, MediaSource::Url(_)) {
-            return Err(invalid("LinkedIn videos are uploaded from a file or bytes; download the video first"));
+            return Err(invalid(
+                "LinkedIn videos are uploaded from a file or bytes; download the video first",
+            ));
         }
         if m.kind == MediaKind::Image && m.size_hint.is_some_and(|s| s > media::IMAGE_MAX_BYTES) {
-            return Err(Error::new(ErrorKind::MediaRejected, "the image is larger than 10 MB")
-                .with_platform(Platform::LinkedIn)
-                .with_operation("validate"));
+            return Err(
+                Error::new(ErrorKind::MediaRejected, "the image is larger than 10 MB")
+                    .with_platform(Platform::LinkedIn)
+                    .with_operation("validate"),
+            );
         }
     }
     Ok(())
@@ -142,7 +184,10 @@ fn check_author(target: &Target) -> Result<()> {
         TargetKind::LinkedInOrganization => "urn:li:organization:",
         other => return Err(invalid(&format!("{other:?} is not a LinkedIn target"))),
     };
-    let ok = target.id.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && !rest.contains(':'));
+    let ok = target
+        .id
+        .strip_prefix(prefix)
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains(':'));
     if !ok {
         return Err(invalid(&format!(
             "target {:?} is a {:?}, so its id must be {prefix}<id>; media is owned by the post's author",
@@ -165,7 +210,12 @@ struct Waiting {
     body: Value,
 }
 
-pub(crate) async fn publish(rest: &Rest, tokens: &TokenSet, target: &Target, post: &Post) -> Result<PublishOutcome> {
+pub(crate) async fn publish(
+    rest: &Rest,
+    tokens: &TokenSet,
+    target: &Target,
+    post: &Post,
+) -> Result<PublishOutcome> {
     let token = &tokens.access_token;
     let author = target.id.as_str();
     let started = Utc::now();
@@ -183,7 +233,10 @@ pub(crate) async fn publish(rest: &Rest, tokens: &TokenSet, target: &Target, pos
         "isReshareDisabledByAuthor": false,
     });
 
-    let article = options.article.clone().or_else(|| post.link.clone().map(postd_core::LinkedInArticle::new));
+    let article = options
+        .article
+        .clone()
+        .or_else(|| post.link.clone().map(postd_core::LinkedInArticle::new));
     if let Some(article) = article {
         let mut a = json!({ "source": article.source.as_str() });
         if let Some(t) = &article.title {
@@ -237,7 +290,9 @@ pub(crate) async fn publish(rest: &Rest, tokens: &TokenSet, target: &Target, pos
         };
     }
 
-    create(rest, token, &body).await.map(PublishOutcome::Published)
+    create(rest, token, &body)
+        .await
+        .map(PublishOutcome::Published)
 }
 
 fn visibility(v: LinkedInVisibility) -> &'static str {
@@ -252,15 +307,19 @@ async fn create(rest: &Rest, token: &SecretString, body: &Value) -> Result<Publi
     let resp = rest
         .send(
             RequestContext::non_idempotent(Platform::LinkedIn, "rest.posts_create"),
-            rest.rest(Method::POST, rest.rest_url("posts", None), token).json(body),
+            rest.rest(Method::POST, rest.rest_url("posts", None), token)
+                .json(body),
         )
         .await?;
     let Some(urn) = resp.header("x-restli-id").map(str::to_owned) else {
         // Created (2xx) but the URN is missing: the post may exist, so this is not a plain failure.
-        return Err(Error::new(ErrorKind::UnknownOutcome, "LinkedIn answered without an x-restli-id header")
-            .with_platform(Platform::LinkedIn)
-            .with_operation("rest.posts_create")
-            .with_status(resp.status.as_u16()));
+        return Err(Error::new(
+            ErrorKind::UnknownOutcome,
+            "LinkedIn answered without an x-restli-id header",
+        )
+        .with_platform(Platform::LinkedIn)
+        .with_operation("rest.posts_create")
+        .with_status(resp.status.as_u16()));
     };
     Ok(PublishedPost::new(&urn).with_url(post_url(&urn)))
 }
@@ -271,16 +330,25 @@ pub(crate) fn post_url(urn: &str) -> Option<Url> {
 }
 
 /// Goes on with a post waiting for its video.
-pub(crate) async fn publish_status(rest: &Rest, tokens: &TokenSet, handle: &PublishHandle) -> Result<PublishStatus> {
+pub(crate) async fn publish_status(
+    rest: &Rest,
+    tokens: &TokenSet,
+    handle: &PublishHandle,
+) -> Result<PublishStatus> {
     let waiting: Waiting = serde_json::from_value(handle.state.clone()).map_err(|_| {
-        Error::new(ErrorKind::InvalidContent, "this handle's state is not a LinkedIn post waiting for its video")
-            .with_platform(Platform::LinkedIn)
-            .with_operation("publish_status")
+        Error::new(
+            ErrorKind::InvalidContent,
+            "this handle's state is not a LinkedIn post waiting for its video",
+        )
+        .with_platform(Platform::LinkedIn)
+        .with_operation("publish_status")
     })?;
     let token = &tokens.access_token;
     let status = media::video_status(rest, token, &waiting.video).await?;
     match status.as_str() {
-        "AVAILABLE" => create(rest, token, &waiting.body).await.map(PublishStatus::Published),
+        "AVAILABLE" => create(rest, token, &waiting.body)
+            .await
+            .map(PublishStatus::Published),
         "PROCESSING_FAILED" => Ok(PublishStatus::Failed {
             kind: ErrorKind::MediaRejected,
             code: "PROCESSING_FAILED".to_owned(),
@@ -302,9 +370,16 @@ pub(crate) async fn find_published(
     fingerprint: &Fingerprint,
 ) -> Result<Option<PublishedPost>> {
     check_author(target)?;
-    let query = format!("q=author&author={}&count=20&sortBy=LAST_MODIFIED", encode(&target.id));
+    let query = format!(
+        "q=author&author={}&count=20&sortBy=LAST_MODIFIED",
+        encode(&target.id)
+    );
     let posts: Elements<PostEntry> = rest
-        .get("rest.posts_by_author", rest.rest_url("posts", Some(&query)), &tokens.access_token)
+        .get(
+            "rest.posts_by_author",
+            rest.rest_url("posts", Some(&query)),
+            &tokens.access_token,
+        )
         .await?;
     let expected = escape_commentary(fingerprint.text.as_deref().unwrap_or(""));
     let not_before = fingerprint.not_before - CLOCK_SKEW;
@@ -312,10 +387,15 @@ pub(crate) async fn find_published(
         .elements
         .into_iter()
         .find(|p| {
-            let created = p.created_at.or(p.published_at).and_then(DateTime::from_timestamp_millis);
+            let created = p
+                .created_at
+                .or(p.published_at)
+                .and_then(DateTime::from_timestamp_millis);
             let recent = created.is_none_or(|t| t >= not_before);
             let text = p.commentary.as_deref().unwrap_or("");
-            recent && (text.trim() == expected.trim() || text.trim() == fingerprint.text.as_deref().unwrap_or("").trim())
+            recent
+                && (text.trim() == expected.trim()
+                    || text.trim() == fingerprint.text.as_deref().unwrap_or("").trim())
         })
         .map(|p| {
             let url = post_url(&p.id);
@@ -330,15 +410,24 @@ mod tests {
     #[test]
     fn escapes_reserved_characters_and_keeps_hashtags_and_mentions() {
         assert_eq!(escape_commentary(r"a\b"), r"a\\b");
-        assert_eq!(escape_commentary("(hi) [x] {y} <z> a*b ~c| d_e"), r"\(hi\) \[x\] \{y\} \<z\> a\*b \~c\| d\_e");
-        assert_eq!(escape_commentary("#rust and # alone and c#"), r"#rust and \# alone and c\#");
+        assert_eq!(
+            escape_commentary("(hi) [x] {y} <z> a*b ~c| d_e"),
+            r"\(hi\) \[x\] \{y\} \<z\> a\*b \~c\| d\_e"
+        );
+        assert_eq!(
+            escape_commentary("#rust and # alone and c#"),
+            r"#rust and \# alone and c\#"
+        );
         assert_eq!(escape_commentary("email me@x.y"), r"email me\@x.y");
         assert_eq!(
             escape_commentary("thanks @[Acme](urn:li:organization:123) (really)"),
             r"thanks @[Acme](urn:li:organization:123) \(really\)"
         );
         // Not a valid mention template: escaped.
-        assert_eq!(escape_commentary("@[x](http://evil)"), r"\@\[x\]\(http://evil\)");
+        assert_eq!(
+            escape_commentary("@[x](http://evil)"),
+            r"\@\[x\]\(http://evil\)"
+        );
         assert_eq!(escape_commentary("é漢字"), "é漢字");
     }
 
@@ -353,7 +442,10 @@ mod tests {
             (TargetKind::LinkedInPerson, "urn:li:person:"),
             (TargetKind::FacebookPage, "urn:li:person:abc"),
         ] {
-            assert_eq!(check_author(&Target::new(kind, id)).unwrap_err().kind(), ErrorKind::InvalidContent);
+            assert_eq!(
+                check_author(&Target::new(kind, id)).unwrap_err().kind(),
+                ErrorKind::InvalidContent
+            );
         }
     }
 }

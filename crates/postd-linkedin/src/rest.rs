@@ -38,7 +38,10 @@ pub(crate) struct Rest {
 
 impl Rest {
     pub(crate) fn new(cfg: LinkedInConfig, http: HttpClient) -> Self {
-        Rest { cfg: Arc::new(cfg), http }
+        Rest {
+            cfg: Arc::new(cfg),
+            http,
+        }
     }
 
     /// `{api}/rest/{path}` where `path` is already encoded, with an optional raw (pre-encoded) query.
@@ -58,7 +61,11 @@ impl Rest {
 
     fn url_on(&self, base: &Url, path: &str, query: Option<&str>) -> Url {
         let mut url = base.clone();
-        let joined = format!("{}{}", base.path().trim_end_matches('/'), format_args!("/{path}"));
+        let joined = format!(
+            "{}{}",
+            base.path().trim_end_matches('/'),
+            format_args!("/{path}")
+        );
         url.set_path(&joined);
         url.set_query(query);
         url
@@ -72,7 +79,12 @@ impl Rest {
     }
 
     /// A request to an unversioned endpoint or an upload URL.
-    pub(crate) fn plain(&self, method: Method, url: Url, token: Option<&SecretString>) -> RequestBuilder {
+    pub(crate) fn plain(
+        &self,
+        method: Method,
+        url: Url,
+        token: Option<&SecretString>,
+    ) -> RequestBuilder {
         let b = self.http.request(method, url);
         match token {
             Some(t) => bearer(b, t),
@@ -80,10 +92,14 @@ impl Rest {
         }
     }
 
-    pub(crate) async fn send(&self, ctx: RequestContext, builder: RequestBuilder) -> Result<HttpResponse> {
-        let request = builder
-            .build()
-            .map_err(|e| Error::config("could not build the LinkedIn request").with_source(e.without_url()))?;
+    pub(crate) async fn send(
+        &self,
+        ctx: RequestContext,
+        builder: RequestBuilder,
+    ) -> Result<HttpResponse> {
+        let request = builder.build().map_err(|e| {
+            Error::config("could not build the LinkedIn request").with_source(e.without_url())
+        })?;
         let version = self.cfg.version.clone();
         self.http
             .execute(ctx, request, &move |status, headers, body| {
@@ -92,11 +108,20 @@ impl Rest {
             .await
     }
 
-    pub(crate) async fn json<T: DeserializeOwned>(&self, ctx: RequestContext, builder: RequestBuilder) -> Result<T> {
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        ctx: RequestContext,
+        builder: RequestBuilder,
+    ) -> Result<T> {
         self.send(ctx, builder).await?.json(&ctx)
     }
 
-    pub(crate) async fn get<T: DeserializeOwned>(&self, operation: &'static str, url: Url, token: &SecretString) -> Result<T> {
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        url: Url,
+        token: &SecretString,
+    ) -> Result<T> {
         let ctx = RequestContext::idempotent(Platform::LinkedIn, operation);
         self.json(ctx, self.rest(Method::GET, url, token)).await
     }
@@ -136,14 +161,20 @@ mod tests {
             ("LINKEDIN_CLIENT_SECRET", "s"),
             ("LINKEDIN_BASE_URL", api),
         ]);
-        Rest::new(LinkedInConfig::from_vars(&vars).unwrap(), HttpClient::builder().build().unwrap())
+        Rest::new(
+            LinkedInConfig::from_vars(&vars).unwrap(),
+            HttpClient::builder().build().unwrap(),
+        )
     }
 
     #[test]
     fn urns_are_encoded_in_paths_and_queries_keep_restli_syntax() {
         let r = rest("http://127.0.0.1:9/fake");
         let url = r.rest_url(&format!("posts/{}", encode("urn:li:share:123")), None);
-        assert_eq!(url.as_str(), "http://127.0.0.1:9/fake/rest/posts/urn%3Ali%3Ashare%3A123");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/fake/rest/posts/urn%3Ali%3Ashare%3A123"
+        );
         let q = format!("ids=List({},{})", encode("123"), encode("456"));
         let url = r.rest_url("organizations", Some(&q));
         assert_eq!(url.query(), Some("ids=List(123,456)"));
@@ -154,8 +185,14 @@ mod tests {
         let r = rest("http://127.0.0.1:9/");
         assert!(r.trusted_upload_host(&Url::parse("http://127.0.0.1:9/upload/1").unwrap()));
         assert!(!r.trusted_upload_host(&Url::parse("http://127.0.0.1:10/upload/1").unwrap()));
-        assert!(r.trusted_upload_host(&Url::parse("https://www.linkedin.com/dms-uploads/x").unwrap()));
-        assert!(!r.trusted_upload_host(&Url::parse("http://www.linkedin.com/dms-uploads/x").unwrap()));
-        assert!(!r.trusted_upload_host(&Url::parse("https://linkedin.com.evil.example/x").unwrap()));
+        assert!(
+            r.trusted_upload_host(&Url::parse("https://www.linkedin.com/dms-uploads/x").unwrap())
+        );
+        assert!(
+            !r.trusted_upload_host(&Url::parse("http://www.linkedin.com/dms-uploads/x").unwrap())
+        );
+        assert!(
+            !r.trusted_upload_host(&Url::parse("https://linkedin.com.evil.example/x").unwrap())
+        );
     }
 }

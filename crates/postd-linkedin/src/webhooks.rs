@@ -12,8 +12,8 @@
 
 use postd_core::secrecy::ExposeSecret;
 use postd_core::webhook::{
-    ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, hmac_sha256_hex, verify_hmac_sha256,
-    verify_hmac_sha256_parts,
+    ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, hmac_sha256_hex,
+    verify_hmac_sha256, verify_hmac_sha256_parts,
 };
 use postd_core::{Error, ErrorKind, Platform, Result};
 use serde::Deserialize;
@@ -24,13 +24,25 @@ use crate::config::LinkedInConfig;
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-li-signature";
 
-pub(crate) fn challenge(cfg: &LinkedInConfig, request: &WebhookRequest) -> Result<ChallengeResponse> {
-    let code = request.query_param("challengeCode").filter(|c| !c.is_empty()).ok_or_else(|| {
-        Error::new(ErrorKind::InvalidSignature, "the validation request has no challengeCode")
+pub(crate) fn challenge(
+    cfg: &LinkedInConfig,
+    request: &WebhookRequest,
+) -> Result<ChallengeResponse> {
+    let code = request
+        .query_param("challengeCode")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidSignature,
+                "the validation request has no challengeCode",
+            )
             .with_platform(Platform::LinkedIn)
             .with_operation("webhook_challenge")
-    })?;
-    let response = hmac_sha256_hex(cfg.client_secret.expose_secret().as_bytes(), code.as_bytes());
+        })?;
+    let response = hmac_sha256_hex(
+        cfg.client_secret.expose_secret().as_bytes(),
+        code.as_bytes(),
+    );
     Ok(ChallengeResponse::json(
         json!({ "challengeCode": code, "challengeResponse": response }).to_string(),
     ))
@@ -42,16 +54,24 @@ pub(crate) fn verify(cfg: &LinkedInConfig, request: &WebhookRequest) -> Result<V
             .with_platform(Platform::LinkedIn)
             .with_operation("verify_webhook")
     };
-    let header = request.required_header(SIGNATURE_HEADER).map_err(|e| sig_error(e.message()))?;
+    let header = request
+        .required_header(SIGNATURE_HEADER)
+        .map_err(|e| sig_error(e.message()))?;
     let digest = header.trim();
     let digest = digest.strip_prefix("hmacsha256=").unwrap_or(digest);
     let key = cfg.client_secret.expose_secret().as_bytes();
-    let prefixed = verify_hmac_sha256_parts(key, &[b"hmacsha256=", &request.body], digest, SignatureEncoding::Hex);
+    let prefixed = verify_hmac_sha256_parts(
+        key,
+        &[b"hmacsha256=", &request.body],
+        digest,
+        SignatureEncoding::Hex,
+    );
     if let Err(e) = prefixed {
         if e.message().contains("not valid hex") || e.message().contains("wrong length") {
             return Err(sig_error(e.message()));
         }
-        verify_hmac_sha256(key, &request.body, digest, SignatureEncoding::Hex).map_err(|e| sig_error(e.message()))?;
+        verify_hmac_sha256(key, &request.body, digest, SignatureEncoding::Hex)
+            .map_err(|e| sig_error(e.message()))?;
     }
     parse(&request.body)
 }
@@ -68,15 +88,22 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Error::new(
             ErrorKind::InvalidContent,
-            format!("webhook body is not JSON (line {} column {})", e.line(), e.column()),
+            format!(
+                "webhook body is not JSON (line {} column {})",
+                e.line(),
+                e.column()
+            ),
         )
         .with_platform(Platform::LinkedIn)
         .with_operation("verify_webhook")
     })?;
     let shape_error = || {
-        Error::new(ErrorKind::InvalidContent, "webhook body does not have LinkedIn's shape")
-            .with_platform(Platform::LinkedIn)
-            .with_operation("verify_webhook")
+        Error::new(
+            ErrorKind::InvalidContent,
+            "webhook body does not have LinkedIn's shape",
+        )
+        .with_platform(Platform::LinkedIn)
+        .with_operation("verify_webhook")
     };
     if !value.is_object() {
         return Err(shape_error());
@@ -91,13 +118,23 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
         .into_iter()
         .map(|n| {
             let action = n.get("action").and_then(Value::as_str).map(str::to_owned);
-            let mut e = WebhookEvent::new(Platform::LinkedIn, action.unwrap_or_else(|| kind.clone()), n.clone());
+            let mut e = WebhookEvent::new(
+                Platform::LinkedIn,
+                action.unwrap_or_else(|| kind.clone()),
+                n.clone(),
+            );
             e.id = n.get("notificationId").map(|id| match id {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             });
-            e.target_id = n.get("organizationalEntity").and_then(Value::as_str).map(str::to_owned);
-            e.occurred_at = n.get("lastModifiedAt").and_then(Value::as_i64).and_then(chrono::DateTime::from_timestamp_millis);
+            e.target_id = n
+                .get("organizationalEntity")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            e.occurred_at = n
+                .get("lastModifiedAt")
+                .and_then(Value::as_i64)
+                .and_then(chrono::DateTime::from_timestamp_millis);
             e
         })
         .collect())

@@ -9,8 +9,13 @@ use postd_core::{Connector, ErrorKind};
 use postd_linkedin::{LinkedInConfig, LinkedInConnector};
 
 fn connector(secret: &str) -> LinkedInConnector {
-    let vars = Vars::from_pairs([("LINKEDIN_CLIENT_ID", "c"), ("LINKEDIN_CLIENT_SECRET", secret)]);
-    LinkedInConfig::from_vars(&vars).unwrap().build(HttpClient::builder().build().unwrap())
+    let vars = Vars::from_pairs([
+        ("LINKEDIN_CLIENT_ID", "c"),
+        ("LINKEDIN_CLIENT_SECRET", secret),
+    ]);
+    LinkedInConfig::from_vars(&vars)
+        .unwrap()
+        .build(HttpClient::builder().build().unwrap())
 }
 
 fn signed(sig: &[u8], body: &[u8]) -> WebhookRequest {
@@ -25,20 +30,35 @@ const BODY: &[u8] = br#"{"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS","noti
 fn challenge_vector_from_the_fact_sheet() {
     let c = connector("client_secret_example");
     let resp = c
-        .webhook_challenge(&WebhookRequest::get([("challengeCode", "f0a6f3d8-4a5c-4b5e-9d3b-2b1f3c4d5e6f")]))
+        .webhook_challenge(&WebhookRequest::get([(
+            "challengeCode",
+            "f0a6f3d8-4a5c-4b5e-9d3b-2b1f3c4d5e6f",
+        )]))
         .unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.content_type, "application/json");
     let body: serde_json::Value = serde_json::from_str(&resp.body).unwrap();
-    assert_eq!(body["challengeCode"], "f0a6f3d8-4a5c-4b5e-9d3b-2b1f3c4d5e6f");
-    assert_eq!(body["challengeResponse"], "06fc2a26b476b61870e42715e385fc93dd91d39e5d544da3c2d69f04e12f04db");
+    assert_eq!(
+        body["challengeCode"],
+        "f0a6f3d8-4a5c-4b5e-9d3b-2b1f3c4d5e6f"
+    );
+    assert_eq!(
+        body["challengeResponse"],
+        "06fc2a26b476b61870e42715e385fc93dd91d39e5d544da3c2d69f04e12f04db"
+    );
 }
 
 #[test]
 fn challenge_without_a_code_is_refused() {
     let c = connector("s");
-    for req in [WebhookRequest::get(Vec::<(String, String)>::new()), WebhookRequest::get([("challengeCode", "")])] {
-        assert_eq!(c.webhook_challenge(&req).unwrap_err().kind(), ErrorKind::InvalidSignature);
+    for req in [
+        WebhookRequest::get(Vec::<(String, String)>::new()),
+        WebhookRequest::get([("challengeCode", "")]),
+    ] {
+        assert_eq!(
+            c.webhook_challenge(&req).unwrap_err().kind(),
+            ErrorKind::InvalidSignature
+        );
     }
 }
 
@@ -60,7 +80,10 @@ fn every_documented_signature_variant_verifies() {
         assert_eq!(events.len(), 2, "{header}");
         assert_eq!(events[0].id.as_deref(), Some("70001"));
         assert_eq!(events[0].kind, "COMMENT");
-        assert_eq!(events[0].target_id.as_deref(), Some("urn:li:organization:123"));
+        assert_eq!(
+            events[0].target_id.as_deref(),
+            Some("urn:li:organization:123")
+        );
         assert_eq!(events[1].id.as_deref(), Some("70002"));
         assert_eq!(events[1].occurred_at.unwrap().timestamp(), 1_732_700_001);
     }
@@ -77,13 +100,22 @@ fn bad_signatures_and_missing_headers_are_refused() {
         "zz".repeat(32),
         String::new(),
     ] {
-        let err = c.verify_webhook(&signed(header.as_bytes(), BODY)).unwrap_err();
+        let err = c
+            .verify_webhook(&signed(header.as_bytes(), BODY))
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{header}");
     }
     let mut tampered = BODY.to_vec();
     tampered[40] ^= 1;
-    assert_eq!(c.verify_webhook(&signed(good.as_bytes(), &tampered)).unwrap_err().kind(), ErrorKind::InvalidSignature);
-    let err = c.verify_webhook(&WebhookRequest::post(HeaderMap::new(), BODY.to_vec())).unwrap_err();
+    assert_eq!(
+        c.verify_webhook(&signed(good.as_bytes(), &tampered))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidSignature
+    );
+    let err = c
+        .verify_webhook(&WebhookRequest::post(HeaderMap::new(), BODY.to_vec()))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature);
 }
 
@@ -91,12 +123,24 @@ fn bad_signatures_and_missing_headers_are_refused() {
 fn unknown_event_types_are_kept_and_malformed_bodies_refused() {
     let c = connector("li-secret");
     let body = br#"{"type":"LEAD_ACTION","lead":{"id":"x"}}"#;
-    let events = c.verify_webhook(&signed(hmac_sha256_hex(b"li-secret", body).as_bytes(), body)).unwrap();
+    let events = c
+        .verify_webhook(&signed(
+            hmac_sha256_hex(b"li-secret", body).as_bytes(),
+            body,
+        ))
+        .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "LEAD_ACTION");
     assert_eq!(events[0].payload["lead"]["id"], "x");
     for bad in [&b"{oops"[..], b"[]", b"\"str\""] {
-        let err = c.verify_webhook(&signed(hmac_sha256_hex(b"li-secret", bad).as_bytes(), bad)).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{}", String::from_utf8_lossy(bad));
+        let err = c
+            .verify_webhook(&signed(hmac_sha256_hex(b"li-secret", bad).as_bytes(), bad))
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::InvalidContent,
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
     }
 }

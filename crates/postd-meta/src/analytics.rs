@@ -15,23 +15,31 @@
 
 use chrono::{DateTime, Utc};
 use postd_core::{
-    DateRange, Error, ErrorKind, MetricKind, MetricPoint, MetricSeries, Metrics, Platform, Result, Target, TargetKind,
-    TokenSet,
+    DateRange, Error, ErrorKind, MetricKind, MetricPoint, MetricSeries, Metrics, Platform, Result,
+    Target, TargetKind, TokenSet,
 };
 
 use crate::graph::{Auth, Graph};
 use crate::models::{IgMedia, InsightRow, InsightValue, Paged, parse_time};
 
-const PAGE_POST_METRICS: &str = "post_total_media_view_unique,post_reactions_by_type_total,post_clicks";
+const PAGE_POST_METRICS: &str =
+    "post_total_media_view_unique,post_reactions_by_type_total,post_clicks";
 const PAGE_VIDEO_METRICS: &str = "total_video_views";
 const PAGE_METRICS: &str = "page_total_media_view_unique,page_post_engagements,page_daily_follows";
 const IG_FEED_METRICS: &str = "views,reach,likes,comments,shares,saved,total_interactions";
-const IG_REELS_METRICS: &str = "views,reach,likes,comments,shares,saved,total_interactions,ig_reels_avg_watch_time";
+const IG_REELS_METRICS: &str =
+    "views,reach,likes,comments,shares,saved,total_interactions,ig_reels_avg_watch_time";
 const IG_STORY_METRICS: &str = "views,reach,replies,shares,total_interactions";
 const IG_ACCOUNT_SERIES: &str = "reach";
-const IG_ACCOUNT_TOTALS: &str = "views,accounts_engaged,total_interactions,likes,comments,shares,saves,replies";
+const IG_ACCOUNT_TOTALS: &str =
+    "views,accounts_engaged,total_interactions,likes,comments,shares,saves,replies";
 
-pub(crate) async fn post_metrics(graph: &Graph, tokens: &TokenSet, target: &Target, post_id: &str) -> Result<Metrics> {
+pub(crate) async fn post_metrics(
+    graph: &Graph,
+    tokens: &TokenSet,
+    target: &Target,
+    post_id: &str,
+) -> Result<Metrics> {
     let token = crate::auth::target_token(tokens, target)?;
     let object = target.id.as_str();
     let rows: Paged<InsightRow> = match target.kind {
@@ -43,7 +51,13 @@ pub(crate) async fn post_metrics(graph: &Graph, tokens: &TokenSet, target: &Targ
                 ("video_insights", PAGE_VIDEO_METRICS)
             };
             graph
-                .get("graph.post_insights", Auth::Token(token), graph.url(&[post_id, edge]), &[("metric", metrics)], Some(object))
+                .get(
+                    "graph.post_insights",
+                    Auth::Token(token),
+                    graph.url(&[post_id, edge]),
+                    &[("metric", metrics)],
+                    Some(object),
+                )
                 .await?
         }
         TargetKind::InstagramAccount => {
@@ -62,7 +76,13 @@ pub(crate) async fn post_metrics(graph: &Graph, tokens: &TokenSet, target: &Targ
                 _ => IG_FEED_METRICS,
             };
             graph
-                .get("graph.ig_media_insights", Auth::Token(token), graph.url(&[post_id, "insights"]), &[("metric", metrics)], Some(object))
+                .get(
+                    "graph.ig_media_insights",
+                    Auth::Token(token),
+                    graph.url(&[post_id, "insights"]),
+                    &[("metric", metrics)],
+                    Some(object),
+                )
                 .await?
         }
         _ => return Err(wrong_target(target)),
@@ -70,7 +90,12 @@ pub(crate) async fn post_metrics(graph: &Graph, tokens: &TokenSet, target: &Targ
     Ok(to_metrics(rows.data))
 }
 
-pub(crate) async fn target_metrics(graph: &Graph, tokens: &TokenSet, target: &Target, range: DateRange) -> Result<Metrics> {
+pub(crate) async fn target_metrics(
+    graph: &Graph,
+    tokens: &TokenSet,
+    target: &Target,
+    range: DateRange,
+) -> Result<Metrics> {
     let token = crate::auth::target_token(tokens, target)?;
     let object = target.id.as_str();
     let since = range.since.timestamp().to_string();
@@ -82,7 +107,12 @@ pub(crate) async fn target_metrics(graph: &Graph, tokens: &TokenSet, target: &Ta
                     "graph.page_insights",
                     Auth::Token(token),
                     graph.url(&[object, "insights"]),
-                    &[("metric", PAGE_METRICS), ("period", "day"), ("since", &since), ("until", &until)],
+                    &[
+                        ("metric", PAGE_METRICS),
+                        ("period", "day"),
+                        ("since", &since),
+                        ("until", &until),
+                    ],
                     Some(object),
                 )
                 .await?;
@@ -94,7 +124,12 @@ pub(crate) async fn target_metrics(graph: &Graph, tokens: &TokenSet, target: &Ta
                     "graph.ig_account_insights",
                     Auth::Token(token),
                     graph.url(&[object, "insights"]),
-                    &[("metric", IG_ACCOUNT_SERIES), ("period", "day"), ("since", &since), ("until", &until)],
+                    &[
+                        ("metric", IG_ACCOUNT_SERIES),
+                        ("period", "day"),
+                        ("since", &since),
+                        ("until", &until),
+                    ],
                     Some(object),
                 )
                 .await?;
@@ -125,7 +160,11 @@ pub(crate) async fn target_metrics(graph: &Graph, tokens: &TokenSet, target: &Ta
 }
 
 fn wrong_target(target: &Target) -> Error {
-    Error::new(ErrorKind::InvalidContent, format!("{:?} is not a Meta target", target.kind)).with_platform(Platform::Meta)
+    Error::new(
+        ErrorKind::InvalidContent,
+        format!("{:?} is not a Meta target", target.kind),
+    )
+    .with_platform(Platform::Meta)
 }
 
 fn to_metrics(rows: Vec<InsightRow>) -> Metrics {
@@ -154,7 +193,10 @@ fn total_series(row: InsightRow, end: Option<DateTime<Utc>>) -> MetricSeries {
 
 fn point(v: &InsightValue) -> Option<MetricPoint> {
     let value = number(&v.value)?;
-    Some(MetricPoint::new(v.end_time.as_deref().and_then(parse_time), value))
+    Some(MetricPoint::new(
+        v.end_time.as_deref().and_then(parse_time),
+        value,
+    ))
 }
 
 /// A number, or the sum of an object's numbers (`{"like": 3, "love": 1}`); `None` for null.
@@ -171,9 +213,10 @@ fn number(v: &serde_json::Value) -> Option<f64> {
 
 fn kind(name: &str) -> MetricKind {
     match name {
-        "views" | "post_total_media_view_unique" | "page_total_media_view_unique" | "page_media_view" => {
-            MetricKind::Impressions
-        }
+        "views"
+        | "post_total_media_view_unique"
+        | "page_total_media_view_unique"
+        | "page_media_view" => MetricKind::Impressions,
         "reach" | "accounts_engaged" => MetricKind::Reach,
         "total_interactions" | "page_post_engagements" => MetricKind::Engagements,
         "likes" | "post_reactions_by_type_total" => MetricKind::Reactions,
@@ -206,7 +249,10 @@ mod tests {
         let empty = m.get("post_total_media_view_unique").unwrap();
         assert!(empty.points.is_empty());
         assert_eq!(empty.total(), None);
-        assert_eq!(m.get("post_reactions_by_type_total").unwrap().total(), Some(4.0));
+        assert_eq!(
+            m.get("post_reactions_by_type_total").unwrap().total(),
+            Some(4.0)
+        );
         let follows = m.get("page_daily_follows").unwrap();
         assert_eq!(follows.points.len(), 2);
         assert_eq!(follows.points[0].value, 0.0);
@@ -217,12 +263,30 @@ mod tests {
 
     #[test]
     fn no_removed_metric_is_requested() {
-        let all = [PAGE_POST_METRICS, PAGE_VIDEO_METRICS, PAGE_METRICS, IG_FEED_METRICS, IG_REELS_METRICS, IG_STORY_METRICS, IG_ACCOUNT_SERIES, IG_ACCOUNT_TOTALS];
+        let all = [
+            PAGE_POST_METRICS,
+            PAGE_VIDEO_METRICS,
+            PAGE_METRICS,
+            IG_FEED_METRICS,
+            IG_REELS_METRICS,
+            IG_STORY_METRICS,
+            IG_ACCOUNT_SERIES,
+            IG_ACCOUNT_TOTALS,
+        ];
         for list in all {
             for metric in list.split(',') {
-                assert!(!metric.contains("impressions"), "{metric} was removed in 2025");
-                assert!(!metric.starts_with("page_fans"), "{metric} was removed in 2025");
-                assert!(!matches!(metric, "plays" | "video_views" | "clips_replays_count"), "{metric} was removed in 2025");
+                assert!(
+                    !metric.contains("impressions"),
+                    "{metric} was removed in 2025"
+                );
+                assert!(
+                    !metric.starts_with("page_fans"),
+                    "{metric} was removed in 2025"
+                );
+                assert!(
+                    !matches!(metric, "plays" | "video_views" | "clips_replays_count"),
+                    "{metric} was removed in 2025"
+                );
             }
         }
     }

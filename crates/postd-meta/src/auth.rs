@@ -15,7 +15,9 @@
 
 use chrono::{DateTime, Utc};
 use postd_core::http::RequestContext;
-use postd_core::oauth::{Authorization, AuthorizationRequest, CodeExchange, OAuthClient, TokenResponse};
+use postd_core::oauth::{
+    Authorization, AuthorizationRequest, CodeExchange, OAuthClient, TokenResponse,
+};
 use postd_core::reqwest::Method;
 use postd_core::secrecy::{ExposeSecret, SecretString};
 use postd_core::{Credentials, Error, ErrorKind, Platform, Result, Target, TargetKind, TokenSet};
@@ -26,13 +28,24 @@ use crate::models::{Account, DebugToken, DebugTokenData, Paged};
 /// Pages one `/me/accounts` listing follows at most (100 pages each).
 const MAX_ACCOUNT_PAGES: usize = 50;
 
-pub(crate) fn authorize_url(graph: &Graph, request: &AuthorizationRequest) -> Result<Authorization> {
+pub(crate) fn authorize_url(
+    graph: &Graph,
+    request: &AuthorizationRequest,
+) -> Result<Authorization> {
     let cfg = &graph.cfg;
-    let dialog = postd_core::config::join(&cfg.oauth_base_url, &[cfg.graph_version.as_str(), "dialog", "oauth"]);
-    let client = OAuthClient::new(Platform::Meta, dialog, graph.url(&["oauth", "access_token"]), &cfg.client_id)
-        // Facebook Login separates scopes with commas.
-        .with_scope_separator(",")
-        .with_pkce(false);
+    let dialog = postd_core::config::join(
+        &cfg.oauth_base_url,
+        &[cfg.graph_version.as_str(), "dialog", "oauth"],
+    );
+    let client = OAuthClient::new(
+        Platform::Meta,
+        dialog,
+        graph.url(&["oauth", "access_token"]),
+        &cfg.client_id,
+    )
+    // Facebook Login separates scopes with commas.
+    .with_scope_separator(",")
+    .with_pkce(false);
     let defaults: Vec<&str> = cfg.scopes.iter().map(String::as_str).collect();
     client.authorization(request, &defaults)
 }
@@ -103,13 +116,25 @@ async fn long_lived_credentials(graph: &Graph, token: &SecretString) -> Result<C
     Ok(Credentials::OAuth(tokens))
 }
 
-async fn token_call(graph: &Graph, operation: &'static str, params: &[(&str, &str)]) -> Result<TokenResponse> {
+async fn token_call(
+    graph: &Graph,
+    operation: &'static str,
+    params: &[(&str, &str)],
+) -> Result<TokenResponse> {
     let builder = graph
-        .request(Method::GET, graph.url(&["oauth", "access_token"]), Auth::None)
+        .request(
+            Method::GET,
+            graph.url(&["oauth", "access_token"]),
+            Auth::None,
+        )
         .query(params);
     // Never retried after it may have been applied: a code works once.
     graph
-        .send(RequestContext::non_idempotent(Platform::Meta, operation), builder, None)
+        .send(
+            RequestContext::non_idempotent(Platform::Meta, operation),
+            builder,
+            None,
+        )
         .await
 }
 
@@ -132,8 +157,13 @@ pub(crate) async fn debug_token(graph: &Graph, token: &SecretString) -> Result<D
 
 pub(crate) fn invalid_token_error(info: &DebugTokenData) -> Error {
     match &info.error {
-        Some(e) => crate::error::from_graph_error(e, None, None).with_kind(ErrorKind::ReauthRequired),
-        None => Error::new(ErrorKind::ReauthRequired, "Meta reports the token is not valid"),
+        Some(e) => {
+            crate::error::from_graph_error(e, None, None).with_kind(ErrorKind::ReauthRequired)
+        }
+        None => Error::new(
+            ErrorKind::ReauthRequired,
+            "Meta reports the token is not valid",
+        ),
     }
     .with_platform(Platform::Meta)
     .with_operation("debug_token")
@@ -145,14 +175,23 @@ pub(crate) async fn accounts(graph: &Graph, user_token: &SecretString) -> Result
     let mut after: Option<String> = None;
     for _ in 0..MAX_ACCOUNT_PAGES {
         let mut query = vec![
-            ("fields", "id,name,access_token,tasks,instagram_business_account{id,username}"),
+            (
+                "fields",
+                "id,name,access_token,tasks,instagram_business_account{id,username}",
+            ),
             ("limit", "100"),
         ];
         if let Some(a) = after.as_deref() {
             query.push(("after", a));
         }
         let page: Paged<Account> = graph
-            .get("graph.me_accounts", Auth::Token(user_token), graph.url(&["me", "accounts"]), &query, None)
+            .get(
+                "graph.me_accounts",
+                Auth::Token(user_token),
+                graph.url(&["me", "accounts"]),
+                &query,
+                None,
+            )
             .await?;
         after = page.next_cursor();
         out.extend(page.data);

@@ -170,7 +170,12 @@ impl MetaConfig {
     }
 
     /// Sets how long `publish` waits and how often it polls (tests use milliseconds).
-    pub fn with_polling(mut self, publish_wait: Duration, poll_interval: Duration, max_poll_interval: Duration) -> Self {
+    pub fn with_polling(
+        mut self,
+        publish_wait: Duration,
+        poll_interval: Duration,
+        max_poll_interval: Duration,
+    ) -> Self {
         self.publish_wait = publish_wait;
         self.poll_interval = poll_interval;
         self.max_poll_interval = max_poll_interval;

@@ -56,7 +56,11 @@ pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) 
 
 /// Turns a Graph `error` object into an [`Error`]; `wait` is the rate-limit
 /// wait the usage headers announced, if any.
-pub(crate) fn from_graph_error(error: &GraphError, status: Option<StatusCode>, wait: Option<Duration>) -> Error {
+pub(crate) fn from_graph_error(
+    error: &GraphError,
+    status: Option<StatusCode>,
+    wait: Option<Duration>,
+) -> Error {
     let code = error.code.unwrap_or(0);
     let subcode = error.error_subcode;
     let (kind, retry) = classify(code, subcode, error.is_transient.unwrap_or(false), wait);
@@ -65,7 +69,12 @@ pub(crate) fn from_graph_error(error: &GraphError, status: Option<StatusCode>, w
         .clone()
         .or_else(|| error.error_user_msg.clone())
         .unwrap_or_else(|| "Graph API error".to_owned());
-    message.truncate(message.char_indices().nth(400).map_or(message.len(), |(i, _)| i));
+    message.truncate(
+        message
+            .char_indices()
+            .nth(400)
+            .map_or(message.len(), |(i, _)| i),
+    );
     if let Some(trace) = &error.fbtrace_id {
         message.push_str(&format!(" [fbtrace_id {trace}]"));
     }
@@ -85,15 +94,23 @@ pub(crate) fn from_graph_error(error: &GraphError, status: Option<StatusCode>, w
 
 /// The classification table. `is_transient` from Meta makes an otherwise
 /// unknown error temporary.
-pub(crate) fn classify(code: i64, subcode: Option<i64>, is_transient: bool, wait: Option<Duration>) -> (ErrorKind, Retry) {
+pub(crate) fn classify(
+    code: i64,
+    subcode: Option<i64>,
+    is_transient: bool,
+    wait: Option<Duration>,
+) -> (ErrorKind, Retry) {
     use ErrorKind::*;
     let temporary = |after: Option<Duration>| Retry::Temporary { after };
-    let rate_limited = (RateLimited, temporary(Some(wait.unwrap_or(DEFAULT_RATE_LIMIT_WAIT))));
+    let rate_limited = (
+        RateLimited,
+        temporary(Some(wait.unwrap_or(DEFAULT_RATE_LIMIT_WAIT))),
+    );
     // Instagram subcodes are more specific than their codes, so they go first.
     if let Some(sub) = subcode {
         let by_subcode = match sub {
             2207003 => Some((Unavailable, temporary(None))), // media download timed out
-            2207020 => Some((NotFound, Retry::Permanent)),   // media expired: create a new container
+            2207020 => Some((NotFound, Retry::Permanent)), // media expired: create a new container
             2207001 | 2207032 | 2207053 => Some((Unavailable, temporary(None))),
             2207057 => Some((InvalidContent, Retry::Permanent)), // thumb_offset out of range
             2207051 => Some((PermissionDenied, Retry::Permanent)), // restricted as spam
@@ -101,16 +118,16 @@ pub(crate) fn classify(code: i64, subcode: Option<i64>, is_transient: bool, wait
             2207006 => Some((NotFound, Retry::Permanent)),
             2207008 => Some((NotFound, temporary(Some(Duration::from_secs(30))))), // container not ready or expired
             2207050 => Some((PermissionDenied, Retry::Permanent)), // account restricted
-            2207023 | 2207026 | 2207052 | 2207004 | 2207005 | 2207009 | 2207077 | 2207082 | 2207085 => {
-                Some((MediaRejected, Retry::Permanent))
-            }
+            2207023 | 2207026 | 2207052 | 2207004 | 2207005 | 2207009 | 2207077 | 2207082
+            | 2207085 => Some((MediaRejected, Retry::Permanent)),
             2207028 | 2207040 | 2207010 | 2207018 | 2207035 | 2207036 | 2207037 => {
                 Some((InvalidContent, Retry::Permanent))
             }
             2207027 => Some((Unavailable, temporary(Some(Duration::from_secs(10))))), // not ready for publishing
             1390008 => Some((RateLimited, temporary(Some(Duration::from_secs(900))))), // posting too fast
             33 if code == 100 => Some((NotFound, Retry::Permanent)), // object does not exist
-            492 => Some((PermissionDenied, Retry::Permanent)),       // page token user has no role on the page
+            36007 | 36009 => Some((Auth, Retry::Permanent)), // authorization code expired or already used
+            492 => Some((PermissionDenied, Retry::Permanent)), // page token user has no role on the page
             _ => None,
         };
         if let Some(c) = by_subcode {
@@ -157,11 +174,17 @@ mod tests {
     use postd_core::reqwest::header::HeaderValue;
 
     fn parse(status: u16, body: &str) -> Error {
-        parse_error(StatusCode::from_u16(status).unwrap(), &HeaderMap::new(), body.as_bytes())
+        parse_error(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+        )
     }
 
     fn body(code: i64, subcode: Option<i64>, transient: bool) -> String {
-        let sub = subcode.map(|s| format!(r#","error_subcode":{s}"#)).unwrap_or_default();
+        let sub = subcode
+            .map(|s| format!(r#","error_subcode":{s}"#))
+            .unwrap_or_default();
         format!(
             r#"{{"error":{{"message":"(#{code}) test","type":"OAuthException","code":{code}{sub},"is_transient":{transient},"fbtrace_id":"AbCdEf"}}}}"#
         )
@@ -171,7 +194,8 @@ mod tests {
     fn table_of_graph_errors() {
         use ErrorKind::*;
         // (HTTP status, code, subcode, is_transient, kind, temporary)
-        let cases: &[(u16, i64, Option<i64>, bool, ErrorKind, bool)] = &[
+        type Case = (u16, i64, Option<i64>, bool, ErrorKind, bool);
+        let cases: &[Case] = &[
             (500, 1, None, true, Unavailable, true),
             (500, 2, None, true, Unavailable, true),
             (400, 4, None, true, RateLimited, true),
@@ -196,6 +220,8 @@ mod tests {
             (400, 299, None, false, PermissionDenied, false),
             (400, 100, None, false, InvalidContent, false),
             (400, 100, Some(33), false, NotFound, false),
+            (400, 100, Some(36007), false, Auth, false),
+            (400, 100, Some(36009), false, Auth, false),
             (400, 368, None, false, PermissionDenied, false),
             (400, 368, Some(1390008), false, RateLimited, true),
             (400, 506, None, false, Duplicate, false),
@@ -248,10 +274,17 @@ mod tests {
                 r#"{"112233":[{"type":"pages","call_count":100,"total_cputime":12,"total_time":30,"estimated_time_to_regain_access":7}]}"#,
             ),
         );
-        let err = parse_error(StatusCode::BAD_REQUEST, &headers, body(80001, None, true).as_bytes());
+        let err = parse_error(
+            StatusCode::BAD_REQUEST,
+            &headers,
+            body(80001, None, true).as_bytes(),
+        );
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7 * 60)));
         // Without a hint, Meta's hourly windows call for a long wait, not a quick retry.
-        assert_eq!(parse(400, &body(4, None, true)).retry_after(), Some(DEFAULT_RATE_LIMIT_WAIT));
+        assert_eq!(
+            parse(400, &body(4, None, true)).retry_after(),
+            Some(DEFAULT_RATE_LIMIT_WAIT)
+        );
     }
 
     #[test]
@@ -273,7 +306,13 @@ mod tests {
             container_status_kind("Error: Media upload has failed with error code 2207082"),
             (ErrorKind::MediaRejected, Some(2207082))
         );
-        assert_eq!(container_status_kind("Error: 2207003"), (ErrorKind::Unavailable, Some(2207003)));
-        assert_eq!(container_status_kind("Error: something"), (ErrorKind::MediaRejected, None));
+        assert_eq!(
+            container_status_kind("Error: 2207003"),
+            (ErrorKind::Unavailable, Some(2207003))
+        );
+        assert_eq!(
+            container_status_kind("Error: something"),
+            (ErrorKind::MediaRejected, None)
+        );
     }
 }

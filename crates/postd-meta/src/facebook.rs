@@ -25,8 +25,8 @@ use postd_core::reqwest::Method;
 use postd_core::reqwest::multipart::{Form, Part};
 use postd_core::secrecy::SecretString;
 use postd_core::{
-    Capabilities, Error, ErrorKind, Fingerprint, Media, MediaKind, MediaSource, Platform, Post, PublishHandle,
-    PublishOutcome, PublishStatus, PublishedPost, Result, Target, TokenSet,
+    Capabilities, Error, ErrorKind, Fingerprint, Media, MediaKind, MediaSource, Platform, Post,
+    PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Target, TokenSet,
 };
 use url::Url;
 
@@ -50,11 +50,23 @@ pub(crate) const HANDLE_VIDEO: &str = "fb_video";
 pub(crate) fn validate(caps: &Capabilities, post: &Post, now: DateTime<Utc>) -> Result<()> {
     caps.check_common(post)?;
     let fail = |msg: &str| Err(invalid(msg));
-    if post.text.as_ref().is_some_and(|t| t.chars().count() > TEXT_MAX) {
+    if post
+        .text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > TEXT_MAX)
+    {
         return fail("Facebook posts take at most 63,206 characters");
     }
-    let videos = post.media.iter().filter(|m| m.kind == MediaKind::Video).count();
-    let images = post.media.iter().filter(|m| m.kind == MediaKind::Image).count();
+    let videos = post
+        .media
+        .iter()
+        .filter(|m| m.kind == MediaKind::Video)
+        .count();
+    let images = post
+        .media
+        .iter()
+        .filter(|m| m.kind == MediaKind::Image)
+        .count();
     if videos > 1 || (videos == 1 && images > 0) {
         return fail("a Facebook post carries one video, or photos, not both");
     }
@@ -81,7 +93,12 @@ fn invalid(msg: &str) -> Error {
         .with_operation("validate")
 }
 
-pub(crate) async fn publish(graph: &Graph, tokens: &TokenSet, target: &Target, post: &Post) -> Result<PublishOutcome> {
+pub(crate) async fn publish(
+    graph: &Graph,
+    tokens: &TokenSet,
+    target: &Target,
+    post: &Post,
+) -> Result<PublishOutcome> {
     let page_token = crate::auth::target_token(tokens, target)?;
     let page = target.id.as_str();
     match post.media.as_slice() {
@@ -100,7 +117,11 @@ pub(crate) async fn publish(graph: &Graph, tokens: &TokenSet, target: &Target, p
             // Processing starts now; one quick look saves a round trip for short videos.
             match video_status(graph, tokens, &handle, page_token).await? {
                 PublishStatus::Published(p) => Ok(PublishOutcome::Published(p)),
-                PublishStatus::Failed { kind, code, message } => Err(Error::new(kind, message)
+                PublishStatus::Failed {
+                    kind,
+                    code,
+                    message,
+                } => Err(Error::new(kind, message)
                     .with_code(code)
                     .with_platform(Platform::Meta)
                     .with_operation("publish")),
@@ -147,7 +168,13 @@ fn schedule_params(post: &Post, form: &mut Vec<(&'static str, String)>) {
     }
 }
 
-async fn feed(graph: &Graph, token: &SecretString, page: &str, post: &Post, photo_ids: &[String]) -> Result<String> {
+async fn feed(
+    graph: &Graph,
+    token: &SecretString,
+    page: &str,
+    post: &Post,
+    photo_ids: &[String],
+) -> Result<String> {
     let mut form: Vec<(&'static str, String)> = Vec::new();
     if let Some(text) = &post.text {
         form.push(("message", text.clone()));
@@ -157,10 +184,15 @@ async fn feed(graph: &Graph, token: &SecretString, page: &str, post: &Post, phot
     }
     schedule_params(post, &mut form);
     // attached_media[i]={"media_fbid":"<photo id>"}, the documented form encoding.
-    let keys: Vec<String> = (0..photo_ids.len()).map(|i| format!("attached_media[{i}]")).collect();
+    let keys: Vec<String> = (0..photo_ids.len())
+        .map(|i| format!("attached_media[{i}]"))
+        .collect();
     let mut pairs: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, v.clone())).collect();
     for (k, id) in keys.iter().zip(photo_ids) {
-        pairs.push((k.as_str(), serde_json::json!({ "media_fbid": id }).to_string()));
+        pairs.push((
+            k.as_str(),
+            serde_json::json!({ "media_fbid": id }).to_string(),
+        ));
     }
     let created: Id = graph
         .post(
@@ -184,7 +216,13 @@ enum PhotoRole<'a> {
 }
 
 /// Uploads one photo.
-async fn photo(graph: &Graph, token: &SecretString, page: &str, media: &Media, role: PhotoRole<'_>) -> Result<PhotoCreated> {
+async fn photo(
+    graph: &Graph,
+    token: &SecretString,
+    page: &str,
+    media: &Media,
+    role: PhotoRole<'_>,
+) -> Result<PhotoCreated> {
     let mut fields: Vec<(&'static str, String)> = Vec::new();
     let ctx = match role {
         PhotoRole::Post(p) => {
@@ -211,7 +249,9 @@ async fn photo(graph: &Graph, token: &SecretString, page: &str, media: &Media, r
     match &media.source {
         MediaSource::Url(u) => {
             fields.push(("url", u.to_string()));
-            graph.post(ctx, Auth::Token(token), url, &fields, Some(page)).await
+            graph
+                .post(ctx, Auth::Token(token), url, &fields, Some(page))
+                .await
         }
         MediaSource::File(_) | MediaSource::Bytes(_) => {
             let len = media.len().await?.unwrap_or(0);
@@ -221,19 +261,24 @@ async fn photo(graph: &Graph, token: &SecretString, page: &str, media: &Media, r
             )
             .file_name(media.file_name());
             let part = match &media.mime_type {
-                Some(m) => part
-                    .mime_str(m)
-                    .map_err(|_| Error::new(ErrorKind::MediaRejected, "media MIME type is not valid"))?,
+                Some(m) => part.mime_str(m).map_err(|_| {
+                    Error::new(ErrorKind::MediaRejected, "media MIME type is not valid")
+                })?,
                 None => part,
             };
             let mut form = Form::new().part("source", part);
             for (k, v) in fields {
                 form = form.text(k, v);
             }
-            let builder = graph.request(Method::POST, url, Auth::Token(token)).multipart(form);
+            let builder = graph
+                .request(Method::POST, url, Auth::Token(token))
+                .multipart(form);
             graph.send(ctx, builder, Some(page)).await
         }
-        _ => Err(Error::new(ErrorKind::Unsupported, "unsupported media source").with_platform(Platform::Meta)),
+        _ => Err(
+            Error::new(ErrorKind::Unsupported, "unsupported media source")
+                .with_platform(Platform::Meta),
+        ),
     }
 }
 
@@ -257,7 +302,12 @@ async fn upload_video(
     if let Some(text) = &post.text {
         form.push(("description", text.clone()));
     }
-    if let Some(title) = post.options.facebook.as_ref().and_then(|f| f.video_title.clone()) {
+    if let Some(title) = post
+        .options
+        .facebook
+        .as_ref()
+        .and_then(|f| f.video_title.clone())
+    {
         form.push(("title", title));
     }
     schedule_params(post, &mut form);
@@ -295,7 +345,11 @@ pub(crate) async fn video_status(
         .unwrap_or_else(|| "unknown".to_owned());
     Ok(match state.as_str() {
         "ready" | "upload_complete" | "published" => {
-            let url = Url::parse(&format!("https://www.facebook.com/{}/videos/{}", handle.target_id, handle.id)).ok();
+            let url = Url::parse(&format!(
+                "https://www.facebook.com/{}/videos/{}",
+                handle.target_id, handle.id
+            ))
+            .ok();
             PublishStatus::Published(PublishedPost::new(&handle.id).with_url(url))
         }
         "error" => PublishStatus::Failed {
@@ -320,7 +374,9 @@ pub(crate) async fn find_published(
 ) -> Result<Option<PublishedPost>> {
     let token = crate::auth::target_token(tokens, target)?;
     let page = target.id.as_str();
-    let since = (fingerprint.not_before - CLOCK_SKEW).timestamp().to_string();
+    let since = (fingerprint.not_before - CLOCK_SKEW)
+        .timestamp()
+        .to_string();
     for edge in ["published_posts", "scheduled_posts"] {
         let posts: Paged<PagePost> = graph
             .get(
@@ -356,7 +412,10 @@ pub(crate) async fn find_published(
 
 /// Texts match when equal after trimming and normalising line endings.
 pub(crate) fn same_text(a: Option<&str>, b: Option<&str>) -> bool {
-    let norm = |s: Option<&str>| s.map(|s| s.replace("\r\n", "\n").trim().to_owned()).unwrap_or_default();
+    let norm = |s: Option<&str>| {
+        s.map(|s| s.replace("\r\n", "\n").trim().to_owned())
+            .unwrap_or_default()
+    };
     norm(a) == norm(b)
 }
 
@@ -382,7 +441,11 @@ mod tests {
         let now = Utc::now();
         let ok = post().with_schedule_at(now + chrono::Duration::hours(1));
         assert!(validate(&caps(), &ok, now).is_ok());
-        for bad in [now + chrono::Duration::minutes(9), now + chrono::Duration::days(31), now - chrono::Duration::hours(1)] {
+        for bad in [
+            now + chrono::Duration::minutes(9),
+            now + chrono::Duration::days(31),
+            now - chrono::Duration::hours(1),
+        ] {
             let err = validate(&caps(), &post().with_schedule_at(bad), now).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidContent);
         }
@@ -391,11 +454,23 @@ mod tests {
     #[test]
     fn media_mixes_are_refused() {
         let now = Utc::now();
-        let img = || Media::url(MediaKind::Image, Url::parse("https://cdn.example/a.jpg").unwrap());
-        let vid = || Media::url(MediaKind::Video, Url::parse("https://cdn.example/a.mp4").unwrap());
+        let img = || {
+            Media::url(
+                MediaKind::Image,
+                Url::parse("https://cdn.example/a.jpg").unwrap(),
+            )
+        };
+        let vid = || {
+            Media::url(
+                MediaKind::Video,
+                Url::parse("https://cdn.example/a.mp4").unwrap(),
+            )
+        };
         assert!(validate(&caps(), &post().with_media(img()).with_media(vid()), now).is_err());
         assert!(validate(&caps(), &post().with_media(vid()).with_media(vid()), now).is_err());
-        let link = post().with_link(Url::parse("https://example.com").unwrap()).with_media(img());
+        let link = post()
+            .with_link(Url::parse("https://example.com").unwrap())
+            .with_media(img());
         assert!(validate(&caps(), &link, now).is_err());
         assert!(validate(&caps(), &post().with_media(img()).with_media(img()), now).is_ok());
     }
@@ -409,6 +484,9 @@ mod tests {
 
     #[test]
     fn post_urls() {
-        assert_eq!(post_url("12", "12_34").unwrap().as_str(), "https://www.facebook.com/12/posts/34");
+        assert_eq!(
+            post_url("12", "12_34").unwrap().as_str(),
+            "https://www.facebook.com/12/posts/34"
+        );
     }
 }

@@ -73,8 +73,10 @@ impl Graph {
                 let builder = with_authorization(builder, "Bearer", token.expose_secret());
                 if self.cfg.appsecret_proof {
                     // Proves the call comes from the app's server: a stolen token alone is not enough.
-                    let proof =
-                        hmac_sha256_hex(self.cfg.client_secret.expose_secret().as_bytes(), token.expose_secret().as_bytes());
+                    let proof = hmac_sha256_hex(
+                        self.cfg.client_secret.expose_secret().as_bytes(),
+                        token.expose_secret().as_bytes(),
+                    );
                     builder.query(&[("appsecret_proof", proof)])
                 } else {
                     builder
@@ -82,7 +84,11 @@ impl Graph {
             }
             Auth::OAuthScheme(token) => with_authorization(builder, "OAuth", token.expose_secret()),
             Auth::App => {
-                let app_token = format!("{}|{}", self.cfg.client_id, self.cfg.client_secret.expose_secret());
+                let app_token = format!(
+                    "{}|{}",
+                    self.cfg.client_id,
+                    self.cfg.client_secret.expose_secret()
+                );
                 with_authorization(builder, "Bearer", &app_token)
             }
             Auth::None => builder,
@@ -120,9 +126,9 @@ impl Graph {
             .with_platform(Platform::Meta)
             .with_operation(ctx.operation));
         }
-        let request = builder
-            .build()
-            .map_err(|e| Error::config("could not build the Graph request").with_source(e.without_url()))?;
+        let request = builder.build().map_err(|e| {
+            Error::config("could not build the Graph request").with_source(e.without_url())
+        })?;
         let usage = self.usage.clone();
         let response = self
             .http
@@ -145,8 +151,12 @@ impl Graph {
         object_id: Option<&str>,
     ) -> Result<T> {
         let builder = self.request(Method::GET, url, auth).query(query);
-        self.send(RequestContext::idempotent(Platform::Meta, operation), builder, object_id)
-            .await
+        self.send(
+            RequestContext::idempotent(Platform::Meta, operation),
+            builder,
+            object_id,
+        )
+        .await
     }
 
     /// `POST` with a form-encoded body.

@@ -18,7 +18,11 @@ pub const PUBLISHING_SCOPES: &[&str] = &[
 ];
 
 /// Without these, analytics and webhooks degrade.
-pub const OPTIONAL_SCOPES: &[&str] = &["read_insights", "instagram_manage_insights", "pages_manage_metadata"];
+pub const OPTIONAL_SCOPES: &[&str] = &[
+    "read_insights",
+    "instagram_manage_insights",
+    "pages_manage_metadata",
+];
 
 /// Expiry this close makes a healthy connection `Degraded`.
 const EXPIRY_WARNING: Duration = Duration::days(7);
@@ -30,12 +34,19 @@ pub(crate) async fn check(graph: &Graph, credentials: &Credentials) -> Result<He
     let mut health = Health::healthy(now);
     health.token_valid = info.is_valid;
     health.expires_at = info.expires_at.and_then(unix_time).or(tokens.expires_at);
-    let data_access = info.data_access_expires_at.and_then(unix_time).or(tokens.consent_expires_at);
+    let data_access = info
+        .data_access_expires_at
+        .and_then(unix_time)
+        .or(tokens.consent_expires_at);
     health.reauth_deadline = match (health.expires_at, data_access) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let granted = if info.scopes.is_empty() { &tokens.scopes } else { &info.scopes };
+    let granted = if info.scopes.is_empty() {
+        &tokens.scopes
+    } else {
+        &info.scopes
+    };
     let missing = |wanted: &[&str]| -> Vec<String> {
         wanted
             .iter()
@@ -54,26 +65,44 @@ pub(crate) async fn check(graph: &Graph, credentials: &Credentials) -> Result<He
             .as_ref()
             .and_then(|e| e.message.clone())
             .unwrap_or_else(|| "the token is not valid".to_owned());
-        health.notes.push(format!("Meta reports the token is invalid: {why}; the user must log in again"));
+        health.notes.push(format!(
+            "Meta reports the token is invalid: {why}; the user must log in again"
+        ));
     }
     if !missing_required.is_empty() {
         health.status = HealthStatus::Unhealthy;
-        health.notes.push(format!("missing scopes needed to publish: {}", missing_required.join(", ")));
+        health.notes.push(format!(
+            "missing scopes needed to publish: {}",
+            missing_required.join(", ")
+        ));
     }
     if health.status == HealthStatus::Healthy {
         if !missing_optional.is_empty() {
             health.status = HealthStatus::Degraded;
-            health.notes.push(format!("missing scopes for insights or webhooks: {}", missing_optional.join(", ")));
+            health.notes.push(format!(
+                "missing scopes for insights or webhooks: {}",
+                missing_optional.join(", ")
+            ));
         }
-        if health.reauth_deadline.is_some_and(|d| d - now < EXPIRY_WARNING) {
+        if health
+            .reauth_deadline
+            .is_some_and(|d| d - now < EXPIRY_WARNING)
+        {
             health.status = HealthStatus::Degraded;
-            health.notes.push("authorization ends within 7 days".to_owned());
+            health
+                .notes
+                .push("authorization ends within 7 days".to_owned());
         }
         if health.quotas.iter().any(|q| q.used_percent >= 90.0) {
             health.status = HealthStatus::Degraded;
-            health.notes.push("a Meta rate limit is at 90% or more".to_owned());
+            health
+                .notes
+                .push("a Meta rate limit is at 90% or more".to_owned());
         }
     }
-    health.missing_scopes = missing_required.into_iter().chain(missing_optional).collect();
+    health.missing_scopes = missing_required
+        .into_iter()
+        .chain(missing_optional)
+        .collect();
     Ok(health)
 }

@@ -26,8 +26,9 @@ use chrono::{DateTime, Utc};
 use postd_core::http::RequestContext;
 use postd_core::secrecy::SecretString;
 use postd_core::{
-    Capabilities, Error, ErrorKind, Fingerprint, InstagramKind, Media, MediaKind, MediaSource, Platform, Post,
-    PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Target, TokenSet,
+    Capabilities, Error, ErrorKind, Fingerprint, InstagramKind, Media, MediaKind, MediaSource,
+    Platform, Post, PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Target,
+    TokenSet,
 };
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -36,7 +37,9 @@ use url::Url;
 use crate::error::container_status_kind;
 use crate::facebook::same_text;
 use crate::graph::{Auth, Graph};
-use crate::models::{ContainerStatus, Id, IgMedia, Paged, PublishingLimit, ResumableContainer, parse_time};
+use crate::models::{
+    ContainerStatus, Id, IgMedia, Paged, PublishingLimit, ResumableContainer, parse_time,
+};
 
 /// Caption limits (Instagram Graph API, `ig-user/media`).
 pub(crate) const CAPTION_MAX: usize = 2_200;
@@ -78,7 +81,12 @@ struct Progress {
 }
 
 pub(crate) fn kind_of(post: &Post) -> Result<Kind> {
-    let requested = post.options.instagram.as_ref().map(|o| o.kind).unwrap_or_default();
+    let requested = post
+        .options
+        .instagram
+        .as_ref()
+        .map(|o| o.kind)
+        .unwrap_or_default();
     let n = post.media.len();
     let first = post.media.first().map(|m| m.kind);
     let kind = match requested {
@@ -100,10 +108,14 @@ pub(crate) fn kind_of(post: &Post) -> Result<Kind> {
 
 pub(crate) fn validate(caps: &Capabilities, post: &Post) -> Result<()> {
     if post.link.is_some() {
-        return Err(invalid("Instagram posts cannot carry a link; put it in the caption"));
+        return Err(invalid(
+            "Instagram posts cannot carry a link; put it in the caption",
+        ));
     }
     if post.media.is_empty() {
-        return Err(invalid("Instagram posts need an image or a video; a text-only post (or story) is not possible"));
+        return Err(invalid(
+            "Instagram posts need an image or a video; a text-only post (or story) is not possible",
+        ));
     }
     // Shared checks (media kinds) with Instagram's own caption limit instead of Facebook's.
     let mut ig_caps = caps.clone();
@@ -113,7 +125,9 @@ pub(crate) fn validate(caps: &Capabilities, post: &Post) -> Result<()> {
     if let Some(text) = &post.text {
         let tags = count_marked(text, '#');
         if tags > HASHTAGS_MAX {
-            return Err(invalid(&format!("caption has {tags} hashtags; Instagram allows at most {HASHTAGS_MAX}")));
+            return Err(invalid(&format!(
+                "caption has {tags} hashtags; Instagram allows at most {HASHTAGS_MAX}"
+            )));
         }
         let mentions = count_marked(text, '@');
         if mentions > MENTIONS_MAX {
@@ -126,13 +140,21 @@ pub(crate) fn validate(caps: &Capabilities, post: &Post) -> Result<()> {
     let n = post.media.len();
     match kind {
         Kind::Image | Kind::Reel | Kind::Story if n != 1 => {
-            return Err(invalid("this Instagram post kind takes exactly one media item"));
+            return Err(invalid(
+                "this Instagram post kind takes exactly one media item",
+            ));
         }
         Kind::Carousel if !(CAROUSEL_MIN..=CAROUSEL_MAX).contains(&n) => {
-            return Err(invalid(&format!("carousels take 2 to 10 items; this post has {n}")));
+            return Err(invalid(&format!(
+                "carousels take 2 to 10 items; this post has {n}"
+            )));
         }
-        Kind::Image if post.media[0].kind != MediaKind::Image => return Err(rejected("an image post needs an image")),
-        Kind::Reel if post.media[0].kind != MediaKind::Video => return Err(rejected("a reel needs a video")),
+        Kind::Image if post.media[0].kind != MediaKind::Image => {
+            return Err(rejected("an image post needs an image"));
+        }
+        Kind::Reel if post.media[0].kind != MediaKind::Video => {
+            return Err(rejected("a reel needs a video"));
+        }
         Kind::Story if post.text.as_deref().is_some_and(|t| !t.trim().is_empty()) => {
             return Err(invalid("Instagram stories do not take a caption"));
         }
@@ -153,18 +175,31 @@ fn check_media(kind: Kind, i: usize, m: &Media) -> Result<()> {
                     "media item {item}: Instagram fetches images from a public URL; upload the image somewhere public first"
                 )));
             }
-            if m.mime_type.as_deref().is_some_and(|t| t != "image/jpeg" && t != "image/jpg") {
-                return Err(rejected(&format!("media item {item}: Instagram images must be JPEG")));
+            if m.mime_type
+                .as_deref()
+                .is_some_and(|t| t != "image/jpeg" && t != "image/jpg")
+            {
+                return Err(rejected(&format!(
+                    "media item {item}: Instagram images must be JPEG"
+                )));
             }
             if m.size_hint.is_some_and(|s| s > IMAGE_MAX_BYTES) {
-                return Err(rejected(&format!("media item {item}: Instagram images must be at most 8 MB")));
+                return Err(rejected(&format!(
+                    "media item {item}: Instagram images must be at most 8 MB"
+                )));
             }
         }
         MediaKind::Video => {
             if kind == Kind::Carousel && m.as_url().is_none() {
-                return Err(invalid(&format!("media item {item}: carousel videos must be on a public URL")));
+                return Err(invalid(&format!(
+                    "media item {item}: carousel videos must be on a public URL"
+                )));
             }
-            let max = if kind == Kind::Story { STORY_VIDEO_MAX_BYTES } else { REEL_MAX_BYTES };
+            let max = if kind == Kind::Story {
+                STORY_VIDEO_MAX_BYTES
+            } else {
+                REEL_MAX_BYTES
+            };
             if m.size_hint.is_some_and(|s| s > max) {
                 return Err(rejected(&format!(
                     "media item {item}: the video is larger than Instagram's {} MB limit",
@@ -172,7 +207,11 @@ fn check_media(kind: Kind, i: usize, m: &Media) -> Result<()> {
                 )));
             }
         }
-        _ => return Err(rejected(&format!("media item {item}: Instagram takes images and videos only"))),
+        _ => {
+            return Err(rejected(&format!(
+                "media item {item}: Instagram takes images and videos only"
+            )));
+        }
     }
     Ok(())
 }
@@ -184,7 +223,12 @@ fn count_marked(text: &str, mark: char) -> usize {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let starts_word = prev.is_none_or(|p| !p.is_alphanumeric() && p != '_');
-        if c == mark && starts_word && chars.peek().is_some_and(|n| n.is_alphanumeric() || *n == '_') {
+        if c == mark
+            && starts_word
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_alphanumeric() || *n == '_')
+        {
             count += 1;
         }
         prev = Some(c);
@@ -204,7 +248,12 @@ fn rejected(msg: &str) -> Error {
         .with_operation("validate")
 }
 
-pub(crate) async fn publish(graph: &Graph, tokens: &TokenSet, target: &Target, post: &Post) -> Result<PublishOutcome> {
+pub(crate) async fn publish(
+    graph: &Graph,
+    tokens: &TokenSet,
+    target: &Target,
+    post: &Post,
+) -> Result<PublishOutcome> {
     let token = crate::auth::target_token(tokens, target)?;
     let ig = target.id.as_str();
     let kind = kind_of(post)?;
@@ -226,7 +275,9 @@ pub(crate) async fn publish(graph: &Graph, tokens: &TokenSet, target: &Target, p
             for m in &post.media {
                 let mut params = vec![("is_carousel_item", "true".to_owned())];
                 media_params(m, &mut params, true)?;
-                progress.children.push(create_container(graph, token, ig, &params).await?.id);
+                progress
+                    .children
+                    .push(create_container(graph, token, ig, &params).await?.id);
             }
         }
         Kind::Image | Kind::Reel | Kind::Story => {
@@ -285,7 +336,11 @@ pub(crate) async fn publish(graph: &Graph, tokens: &TokenSet, target: &Target, p
             progress.container = Some(id);
         }
     }
-    let handle_id = progress.container.clone().or_else(|| progress.children.first().cloned()).unwrap_or_default();
+    let handle_id = progress
+        .container
+        .clone()
+        .or_else(|| progress.children.first().cloned())
+        .unwrap_or_default();
     let mut handle = PublishHandle::new(Platform::Meta, ig, HANDLE_CONTAINER, handle_id);
     handle.started_at = started;
     advance(graph, token, ig, progress, handle, deadline).await
@@ -304,8 +359,14 @@ async fn advance(
         for child in &progress.children {
             match wait_for(graph, token, ig, child, deadline).await? {
                 Wait::Ready => {}
-                Wait::Published => return Err(Error::unexpected("a carousel item was published on its own")),
-                Wait::Pending => return Ok(PublishOutcome::Pending(with_progress(handle, &progress))),
+                Wait::Published => {
+                    return Err(Error::unexpected(
+                        "a carousel item was published on its own",
+                    ));
+                }
+                Wait::Pending => {
+                    return Ok(PublishOutcome::Pending(with_progress(handle, &progress)));
+                }
             }
         }
         let mut params = vec![
@@ -332,9 +393,11 @@ async fn advance(
             .await?
             .map(PublishOutcome::Published)
             .ok_or_else(|| lost_post(&container)),
-        Wait::Ready => publish_container(graph, token, ig, &container, &progress, handle.started_at)
-            .await
-            .map(PublishOutcome::Published),
+        Wait::Ready => {
+            publish_container(graph, token, ig, &container, &progress, handle.started_at)
+                .await
+                .map(PublishOutcome::Published)
+        }
     }
 }
 
@@ -394,11 +457,25 @@ async fn publish_container(
     }
 }
 
-async fn with_permalink(graph: &Graph, token: &SecretString, ig: &str, id: String) -> PublishedPost {
+async fn with_permalink(
+    graph: &Graph,
+    token: &SecretString,
+    ig: &str,
+    id: String,
+) -> PublishedPost {
     let media: Result<IgMedia> = graph
-        .get("graph.ig_media_get", Auth::Token(token), graph.url(&[id.as_str()]), &[("fields", "id,permalink")], Some(ig))
+        .get(
+            "graph.ig_media_get",
+            Auth::Token(token),
+            graph.url(&[id.as_str()]),
+            &[("fields", "id,permalink")],
+            Some(ig),
+        )
         .await;
-    let url = media.ok().and_then(|m| m.permalink).and_then(|p| Url::parse(&p).ok());
+    let url = media
+        .ok()
+        .and_then(|m| m.permalink)
+        .and_then(|p| Url::parse(&p).ok());
     PublishedPost::new(id).with_url(url)
 }
 
@@ -409,7 +486,13 @@ enum Wait {
 }
 
 /// Polls a container with backoff until it is ready or `deadline` passes.
-async fn wait_for(graph: &Graph, token: &SecretString, ig: &str, container: &str, deadline: Instant) -> Result<Wait> {
+async fn wait_for(
+    graph: &Graph,
+    token: &SecretString,
+    ig: &str,
+    container: &str,
+    deadline: Instant,
+) -> Result<Wait> {
     let mut interval = graph.cfg.poll_interval;
     loop {
         let status = container_status(graph, token, ig, container).await?;
@@ -418,11 +501,16 @@ async fn wait_for(graph: &Graph, token: &SecretString, ig: &str, container: &str
             "FINISHED" => return Ok(Wait::Ready),
             "PUBLISHED" => return Ok(Wait::Published),
             "ERROR" => {
-                let text = status.status.unwrap_or_else(|| "container processing failed".to_owned());
+                let text = status
+                    .status
+                    .unwrap_or_else(|| "container processing failed".to_owned());
                 let (kind, sub) = container_status_kind(&text);
-                let mut e = Error::new(kind, format!("Instagram could not process the media: {text}"))
-                    .with_platform(Platform::Meta)
-                    .with_operation("publish");
+                let mut e = Error::new(
+                    kind,
+                    format!("Instagram could not process the media: {text}"),
+                )
+                .with_platform(Platform::Meta)
+                .with_operation("publish");
                 if let Some(s) = sub {
                     e = e.with_code(format!("ERROR/{s}"));
                 }
@@ -431,7 +519,9 @@ async fn wait_for(graph: &Graph, token: &SecretString, ig: &str, container: &str
             "EXPIRED" => {
                 return Err(Error::new(
                     ErrorKind::NotFound,
-                    format!("container {container} expired (containers live 24 hours); publish again"),
+                    format!(
+                        "container {container} expired (containers live 24 hours); publish again"
+                    ),
                 )
                 .with_platform(Platform::Meta)
                 .with_operation("publish"));
@@ -447,7 +537,12 @@ async fn wait_for(graph: &Graph, token: &SecretString, ig: &str, container: &str
     }
 }
 
-async fn container_status(graph: &Graph, token: &SecretString, ig: &str, container: &str) -> Result<ContainerStatus> {
+async fn container_status(
+    graph: &Graph,
+    token: &SecretString,
+    ig: &str,
+    container: &str,
+) -> Result<ContainerStatus> {
     graph
         .get(
             "graph.ig_container_status",
@@ -459,7 +554,12 @@ async fn container_status(graph: &Graph, token: &SecretString, ig: &str, contain
         .await
 }
 
-async fn create_container(graph: &Graph, token: &SecretString, ig: &str, params: &[(&str, String)]) -> Result<Id> {
+async fn create_container(
+    graph: &Graph,
+    token: &SecretString,
+    ig: &str,
+    params: &[(&str, String)],
+) -> Result<Id> {
     // A container is invisible until published and expires in 24 hours: safe to repeat.
     graph
         .post(
@@ -505,7 +605,11 @@ fn rupload_url(graph: &Graph, created: &ResumableContainer) -> Url {
         }
         None => postd_core::config::join(
             &graph.cfg.upload_base_url,
-            &["ig-api-upload", graph.cfg.graph_version.as_str(), created.id.as_str()],
+            &[
+                "ig-api-upload",
+                graph.cfg.graph_version.as_str(),
+                created.id.as_str(),
+            ],
         ),
     }
 }
@@ -521,12 +625,15 @@ async fn check_quota(graph: &Graph, token: &SecretString, ig: &str) -> Result<()
         )
         .await?;
     if let Some(l) = limit.data.first()
-        && let (Some(used), Some(total)) = (l.quota_usage, l.config.as_ref().and_then(|c| c.quota_total))
+        && let (Some(used), Some(total)) =
+            (l.quota_usage, l.config.as_ref().and_then(|c| c.quota_total))
         && used >= total
     {
         return Err(Error::new(
             ErrorKind::RateLimited,
-            format!("Instagram publishing quota spent: {used} of {total} posts in the last 24 hours"),
+            format!(
+                "Instagram publishing quota spent: {used} of {total} posts in the last 24 hours"
+            ),
         )
         .temporary(Some(Duration::from_secs(3600)))
         .with_platform(Platform::Meta)
@@ -544,7 +651,15 @@ async fn locate(
     progress: &Progress,
     started: DateTime<Utc>,
 ) -> Result<Option<PublishedPost>> {
-    find_recent(graph, token, ig, progress.caption.as_deref(), progress.kind == Kind::Story, started).await
+    find_recent(
+        graph,
+        token,
+        ig,
+        progress.caption.as_deref(),
+        progress.kind == Kind::Story,
+        started,
+    )
+    .await
 }
 
 async fn find_recent(
@@ -561,7 +676,13 @@ async fn find_recent(
             "graph.ig_media_list",
             Auth::Token(token),
             graph.url(&[ig, edge]),
-            &[("fields", "id,caption,timestamp,permalink,media_product_type"), ("limit", "25")],
+            &[
+                (
+                    "fields",
+                    "id,caption,timestamp,permalink,media_product_type",
+                ),
+                ("limit", "25"),
+            ],
             Some(ig),
         )
         .await?;
@@ -583,16 +704,26 @@ async fn find_recent(
 }
 
 /// Goes on with a publish that answered `Pending`.
-pub(crate) async fn publish_status(graph: &Graph, tokens: &TokenSet, handle: &PublishHandle) -> Result<PublishStatus> {
+pub(crate) async fn publish_status(
+    graph: &Graph,
+    tokens: &TokenSet,
+    handle: &PublishHandle,
+) -> Result<PublishStatus> {
     let progress: Progress = serde_json::from_value(handle.state.clone()).map_err(|_| {
-        Error::new(ErrorKind::InvalidContent, "this handle's state is not an Instagram publish in progress")
-            .with_platform(Platform::Meta)
-            .with_operation("publish_status")
+        Error::new(
+            ErrorKind::InvalidContent,
+            "this handle's state is not an Instagram publish in progress",
+        )
+        .with_platform(Platform::Meta)
+        .with_operation("publish_status")
     })?;
     let ig = handle.target_id.as_str();
     let token = tokens.derived.get(ig).ok_or_else(|| {
-        Error::new(ErrorKind::Auth, format!("no page token for Instagram account {ig}; refresh the credentials"))
-            .with_platform(Platform::Meta)
+        Error::new(
+            ErrorKind::Auth,
+            format!("no page token for Instagram account {ig}; refresh the credentials"),
+        )
+        .with_platform(Platform::Meta)
     })?;
     let deadline = Instant::now() + graph.cfg.publish_wait;
     let had_container = progress.container.clone();
@@ -605,7 +736,8 @@ pub(crate) async fn publish_status(graph: &Graph, tokens: &TokenSet, handle: &Pu
                 .and_then(|c| c.as_str())
                 .map_or("CHILDREN_IN_PROGRESS", |_| "IN_PROGRESS")
                 .to_owned();
-            let moved = had_container.as_deref() != next.state.get("container").and_then(|c| c.as_str());
+            let moved =
+                had_container.as_deref() != next.state.get("container").and_then(|c| c.as_str());
             Ok(PublishStatus::Processing {
                 state,
                 retry_after: graph.cfg.max_poll_interval.min(Duration::from_secs(60)),
@@ -626,7 +758,9 @@ pub(crate) async fn find_published(
     let token = crate::auth::target_token(tokens, target)?;
     let ig = target.id.as_str();
     let caption = fingerprint.text.as_deref().filter(|t| !t.trim().is_empty());
-    if let Some(found) = find_recent(graph, token, ig, caption, false, fingerprint.not_before).await? {
+    if let Some(found) =
+        find_recent(graph, token, ig, caption, false, fingerprint.not_before).await?
+    {
         return Ok(Some(found));
     }
     if caption.is_none() {
@@ -648,7 +782,10 @@ mod tests {
     }
 
     fn img() -> Media {
-        Media::url(MediaKind::Image, Url::parse("https://cdn.example/a.jpg").unwrap())
+        Media::url(
+            MediaKind::Image,
+            Url::parse("https://cdn.example/a.jpg").unwrap(),
+        )
     }
 
     fn post(text: &str) -> Post {
@@ -677,43 +814,98 @@ mod tests {
         let err = validate(&c, &post(&"a".repeat(2201)).with_media(img())).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidContent);
         let tags: String = (0..31).map(|i| format!("#t{i} ")).collect();
-        assert!(validate(&c, &post(&tags).with_media(img())).unwrap_err().to_string().contains("31 hashtags"));
+        assert!(
+            validate(&c, &post(&tags).with_media(img()))
+                .unwrap_err()
+                .to_string()
+                .contains("31 hashtags")
+        );
         let mentions: String = (0..21).map(|i| format!("@u{i} ")).collect();
-        assert!(validate(&c, &post(&mentions).with_media(img())).unwrap_err().to_string().contains("21 @-mentions"));
+        assert!(
+            validate(&c, &post(&mentions).with_media(img()))
+                .unwrap_err()
+                .to_string()
+                .contains("21 @-mentions")
+        );
     }
 
     #[test]
     fn bad_shapes_are_refused_before_any_call() {
         let c = caps();
         // Text only.
-        assert_eq!(validate(&c, &post("hi")).unwrap_err().kind(), ErrorKind::InvalidContent);
+        assert_eq!(
+            validate(&c, &post("hi")).unwrap_err().kind(),
+            ErrorKind::InvalidContent
+        );
         // A story with text only, and a story with a caption.
-        assert_eq!(validate(&c, &post("hi").with_options(kind(InstagramKind::Story))).unwrap_err().kind(), ErrorKind::InvalidContent);
-        let story = post("caption").with_media(img()).with_options(kind(InstagramKind::Story));
-        assert!(validate(&c, &story).unwrap_err().to_string().contains("stories do not take a caption"));
+        assert_eq!(
+            validate(&c, &post("hi").with_options(kind(InstagramKind::Story)))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidContent
+        );
+        let story = post("caption")
+            .with_media(img())
+            .with_options(kind(InstagramKind::Story));
+        assert!(
+            validate(&c, &story)
+                .unwrap_err()
+                .to_string()
+                .contains("stories do not take a caption")
+        );
         // Eleven carousel items.
         let mut eleven = post("x");
         for _ in 0..11 {
             eleven = eleven.with_media(img());
         }
-        assert_eq!(validate(&c, &eleven).unwrap_err().kind(), ErrorKind::InvalidContent);
+        assert_eq!(
+            validate(&c, &eleven).unwrap_err().kind(),
+            ErrorKind::InvalidContent
+        );
         // A carousel of one.
-        let one = post("x").with_media(img()).with_options(kind(InstagramKind::Carousel));
-        assert!(validate(&c, &one).unwrap_err().to_string().contains("2 to 10"));
+        let one = post("x")
+            .with_media(img())
+            .with_options(kind(InstagramKind::Carousel));
+        assert!(
+            validate(&c, &one)
+                .unwrap_err()
+                .to_string()
+                .contains("2 to 10")
+        );
         // An image from disk.
         let local = post("x").with_media(Media::file(MediaKind::Image, "/tmp/a.jpg"));
-        assert!(validate(&c, &local).unwrap_err().to_string().contains("public URL"));
+        assert!(
+            validate(&c, &local)
+                .unwrap_err()
+                .to_string()
+                .contains("public URL")
+        );
         // A PNG.
         let png = post("x").with_media(img().with_mime_type("image/png"));
-        assert_eq!(validate(&c, &png).unwrap_err().kind(), ErrorKind::MediaRejected);
+        assert_eq!(
+            validate(&c, &png).unwrap_err().kind(),
+            ErrorKind::MediaRejected
+        );
         // A reel over 1 GB.
         let big = post("x").with_media(
-            Media::url(MediaKind::Video, Url::parse("https://cdn.example/v.mp4").unwrap()).with_size_hint(REEL_MAX_BYTES + 1),
+            Media::url(
+                MediaKind::Video,
+                Url::parse("https://cdn.example/v.mp4").unwrap(),
+            )
+            .with_size_hint(REEL_MAX_BYTES + 1),
         );
-        assert_eq!(validate(&c, &big).unwrap_err().kind(), ErrorKind::MediaRejected);
+        assert_eq!(
+            validate(&c, &big).unwrap_err().kind(),
+            ErrorKind::MediaRejected
+        );
         // A link.
-        let link = post("x").with_media(img()).with_link(Url::parse("https://e.x").unwrap());
-        assert_eq!(validate(&c, &link).unwrap_err().kind(), ErrorKind::InvalidContent);
+        let link = post("x")
+            .with_media(img())
+            .with_link(Url::parse("https://e.x").unwrap());
+        assert_eq!(
+            validate(&c, &link).unwrap_err().kind(),
+            ErrorKind::InvalidContent
+        );
         // A reel from a local file is fine (resumable upload).
         let reel = post("x").with_media(Media::file(MediaKind::Video, "/tmp/v.mp4"));
         assert!(validate(&c, &reel).is_ok());
@@ -721,9 +913,18 @@ mod tests {
 
     #[test]
     fn kinds_are_resolved_from_media() {
-        let vid = Media::url(MediaKind::Video, Url::parse("https://cdn.example/v.mp4").unwrap());
+        let vid = Media::url(
+            MediaKind::Video,
+            Url::parse("https://cdn.example/v.mp4").unwrap(),
+        );
         assert_eq!(kind_of(&post("x").with_media(img())).unwrap(), Kind::Image);
-        assert_eq!(kind_of(&post("x").with_media(vid.clone())).unwrap(), Kind::Reel);
-        assert_eq!(kind_of(&post("x").with_media(img()).with_media(vid)).unwrap(), Kind::Carousel);
+        assert_eq!(
+            kind_of(&post("x").with_media(vid.clone())).unwrap(),
+            Kind::Reel
+        );
+        assert_eq!(
+            kind_of(&post("x").with_media(img()).with_media(vid)).unwrap(),
+            Kind::Carousel
+        );
     }
 }

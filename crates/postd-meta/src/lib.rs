@@ -57,10 +57,10 @@ use postd_core::http::HttpClient;
 use postd_core::oauth::{Authorization, AuthorizationRequest, CodeExchange};
 use postd_core::refresh::{RefreshPlan, RefreshPolicy};
 use postd_core::{
-    AuthKind, Capabilities, ChallengeResponse, Connector, Credentials, DateRange, Error, ErrorKind, Fingerprint,
-    Health, MediaKind, MediaLimits, Metrics, Platform, Post, PublishHandle, PublishOutcome, PublishStatus,
-    PublishedPost, RefreshModel, Result, ScheduleWindow, Target, TargetKind, WebhookEvent, WebhookRequest,
-    async_trait,
+    AuthKind, Capabilities, ChallengeResponse, Connector, Credentials, DateRange, Error, ErrorKind,
+    Fingerprint, Health, MediaKind, MediaLimits, Metrics, Platform, Post, PublishHandle,
+    PublishOutcome, PublishStatus, PublishedPost, RefreshModel, Result, ScheduleWindow, Target,
+    TargetKind, WebhookEvent, WebhookRequest, async_trait,
 };
 
 pub use config::{DEFAULT_GRAPH_VERSION, DEFAULT_SCOPES, ENV_VARS, MetaConfig, REQUIRED_VARS};
@@ -167,32 +167,54 @@ impl Connector for MetaConnector {
         }
     }
 
-    async fn publish(&self, credentials: &Credentials, target: &Target, post: &Post) -> Result<PublishOutcome> {
+    async fn publish(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        post: &Post,
+    ) -> Result<PublishOutcome> {
         self.validate(target, post)?;
         let tokens = credentials.token_set(Platform::Meta)?;
         let started = std::time::Instant::now();
         let result = match target.kind {
-            TargetKind::InstagramAccount => instagram::publish(&self.graph, tokens, target, post).await,
+            TargetKind::InstagramAccount => {
+                instagram::publish(&self.graph, tokens, target, post).await
+            }
             _ => facebook::publish(&self.graph, tokens, target, post).await,
         };
         record_publish(target, &result, started.elapsed());
         result.map_err(|e| e.or_operation("publish"))
     }
 
-    async fn publish_status(&self, credentials: &Credentials, handle: &PublishHandle) -> Result<PublishStatus> {
+    async fn publish_status(
+        &self,
+        credentials: &Credentials,
+        handle: &PublishHandle,
+    ) -> Result<PublishStatus> {
         let tokens = credentials.token_set(Platform::Meta)?;
         match handle.kind.as_str() {
-            instagram::HANDLE_CONTAINER => instagram::publish_status(&self.graph, tokens, handle).await,
+            instagram::HANDLE_CONTAINER => {
+                instagram::publish_status(&self.graph, tokens, handle).await
+            }
             facebook::HANDLE_VIDEO => {
                 let token = tokens.derived.get(&handle.target_id).ok_or_else(|| {
-                    Error::new(ErrorKind::Auth, format!("no page token for page {}; refresh the credentials", handle.target_id))
-                        .with_platform(Platform::Meta)
+                    Error::new(
+                        ErrorKind::Auth,
+                        format!(
+                            "no page token for page {}; refresh the credentials",
+                            handle.target_id
+                        ),
+                    )
+                    .with_platform(Platform::Meta)
                 })?;
                 facebook::video_status(&self.graph, tokens, handle, token).await
             }
-            other => Err(Error::new(ErrorKind::InvalidContent, format!("unknown Meta publish handle kind {other:?}"))
-                .with_platform(Platform::Meta)
-                .with_operation("publish_status")),
+            other => Err(Error::new(
+                ErrorKind::InvalidContent,
+                format!("unknown Meta publish handle kind {other:?}"),
+            )
+            .with_platform(Platform::Meta)
+            .with_operation("publish_status")),
         }
     }
 
@@ -205,19 +227,43 @@ impl Connector for MetaConnector {
         self.check_target(target)?;
         let tokens = credentials.token_set(Platform::Meta)?;
         match target.kind {
-            TargetKind::InstagramAccount => instagram::find_published(&self.graph, tokens, target, fingerprint).await,
+            TargetKind::InstagramAccount => {
+                instagram::find_published(&self.graph, tokens, target, fingerprint).await
+            }
             _ => facebook::find_published(&self.graph, tokens, target, fingerprint).await,
         }
     }
 
-    async fn post_metrics(&self, credentials: &Credentials, target: &Target, post_id: &str) -> Result<Metrics> {
+    async fn post_metrics(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        post_id: &str,
+    ) -> Result<Metrics> {
         self.check_target(target)?;
-        analytics::post_metrics(&self.graph, credentials.token_set(Platform::Meta)?, target, post_id).await
+        analytics::post_metrics(
+            &self.graph,
+            credentials.token_set(Platform::Meta)?,
+            target,
+            post_id,
+        )
+        .await
     }
 
-    async fn target_metrics(&self, credentials: &Credentials, target: &Target, range: DateRange) -> Result<Metrics> {
+    async fn target_metrics(
+        &self,
+        credentials: &Credentials,
+        target: &Target,
+        range: DateRange,
+    ) -> Result<Metrics> {
         self.check_target(target)?;
-        analytics::target_metrics(&self.graph, credentials.token_set(Platform::Meta)?, target, range).await
+        analytics::target_metrics(
+            &self.graph,
+            credentials.token_set(Platform::Meta)?,
+            target,
+            range,
+        )
+        .await
     }
 
     fn webhook_challenge(&self, request: &WebhookRequest) -> Result<ChallengeResponse> {
@@ -234,7 +280,11 @@ impl Connector for MetaConnector {
 
     fn refresh_plan(&self, credentials: &Credentials, _now: DateTime<Utc>) -> Result<RefreshPlan> {
         let policy = RefreshPolicy::default().with_refresh_ahead(REFRESH_AHEAD);
-        Ok(RefreshPlan::for_credentials(credentials, RefreshModel::LongLivedExchange, &policy))
+        Ok(RefreshPlan::for_credentials(
+            credentials,
+            RefreshModel::LongLivedExchange,
+            &policy,
+        ))
     }
 }
 
@@ -252,5 +302,11 @@ fn record_publish(target: &Target, result: &Result<PublishOutcome>, elapsed: Dur
     metrics::counter!("postd_publish_total", "platform" => "meta", "surface" => surface, "outcome" => outcome).increment(1);
     metrics::histogram!("postd_publish_duration_seconds", "platform" => "meta", "surface" => surface)
         .record(elapsed.as_secs_f64());
-    tracing::info!(platform = "meta", surface, outcome, latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX), "publish finished");
+    tracing::info!(
+        platform = "meta",
+        surface,
+        outcome,
+        latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        "publish finished"
+    );
 }

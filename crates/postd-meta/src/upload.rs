@@ -28,9 +28,16 @@ use crate::models::{Id, UploadHandle, UploadOffset};
 pub(crate) const STREAM_CHUNK: usize = 256 * 1024;
 
 /// Uploads `media` through the Resumable Upload API and returns the file handle `h`.
-pub(crate) async fn resumable_upload(graph: &Graph, user_token: &SecretString, media: &Media) -> Result<String> {
+pub(crate) async fn resumable_upload(
+    graph: &Graph,
+    user_token: &SecretString,
+    media: &Media,
+) -> Result<String> {
     let len = media_len(media).await?;
-    let file_type = media.mime_type.clone().unwrap_or_else(|| "video/mp4".to_owned());
+    let file_type = media
+        .mime_type
+        .clone()
+        .unwrap_or_else(|| "video/mp4".to_owned());
     let session: Id = graph
         .post(
             RequestContext::idempotent(Platform::Meta, "graph.upload_session"),
@@ -44,14 +51,24 @@ pub(crate) async fn resumable_upload(graph: &Graph, user_token: &SecretString, m
             None,
         )
         .await?;
-    let session_url = graph.url(&[session.id.as_str()]);
+    // Session ids look like `upload:MTp...?sig=ARZ...`: the part after `?` is a query.
+    let (session_path, signature) = match session.id.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (session.id.as_str(), None),
+    };
+    let mut session_url = graph.url(&[session_path]);
+    session_url.set_query(signature);
 
     let mut offset = 0u64;
     let mut last_error = None;
     for _ in 0..graph.cfg.upload_attempts.max(1) {
         let body = Body::wrap_stream(media.stream_from(offset, STREAM_CHUNK).await?);
         let builder = graph
-            .request(Method::POST, session_url.clone(), Auth::OAuthScheme(user_token))
+            .request(
+                Method::POST,
+                session_url.clone(),
+                Auth::OAuthScheme(user_token),
+            )
             .header("file_offset", offset.to_string())
             .header(CONTENT_LENGTH, len - offset)
             .body(body);
@@ -64,7 +81,13 @@ pub(crate) async fn resumable_upload(graph: &Graph, user_token: &SecretString, m
             Err(e) => return Err(e),
         }
         let status: UploadOffset = graph
-            .get("graph.upload_status", Auth::OAuthScheme(user_token), session_url.clone(), &[], None)
+            .get(
+                "graph.upload_status",
+                Auth::OAuthScheme(user_token),
+                session_url.clone(),
+                &[],
+                None,
+            )
             .await?;
         let reported = status.file_offset.unwrap_or(0);
         if reported > len {
@@ -83,7 +106,12 @@ pub(crate) async fn resumable_upload(graph: &Graph, user_token: &SecretString, m
 }
 
 /// Uploads `media` to an Instagram resumable container.
-pub(crate) async fn rupload(graph: &Graph, token: &SecretString, url: Url, media: &Media) -> Result<()> {
+pub(crate) async fn rupload(
+    graph: &Graph,
+    token: &SecretString,
+    url: Url,
+    media: &Media,
+) -> Result<()> {
     let len = media_len(media).await?;
     let mut last_error = None;
     for _ in 0..graph.cfg.upload_attempts.max(1) {
@@ -101,18 +129,26 @@ pub(crate) async fn rupload(graph: &Graph, token: &SecretString, url: Url, media
             Err(e) => return Err(e),
         }
     }
-    Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::Unavailable, "the upload did not complete")))
+    Err(last_error
+        .unwrap_or_else(|| Error::new(ErrorKind::Unavailable, "the upload did not complete")))
 }
 
 /// Whether an upload failure is worth resuming: the transfer broke, not the request.
 fn resumable(e: &Error) -> bool {
-    matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::UnknownOutcome)
+    matches!(
+        e.kind(),
+        ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::UnknownOutcome
+    )
 }
 
 async fn media_len(media: &Media) -> Result<u64> {
     match media.len().await? {
-        Some(0) => Err(Error::new(ErrorKind::MediaRejected, "media file is empty").with_platform(Platform::Meta)),
+        Some(0) => Err(Error::new(ErrorKind::MediaRejected, "media file is empty")
+            .with_platform(Platform::Meta)),
         Some(n) => Ok(n),
-        None => Err(Error::new(ErrorKind::Unsupported, "media has no local bytes to upload").with_platform(Platform::Meta)),
+        None => Err(
+            Error::new(ErrorKind::Unsupported, "media has no local bytes to upload")
+                .with_platform(Platform::Meta),
+        ),
     }
 }

@@ -61,7 +61,9 @@ pub(crate) struct BusinessUsage(pub(crate) BTreeMap<String, Vec<BusinessUseCase>
 impl BusinessUsage {
     pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Self> {
         let raw = headers.get("x-business-use-case-usage")?.to_str().ok()?;
-        serde_json::from_str::<BTreeMap<String, Vec<BusinessUseCase>>>(raw).ok().map(BusinessUsage)
+        serde_json::from_str::<BTreeMap<String, Vec<BusinessUseCase>>>(raw)
+            .ok()
+            .map(BusinessUsage)
     }
 
     /// The longest `estimated_time_to_regain_access` announced, if any.
@@ -145,9 +147,14 @@ impl UsageTracker {
         }
         if let Some(BusinessUsage(map)) = business {
             for (id, readings) in map {
-                let wait = readings.iter().map(|r| r.estimated_time_to_regain_access).max().unwrap_or(0);
+                let wait = readings
+                    .iter()
+                    .map(|r| r.estimated_time_to_regain_access)
+                    .max()
+                    .unwrap_or(0);
                 if wait > 0 {
-                    let until = now + chrono::Duration::minutes(i64::try_from(wait).unwrap_or(i64::MAX / 120));
+                    let until = now
+                        + chrono::Duration::minutes(i64::try_from(wait).unwrap_or(i64::MAX / 120));
                     snap.throttled_until.insert(id.clone(), until);
                 } else {
                     snap.throttled_until.remove(&id);
@@ -178,7 +185,10 @@ mod tests {
     #[test]
     fn reads_all_three_headers_and_tolerates_garbage() {
         let mut h = HeaderMap::new();
-        h.insert("x-app-usage", HeaderValue::from_static(r#"{"call_count":28,"total_time":25,"total_cputime":31}"#));
+        h.insert(
+            "x-app-usage",
+            HeaderValue::from_static(r#"{"call_count":28,"total_time":25,"total_cputime":31}"#),
+        );
         h.insert(
             "x-business-use-case-usage",
             HeaderValue::from_static(
@@ -196,11 +206,17 @@ mod tests {
         assert_eq!(t.throttled_for("111", now), Some(Duration::from_secs(720)));
         assert_eq!(t.throttled_for("222", now), None);
         let q = s.quotas(now);
-        assert!(q.iter().any(|q| q.name == "business_use_case:pages:111" && q.used_percent == 100.0));
+        assert!(
+            q.iter()
+                .any(|q| q.name == "business_use_case:pages:111" && q.used_percent == 100.0)
+        );
 
         // A later reading without a wait lifts the throttle.
         let mut h2 = HeaderMap::new();
-        h2.insert("x-business-use-case-usage", HeaderValue::from_static(r#"{"111":[{"type":"pages","call_count":40}]}"#));
+        h2.insert(
+            "x-business-use-case-usage",
+            HeaderValue::from_static(r#"{"111":[{"type":"pages","call_count":40}]}"#),
+        );
         t.observe(&h2, now);
         assert_eq!(t.throttled_for("111", now), None);
     }

@@ -11,7 +11,10 @@
 
 use chrono::{DateTime, Utc};
 use postd_core::secrecy::ExposeSecret;
-use postd_core::webhook::{ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, hmac_sha256_hex, verify_hmac_sha256};
+use postd_core::webhook::{
+    ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, hmac_sha256_hex,
+    verify_hmac_sha256,
+};
 use postd_core::{Error, ErrorKind, Platform, Result};
 use serde::Deserialize;
 
@@ -22,9 +25,11 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
 pub(crate) fn challenge(cfg: &MetaConfig, request: &WebhookRequest) -> Result<ChallengeResponse> {
     let Some(expected) = &cfg.webhook_verify_token else {
-        return Err(Error::config("META_WEBHOOK_VERIFY_TOKEN is not set; cannot answer Meta's verification request")
-            .with_platform(Platform::Meta)
-            .with_operation("webhook_challenge"));
+        return Err(Error::config(
+            "META_WEBHOOK_VERIFY_TOKEN is not set; cannot answer Meta's verification request",
+        )
+        .with_platform(Platform::Meta)
+        .with_operation("webhook_challenge"));
     };
     let fail = |msg: &str| {
         Err(Error::new(ErrorKind::InvalidSignature, msg)
@@ -40,7 +45,10 @@ pub(crate) fn challenge(cfg: &MetaConfig, request: &WebhookRequest) -> Result<Ch
     if !constant_time_eq(token.as_bytes(), expected.expose_secret().as_bytes()) {
         return fail("hub.verify_token does not match");
     }
-    let Some(challenge) = request.query_param("hub.challenge").filter(|c| !c.is_empty()) else {
+    let Some(challenge) = request
+        .query_param("hub.challenge")
+        .filter(|c| !c.is_empty())
+    else {
         return fail("hub.challenge is missing");
     };
     Ok(ChallengeResponse::text(challenge))
@@ -50,7 +58,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     // Compare MACs of both sides so the comparison time does not depend on where they differ.
     let ka = hmac_sha256_hex(b"postd-verify-token", a);
     let kb = hmac_sha256_hex(b"postd-verify-token", b);
-    ka.bytes().zip(kb.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    ka.bytes()
+        .zip(kb.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 pub(crate) fn verify(cfg: &MetaConfig, request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
@@ -59,7 +70,9 @@ pub(crate) fn verify(cfg: &MetaConfig, request: &WebhookRequest) -> Result<Vec<W
             .with_platform(Platform::Meta)
             .with_operation("verify_webhook")
     };
-    let header = request.required_header(SIGNATURE_HEADER).map_err(|e| sig_error(e.message()))?;
+    let header = request
+        .required_header(SIGNATURE_HEADER)
+        .map_err(|e| sig_error(e.message()))?;
     let Some(hex) = header.trim().strip_prefix("sha256=") else {
         return Err(sig_error("X-Hub-Signature-256 must start with sha256="));
     };
@@ -104,7 +117,12 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
     let delivery: Delivery = serde_json::from_slice(body).map_err(|e| {
         Error::new(
             ErrorKind::InvalidContent,
-            format!("webhook body is not a Meta delivery ({} at line {} column {})", category(&e), e.line(), e.column()),
+            format!(
+                "webhook body is not a Meta delivery ({} at line {} column {})",
+                category(&e),
+                e.line(),
+                e.column()
+            ),
         )
         .with_platform(Platform::Meta)
         .with_operation("verify_webhook")
@@ -114,7 +132,13 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
         let target_id = entry.id.as_ref().map(id_text);
         let occurred_at = entry.time.and_then(entry_time);
         for change in entry.changes {
-            let id = event_id(&delivery.object, target_id.as_deref(), entry.time, &change.field, &change.value);
+            let id = event_id(
+                &delivery.object,
+                target_id.as_deref(),
+                entry.time,
+                &change.field,
+                &change.value,
+            );
             let mut e = WebhookEvent::new(Platform::Meta, change.field, change.value);
             e.id = Some(id);
             e.target_id = target_id.clone();
@@ -122,7 +146,13 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
             events.push(e);
         }
         for message in entry.messaging {
-            let id = event_id(&delivery.object, target_id.as_deref(), entry.time, "messaging", &message);
+            let id = event_id(
+                &delivery.object,
+                target_id.as_deref(),
+                entry.time,
+                "messaging",
+                &message,
+            );
             let mut e = WebhookEvent::new(Platform::Meta, "messaging", message);
             e.id = Some(id);
             e.target_id = target_id.clone();
@@ -159,7 +189,13 @@ fn entry_time(t: i64) -> Option<DateTime<Utc>> {
 
 /// A stable id for deduplication: the object's own id when the change has one
 /// (`comment_id`, `post_id`, `id`) plus the verb, else a digest of the change.
-fn event_id(object: &str, target: Option<&str>, time: Option<i64>, field: &str, value: &serde_json::Value) -> String {
+fn event_id(
+    object: &str,
+    target: Option<&str>,
+    time: Option<i64>,
+    field: &str,
+    value: &serde_json::Value,
+) -> String {
     let own = ["comment_id", "post_id", "id", "media_id"]
         .iter()
         .find_map(|k| value.get(*k).map(id_text));
@@ -170,7 +206,12 @@ fn event_id(object: &str, target: Option<&str>, time: Option<i64>, field: &str, 
         }
         None => {
             let digest = hmac_sha256_hex(b"postd-meta-event", value.to_string().as_bytes());
-            format!("{object}:{}:{field}:{}:{}", target.unwrap_or(""), time.unwrap_or(0), &digest[..16])
+            format!(
+                "{object}:{}:{field}:{}:{}",
+                target.unwrap_or(""),
+                time.unwrap_or(0),
+                &digest[..16]
+            )
         }
     }
 }
@@ -194,15 +235,31 @@ mod tests {
         assert_eq!(events[0].id.as_deref(), Some("page:111:feed:111_9:add"));
         assert_eq!(events[0].payload["new_field"], 1);
         assert_eq!(events[1].kind, "something_new");
-        assert!(events[1].id.as_deref().unwrap().starts_with("page:111:something_new:1520383571:"));
+        assert!(
+            events[1]
+                .id
+                .as_deref()
+                .unwrap()
+                .starts_with("page:111:something_new:1520383571:")
+        );
         assert_eq!(events[2].occurred_at.unwrap().timestamp(), 1520383572);
     }
 
     #[test]
     fn malformed_bodies_are_content_errors() {
-        for body in [&b"not json"[..], b"{\"entry\":[]}", b"[1,2]", b"{\"object\":\"page\",\"entry\":5}"] {
+        for body in [
+            &b"not json"[..],
+            b"{\"entry\":[]}",
+            b"[1,2]",
+            b"{\"object\":\"page\",\"entry\":5}",
+        ] {
             let err = parse(body).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::InvalidContent, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                err.kind(),
+                ErrorKind::InvalidContent,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
         assert!(parse(br#"{"object":"page"}"#).unwrap().is_empty());
     }

@@ -14,12 +14,17 @@ fn connector(secret: &str) -> postd_meta::MetaConnector {
         ("META_CLIENT_SECRET", secret),
         ("META_WEBHOOK_VERIFY_TOKEN", "verify-me"),
     ]);
-    MetaConfig::from_vars(&vars).unwrap().build(HttpClient::builder().build().unwrap())
+    MetaConfig::from_vars(&vars)
+        .unwrap()
+        .build(HttpClient::builder().build().unwrap())
 }
 
 fn signed(header: &[u8], body: &[u8]) -> WebhookRequest {
     let mut h = HeaderMap::new();
-    h.insert("x-hub-signature-256", HeaderValue::from_bytes(header).unwrap());
+    h.insert(
+        "x-hub-signature-256",
+        HeaderValue::from_bytes(header).unwrap(),
+    );
     WebhookRequest::post(h, body.to_vec())
 }
 
@@ -28,23 +33,45 @@ const DELIVERY: &[u8] = br#"{"object":"instagram","entry":[{"id":"17841400000000
 #[test]
 fn challenge_answers_only_the_right_token() {
     let c = connector("s");
-    let ok = WebhookRequest::get([("hub.mode", "subscribe"), ("hub.verify_token", "verify-me"), ("hub.challenge", "1158201444")]);
+    let ok = WebhookRequest::get([
+        ("hub.mode", "subscribe"),
+        ("hub.verify_token", "verify-me"),
+        ("hub.challenge", "1158201444"),
+    ]);
     let resp = c.webhook_challenge(&ok).unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body, "1158201444");
     assert_eq!(resp.content_type, "text/plain");
     for bad in [
-        vec![("hub.mode", "subscribe"), ("hub.verify_token", "wrong"), ("hub.challenge", "1")],
-        vec![("hub.mode", "unsubscribe"), ("hub.verify_token", "verify-me"), ("hub.challenge", "1")],
+        vec![
+            ("hub.mode", "subscribe"),
+            ("hub.verify_token", "wrong"),
+            ("hub.challenge", "1"),
+        ],
+        vec![
+            ("hub.mode", "unsubscribe"),
+            ("hub.verify_token", "verify-me"),
+            ("hub.challenge", "1"),
+        ],
         vec![("hub.mode", "subscribe"), ("hub.challenge", "1")],
         vec![("hub.mode", "subscribe"), ("hub.verify_token", "verify-me")],
     ] {
-        assert_eq!(c.webhook_challenge(&WebhookRequest::get(bad)).unwrap_err().kind(), ErrorKind::InvalidSignature);
+        assert_eq!(
+            c.webhook_challenge(&WebhookRequest::get(bad))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidSignature
+        );
     }
     // No verify token configured: a configuration error, not a silent accept.
     let vars = Vars::from_pairs([("META_CLIENT_ID", "1"), ("META_CLIENT_SECRET", "s")]);
-    let bare = MetaConfig::from_vars(&vars).unwrap().build(HttpClient::builder().build().unwrap());
-    assert_eq!(bare.webhook_challenge(&ok).unwrap_err().kind(), ErrorKind::Config);
+    let bare = MetaConfig::from_vars(&vars)
+        .unwrap()
+        .build(HttpClient::builder().build().unwrap());
+    assert_eq!(
+        bare.webhook_challenge(&ok).unwrap_err().kind(),
+        ErrorKind::Config
+    );
 }
 
 #[test]
@@ -57,9 +84,16 @@ fn signature_over_raw_bytes_verifies_and_parses() {
     assert_eq!(events[0].target_id.as_deref(), Some("17841400000000001"));
     assert_eq!(events[0].payload["text"], "café!");
     // Re-serialising the parsed body changes the bytes (the escaped é), so it no longer verifies.
-    let reserialised = serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(DELIVERY).unwrap()).unwrap();
+    let reserialised =
+        serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(DELIVERY).unwrap())
+            .unwrap();
     assert_ne!(reserialised, DELIVERY);
-    assert_eq!(c.verify_webhook(&signed(sig.as_bytes(), &reserialised)).unwrap_err().kind(), ErrorKind::InvalidSignature);
+    assert_eq!(
+        c.verify_webhook(&signed(sig.as_bytes(), &reserialised))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidSignature
+    );
 }
 
 #[test]
@@ -70,7 +104,13 @@ fn published_vector_from_the_fact_sheet() {
     let c = connector("app_secret_example");
     // The signature verifies; the body has no `entry` list, so it parses to no events.
     assert!(c.verify_webhook(&signed(header, body)).unwrap().is_empty());
-    assert_eq!(connector("other").verify_webhook(&signed(header, body)).unwrap_err().kind(), ErrorKind::InvalidSignature);
+    assert_eq!(
+        connector("other")
+            .verify_webhook(&signed(header, body))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidSignature
+    );
 }
 
 #[test]
@@ -78,36 +118,57 @@ fn hostile_signature_headers_are_typed_errors() {
     let c = connector("app-secret");
     let good = hmac_sha256_hex(b"app-secret", DELIVERY);
     let cases: Vec<Vec<u8>> = vec![
-        format!("sha1={good}").into_bytes(),                 // wrong prefix
-        good.clone().into_bytes(),                            // no prefix
-        format!("sha256={}", &good[..63]).into_bytes(),       // odd length
-        format!("sha256={}", &good[..32]).into_bytes(),       // short
-        format!("sha256={}zz", &good[..62]).into_bytes(),     // not hex
-        b"sha256=".to_vec(),                                   // empty
+        format!("sha1={good}").into_bytes(),              // wrong prefix
+        good.clone().into_bytes(),                        // no prefix
+        format!("sha256={}", &good[..63]).into_bytes(),   // odd length
+        format!("sha256={}", &good[..32]).into_bytes(),   // short
+        format!("sha256={}zz", &good[..62]).into_bytes(), // not hex
+        b"sha256=".to_vec(),                              // empty
         format!("sha256={}", hmac_sha256_hex(b"wrong", DELIVERY)).into_bytes(),
-        b"sha256=\xc3\xa9\xc3\xa9".to_vec(),                   // non-ASCII bytes
+        b"sha256=\xc3\xa9\xc3\xa9".to_vec(), // non-ASCII bytes
     ];
     for header in cases {
         let err = c.verify_webhook(&signed(&header, DELIVERY)).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{}", String::from_utf8_lossy(&header));
+        assert_eq!(
+            err.kind(),
+            ErrorKind::InvalidSignature,
+            "{}",
+            String::from_utf8_lossy(&header)
+        );
     }
     // Tampered body.
     let sig = format!("sha256={good}");
     let mut tampered = DELIVERY.to_vec();
     tampered[20] ^= 1;
-    assert_eq!(c.verify_webhook(&signed(sig.as_bytes(), &tampered)).unwrap_err().kind(), ErrorKind::InvalidSignature);
+    assert_eq!(
+        c.verify_webhook(&signed(sig.as_bytes(), &tampered))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidSignature
+    );
     // No header at all.
-    let err = c.verify_webhook(&WebhookRequest::post(HeaderMap::new(), DELIVERY.to_vec())).unwrap_err();
+    let err = c
+        .verify_webhook(&WebhookRequest::post(HeaderMap::new(), DELIVERY.to_vec()))
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidSignature);
 }
 
 #[test]
 fn malformed_body_with_a_valid_signature_is_a_content_error() {
     let c = connector("app-secret");
-    for body in [&b"{not json"[..], b"", b"{\"object\":\"page\",\"entry\":{}}"] {
+    for body in [
+        &b"{not json"[..],
+        b"",
+        b"{\"object\":\"page\",\"entry\":{}}",
+    ] {
         let sig = format!("sha256={}", hmac_sha256_hex(b"app-secret", body));
         let err = c.verify_webhook(&signed(sig.as_bytes(), body)).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{}", String::from_utf8_lossy(body));
+        assert_eq!(
+            err.kind(),
+            ErrorKind::InvalidContent,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 

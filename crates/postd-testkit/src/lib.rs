@@ -36,6 +36,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a poisoned lock is a failed test
 
 pub mod conformance;
+pub mod meta;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -246,10 +247,23 @@ impl Respond for BeforeCommitResponder {
     }
 }
 
-struct Unmatched(Arc<Mutex<Vec<String>>>);
+/// The record of requests no fake route matched. Stateful fakes that route
+/// requests themselves call [`UnmatchedLog::record`] for a request their
+/// router does not know, so it fails the test as loudly as the catch-all does.
+#[derive(Clone, Default)]
+pub struct UnmatchedLog(Arc<Mutex<Vec<String>>>);
 
-impl Respond for Unmatched {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
+impl fmt::Debug for UnmatchedLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("UnmatchedLog")
+            .field(&self.0.lock().unwrap())
+            .finish()
+    }
+}
+
+impl UnmatchedLog {
+    /// Records `request` and returns the loud `421` answer.
+    pub fn record(&self, request: &Request) -> ResponseTemplate {
         let line = format!("{} {}", request.method, request.url.path());
         self.0.lock().unwrap().push(line.clone());
         ResponseTemplate::new(421).set_body_string(format!(
@@ -258,10 +272,18 @@ impl Respond for Unmatched {
     }
 }
 
+struct Unmatched(UnmatchedLog);
+
+impl Respond for Unmatched {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.record(request)
+    }
+}
+
 /// A wiremock server with a loud catch-all and fault injection.
 pub struct FakeServer {
     server: MockServer,
-    unmatched: Arc<Mutex<Vec<String>>>,
+    unmatched: UnmatchedLog,
     faults: Faults,
 }
 
@@ -269,7 +291,7 @@ impl fmt::Debug for FakeServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FakeServer")
             .field("uri", &self.server.uri())
-            .field("unmatched", &self.unmatched.lock().unwrap())
+            .field("unmatched", &self.unmatched)
             .finish_non_exhaustive()
     }
 }
@@ -292,7 +314,7 @@ impl FakeServer {
     }
 
     async fn with_server(server: MockServer) -> Self {
-        let unmatched = Arc::new(Mutex::new(Vec::new()));
+        let unmatched = UnmatchedLog::default();
         let faults = Faults::default();
         Mock::given(any())
             .respond_with(Unmatched(unmatched.clone()))
@@ -359,7 +381,12 @@ impl FakeServer {
 
     /// Requests no route matched, as `METHOD /path`.
     pub fn unmatched(&self) -> Vec<String> {
-        self.unmatched.lock().unwrap().clone()
+        self.unmatched.0.lock().unwrap().clone()
+    }
+
+    /// The unmatched-request log, for fakes that route requests themselves.
+    pub fn unmatched_log(&self) -> UnmatchedLog {
+        self.unmatched.clone()
     }
 
     /// Panics if any request went unmatched.
@@ -377,7 +404,12 @@ impl Drop for FakeServer {
         if std::thread::panicking() {
             return;
         }
-        let u = self.unmatched.lock().map(|u| u.clone()).unwrap_or_default();
+        let u = self
+            .unmatched
+            .0
+            .lock()
+            .map(|u| u.clone())
+            .unwrap_or_default();
         if !u.is_empty() {
             panic!("postd-testkit: requests matched no fake route: {u:?}");
         }
