@@ -376,6 +376,17 @@ pub trait Connector: fmt::Debug + Send + Sync + 'static {
         Err(Error::not_implemented(self.platform(), "targets"))
     }
 
+    /// The native scheduling window for posts to `target`, or `None` when the
+    /// queue must hold a scheduled post until its time and publish it then.
+    ///
+    /// Defaults to the platform's [`Capabilities::native_scheduling`]; a
+    /// connector whose targets differ (Facebook Pages schedule, Instagram
+    /// accounts do not) overrides it.
+    fn native_scheduling(&self, target: &Target) -> Option<crate::capabilities::ScheduleWindow> {
+        let _ = target;
+        self.capabilities().native_scheduling
+    }
+
     /// Checks a post against the platform's rules without any I/O.
     fn validate(&self, target: &Target, post: &Post) -> Result<()> {
         let _ = (target, post);

@@ -341,12 +341,27 @@ impl Media {
         offset: u64,
         chunk_size: usize,
     ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static + use<>> {
+        self.stream_range(offset, u64::MAX, chunk_size).await
+    }
+
+    /// At most `len` bytes of the media from byte `offset`, as a stream of
+    /// chunks of at most `chunk_size` bytes (one part of a chunked upload,
+    /// read lazily from disk).
+    pub async fn stream_range(
+        &self,
+        offset: u64,
+        len: u64,
+        chunk_size: usize,
+    ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static + use<>> {
         use futures_util::StreamExt;
         let chunk_size = chunk_size.max(1);
         let stream = match &self.source {
             MediaSource::Bytes(b) => {
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(b.len());
-                let b = b.slice(start..);
+                let end = start
+                    .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                    .min(b.len());
+                let b = b.slice(start..end);
                 let chunks: Vec<std::io::Result<Bytes>> = (0..b.len())
                     .step_by(chunk_size)
                     .map(|i| Ok(b.slice(i..(i + chunk_size).min(b.len()))))
@@ -362,7 +377,8 @@ impl Media {
                         .await
                         .map_err(|e| media_io_error(p, e))?;
                 }
-                tokio_util::io::ReaderStream::with_capacity(file, chunk_size).right_stream()
+                tokio_util::io::ReaderStream::with_capacity(file.take(len), chunk_size)
+                    .right_stream()
             }
             MediaSource::Url(_) => {
                 return Err(Error::new(
@@ -710,6 +726,12 @@ mod tests {
                 tail.extend_from_slice(&chunk.unwrap());
             }
             assert_eq!(tail, &data[6_000..]);
+            let mut s = Box::pin(media.stream_range(1_000, 2_500, 1_000).await.unwrap());
+            let mut part = Vec::new();
+            while let Some(chunk) = s.next().await {
+                part.extend_from_slice(&chunk.unwrap());
+            }
+            assert_eq!(part, &data[1_000..3_500]);
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

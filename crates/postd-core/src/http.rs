@@ -9,11 +9,14 @@
 //!
 //! What is retried:
 //! - connection failures (the request never reached the platform);
-//! - 429, 408 and 503, and any error the platform's `parse_error` marks temporary;
-//! - 500, 502, 504 and timeouts only when the request is idempotent. A
-//!   non-idempotent request (a post create) that times out or gets a
-//!   gateway error may have been applied: it fails with
-//!   [`ErrorKind::UnknownOutcome`] and is never retried blindly.
+//! - answers that say the request was refused: 408, 429, 503, and errors
+//!   the platform's `parse_error` classifies as [`ErrorKind::RateLimited`];
+//! - for idempotent requests only, any other temporary error, 5xx and timeouts.
+//!
+//! A non-idempotent request (a post create) that times out, gets any other
+//! server error or temporary platform error, or whose 2xx answer does not
+//! decode, may have been applied: it fails with [`ErrorKind::UnknownOutcome`]
+//! and is never retried blindly.
 //!
 //! A `Retry-After` (seconds or HTTP-date) longer than
 //! [`RetryPolicy::max_retry_after`] is not slept on: the error is returned
@@ -216,10 +219,18 @@ impl fmt::Debug for HttpResponse {
 impl HttpResponse {
     /// Decodes the body as JSON; a body that does not decode is an [`ErrorKind::Unexpected`]
     /// error that keeps the status and names the field serde complained about.
+    ///
+    /// For a non-idempotent request the kind is [`ErrorKind::UnknownOutcome`]:
+    /// the platform answered 2xx, so whatever it created may exist.
     pub fn json<T: DeserializeOwned>(&self, ctx: &RequestContext) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
+            let kind = if ctx.idempotent || !self.status.is_success() {
+                ErrorKind::Unexpected
+            } else {
+                ErrorKind::UnknownOutcome
+            };
             Error::new(
-                ErrorKind::Unexpected,
+                kind,
                 format!(
                     "could not decode the response: {}",
                     describe_serde_error(&e)
@@ -581,11 +592,22 @@ fn classify_failure(
     {
         err = err.temporary(Some(wait));
     }
-    // A create that got a gateway error may have been applied.
-    if !ctx.idempotent && matches!(status.as_u16(), 500 | 502 | 504) && err.is_temporary() {
+    // A create may have been applied unless the answer says it was refused:
+    // only a rate limit, 408, 429 or 503 says so. Any other server error, and
+    // any other "temporary" platform error, leaves the outcome unknown.
+    if !ctx.idempotent && may_have_been_applied(status, &err) {
         err = err.with_kind(ErrorKind::UnknownOutcome).permanent();
     }
     err
+}
+
+fn may_have_been_applied(status: StatusCode, err: &Error) -> bool {
+    let refused =
+        err.kind() == ErrorKind::RateLimited || matches!(status.as_u16(), 408 | 429 | 503);
+    if refused {
+        return false;
+    }
+    status.is_server_error() || err.is_temporary()
 }
 
 async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Bytes> {

@@ -276,6 +276,79 @@ async fn service_unavailable_on_post_is_retried() {
 }
 
 #[tokio::test]
+async fn transient_platform_errors_on_a_create_are_unknown_outcomes() {
+    // A platform error marked temporary (Meta's code 1 "possibly temporary" at
+    // HTTP 400, or any 500) does not say the create was refused.
+    for status in [400u16, 500] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status).set_body_string("transient"))
+            .mount(&server)
+            .await;
+        let c = client(None);
+        let request = c
+            .request(Method::POST, Url::parse(&server.uri()).unwrap())
+            .build()
+            .unwrap();
+        let transient = |s: StatusCode, _h: &HeaderMap, _b: &[u8]| {
+            Error::new(ErrorKind::Unavailable, "possibly temporary")
+                .with_status(s.as_u16())
+                .temporary(None)
+        };
+        let err = c.execute(POST, request, &transient).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "HTTP {status}");
+        assert_eq!(
+            requests_to(&server).await,
+            1,
+            "HTTP {status} must not be retried"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rate_limited_create_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("slow down"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let request = c
+        .request(Method::POST, Url::parse(&server.uri()).unwrap())
+        .build()
+        .unwrap();
+    let limited = |s: StatusCode, _h: &HeaderMap, _b: &[u8]| {
+        Error::new(ErrorKind::RateLimited, "slow down")
+            .with_status(s.as_u16())
+            .temporary(Some(Duration::from_millis(10)))
+    };
+    c.execute(POST, request, &limited).await.unwrap();
+    assert_eq!(requests_to(&server).await, 2);
+}
+
+#[tokio::test]
+async fn undecodable_success_of_a_create_is_an_unknown_outcome() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let request = c
+        .request(Method::POST, Url::parse(&server.uri()).unwrap())
+        .build()
+        .unwrap();
+    let resp = c.execute(POST, request, &parse).await.unwrap();
+    let err = resp.json::<serde_json::Value>(&POST).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -22,6 +22,9 @@ use postd_core::{
 use crate::graph::{Auth, Graph};
 use crate::models::{IgMedia, InsightRow, InsightValue, Paged, parse_time};
 
+/// Insights accept at most 90 days between `since` and `until`.
+const MAX_RANGE: chrono::TimeDelta = chrono::TimeDelta::days(90);
+
 const PAGE_POST_METRICS: &str =
     "post_total_media_view_unique,post_reactions_by_type_total,post_clicks";
 const PAGE_VIDEO_METRICS: &str = "total_video_views";
@@ -75,7 +78,7 @@ pub(crate) async fn post_metrics(
                 Some("STORY") => IG_STORY_METRICS,
                 _ => IG_FEED_METRICS,
             };
-            graph
+            let rows: Result<Paged<InsightRow>> = graph
                 .get(
                     "graph.ig_media_insights",
                     Auth::Token(token),
@@ -83,7 +86,15 @@ pub(crate) async fn post_metrics(
                     &[("metric", metrics)],
                     Some(object),
                 )
-                .await?
+                .await;
+            match rows {
+                // "(#10) Not enough viewers for the media to show insights": no data, not an error.
+                Err(e) if e.platform_code() == Some("10") => Paged {
+                    data: Vec::new(),
+                    paging: None,
+                },
+                other => other?,
+            }
         }
         _ => return Err(wrong_target(target)),
     };
@@ -98,6 +109,14 @@ pub(crate) async fn target_metrics(
 ) -> Result<Metrics> {
     let token = crate::auth::target_token(tokens, target)?;
     let object = target.id.as_str();
+    if range.until - range.since > MAX_RANGE {
+        return Err(Error::new(
+            ErrorKind::InvalidContent,
+            "Meta insights take at most 90 days per request; split the range",
+        )
+        .with_platform(Platform::Meta)
+        .with_operation("target_metrics"));
+    }
     let since = range.since.timestamp().to_string();
     let until = range.until.timestamp().to_string();
     match target.kind {
@@ -224,7 +243,7 @@ fn kind(name: &str) -> MetricKind {
         "shares" => MetricKind::Shares,
         "saved" | "saves" => MetricKind::Saves,
         "post_clicks" => MetricKind::Clicks,
-        "total_video_views" | "ig_reels_avg_watch_time" => MetricKind::VideoViews,
+        "total_video_views" => MetricKind::VideoViews,
         "page_daily_follows" | "follows" | "follower_count" => MetricKind::Followers,
         _ => MetricKind::Other,
     }

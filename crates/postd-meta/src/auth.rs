@@ -3,15 +3,17 @@
 //! `/me/accounts`, the Instagram account behind each page, and `debug_token`.
 //!
 //! Order of calls for a new connection:
-//! 1. `GET /{v}/oauth/access_token?client_id&redirect_uri&client_secret&code` -> short-lived user token;
-//! 2. `GET /{v}/oauth/access_token?grant_type=fb_exchange_token&...` -> long-lived user token (~60 days);
+//! 1. `/{v}/oauth/access_token` with `client_id`, `redirect_uri`, `client_secret`, `code` -> short-lived user token;
+//! 2. `/{v}/oauth/access_token` with `grant_type=fb_exchange_token` -> long-lived user token (~60 days);
 //! 3. `GET /{v}/debug_token?input_token=...` (app token) -> user id, scopes, `data_access_expires_at`;
 //! 4. `GET /{v}/me/accounts` -> page tokens (which do not expire when fetched with a
 //!    long-lived user token) and each page's `instagram_business_account`.
 //!
-//! The token endpoint is called as Meta documents it, a `GET` with the
-//! client secret and code as parameters; POSTD strips query strings from
-//! every error and log, so they never leave the request.
+//! The token endpoint takes its parameters in a form body (`POST`; Graph
+//! reads parameters from the query or the body alike), so the client
+//! secret, the code and tokens never travel in a URL. `debug_token` is the
+//! one call Meta takes only as a `GET`: its `input_token` is stripped from
+//! every error and log.
 
 use chrono::{DateTime, Utc};
 use postd_core::http::RequestContext;

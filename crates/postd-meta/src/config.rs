@@ -79,6 +79,9 @@ pub struct MetaConfig {
     pub max_poll_interval: Duration,
     /// Attempts to finish a resumable upload, resuming from the offset Meta reports.
     pub upload_attempts: u32,
+    /// After a `media_publish` whose outcome is unknown, how long the container
+    /// may still say `FINISHED` before the same container is published again.
+    pub unknown_outcome_wait: Duration,
 }
 
 impl fmt::Debug for MetaConfig {
@@ -157,6 +160,7 @@ impl MetaConfig {
             // Meta: "query a container's status once per minute, for no more than 5 minutes".
             max_poll_interval: Duration::from_secs(60),
             upload_attempts: 5,
+            unknown_outcome_wait: Duration::from_secs(120),
         })
     }
 

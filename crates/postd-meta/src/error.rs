@@ -110,7 +110,7 @@ pub(crate) fn classify(
     if let Some(sub) = subcode {
         let by_subcode = match sub {
             2207003 => Some((Unavailable, temporary(None))), // media download timed out
-            2207020 => Some((NotFound, Retry::Permanent)), // media expired: create a new container
+            2207020 => Some((NotFound, temporary(None))), // media expired: a new publish makes a new container
             2207001 | 2207032 | 2207053 => Some((Unavailable, temporary(None))),
             2207057 => Some((InvalidContent, Retry::Permanent)), // thumb_offset out of range
             2207051 => Some((PermissionDenied, Retry::Permanent)), // restricted as spam
@@ -143,7 +143,8 @@ pub(crate) fn classify(
         3 | 10 | 200..=299 => (PermissionDenied, Retry::Permanent),
         25 => (PermissionDenied, Retry::Permanent),
         102 | 190 => (ReauthRequired, Retry::Permanent),
-        368 => (PermissionDenied, Retry::Permanent), // blocked for policy violations: a person must look
+        // "Temporarily blocked for policies violations": wait long, then try again.
+        368 => (RateLimited, temporary(Some(Duration::from_secs(3600)))),
         506 => (Duplicate, Retry::Permanent),
         24 => (NotFound, Retry::Permanent),
         100 | 1609005 => (InvalidContent, Retry::Permanent),
@@ -222,7 +223,7 @@ mod tests {
             (400, 100, Some(33), false, NotFound, false),
             (400, 100, Some(36007), false, Auth, false),
             (400, 100, Some(36009), false, Auth, false),
-            (400, 368, None, false, PermissionDenied, false),
+            (400, 368, None, false, RateLimited, true),
             (400, 368, Some(1390008), false, RateLimited, true),
             (400, 506, None, false, Duplicate, false),
             (400, 9007, Some(2207027), false, Unavailable, true),
@@ -230,7 +231,7 @@ mod tests {
             (400, 1609005, None, false, InvalidContent, false),
             // Instagram media errors.
             (400, -2, Some(2207003), true, Unavailable, true),
-            (400, -2, Some(2207020), false, NotFound, false),
+            (400, -2, Some(2207020), false, NotFound, true),
             (400, -1, Some(2207001), true, Unavailable, true),
             (400, -1, Some(2207032), true, Unavailable, true),
             (400, 1, Some(2207057), false, InvalidContent, false),

@@ -76,7 +76,8 @@ pub(crate) fn validate(caps: &Capabilities, post: &Post, now: DateTime<Utc>) -> 
     if post.link.is_some() && !post.media.is_empty() {
         return fail("a Facebook link post cannot also carry photos or video");
     }
-    if let Some(at) = post.schedule_at {
+    // A time already past means "now": the queue held the post until then.
+    if let Some(at) = post.schedule_at.filter(|at| *at > now) {
         if at < now + SCHEDULE_MIN {
             return fail("Facebook scheduled posts must be at least 10 minutes in the future");
         }
@@ -84,7 +85,34 @@ pub(crate) fn validate(caps: &Capabilities, post: &Post, now: DateTime<Utc>) -> 
             return fail("Facebook scheduled posts must be at most 30 days in the future");
         }
     }
+    if let [video] = post.media.as_slice()
+        && video.kind == MediaKind::Video
+        && video.as_url().is_none()
+        && !is_mp4(video)
+    {
+        return Err(Error::new(
+            ErrorKind::MediaRejected,
+            "Facebook's resumable upload takes MP4 video only (video/mp4)",
+        )
+        .with_platform(Platform::Meta)
+        .with_operation("validate"));
+    }
     Ok(())
+}
+
+fn is_mp4(m: &Media) -> bool {
+    match m.mime_type.as_deref() {
+        Some(t) => crate::upload::RESUMABLE_TYPES.contains(&t) && t.starts_with("video/"),
+        None => {
+            let name = m.file_name().to_ascii_lowercase();
+            name.ends_with(".mp4") || name.ends_with(".m4v")
+        }
+    }
+}
+
+/// The schedule time to send: only a time still ahead (a past one means "publish now").
+fn schedule_of(post: &Post) -> Option<DateTime<Utc>> {
+    post.schedule_at.filter(|at| *at > Utc::now())
 }
 
 fn invalid(msg: &str) -> Error {
@@ -101,21 +129,33 @@ pub(crate) async fn publish(
 ) -> Result<PublishOutcome> {
     let page_token = crate::auth::target_token(tokens, target)?;
     let page = target.id.as_str();
+    let schedule = schedule_of(post);
     match post.media.as_slice() {
         [] => {
-            let id = feed(graph, page_token, page, post, &[]).await?;
-            Ok(published(page, &id, post))
+            let id = feed(graph, page_token, page, post, schedule, &[]).await?;
+            Ok(published(page, &id, schedule))
         }
         [one] if one.kind == MediaKind::Image => {
-            let created = photo(graph, page_token, page, one, PhotoRole::Post(post)).await?;
+            let created = photo(
+                graph,
+                page_token,
+                page,
+                one,
+                PhotoRole::Post(post, schedule),
+            )
+            .await?;
             let id = created.post_id.unwrap_or(created.id);
-            Ok(published(page, &id, post))
+            Ok(published(page, &id, schedule))
         }
         [video] if video.kind == MediaKind::Video => {
-            let id = upload_video(graph, tokens, page_token, page, video, post).await?;
+            let id = upload_video(graph, tokens, page_token, page, video, post, schedule).await?;
             let handle = PublishHandle::new(Platform::Meta, page, HANDLE_VIDEO, &id);
-            // Processing starts now; one quick look saves a round trip for short videos.
-            match video_status(graph, tokens, &handle, page_token).await? {
+            // The video exists now: whatever the first status look says, never fail the
+            // publish (a retry would upload a second video); answer Pending instead.
+            let Ok(first_look) = video_status(graph, tokens, &handle, page_token).await else {
+                return Ok(PublishOutcome::Pending(handle));
+            };
+            match first_look {
                 PublishStatus::Published(p) => Ok(PublishOutcome::Published(p)),
                 PublishStatus::Failed {
                     kind,
@@ -132,21 +172,21 @@ pub(crate) async fn publish(
             // Unpublished photos are invisible until attached, so uploading them is safe to repeat.
             let mut ids = Vec::with_capacity(photos.len());
             let role = PhotoRole::Attachment {
-                temporary: post.schedule_at.is_some(),
+                temporary: schedule.is_some(),
             };
             for m in photos {
                 let created = photo(graph, page_token, page, m, role).await?;
                 ids.push(created.id);
             }
-            let id = feed(graph, page_token, page, post, &ids).await?;
-            Ok(published(page, &id, post))
+            let id = feed(graph, page_token, page, post, schedule, &ids).await?;
+            Ok(published(page, &id, schedule))
         }
     }
 }
 
-fn published(page: &str, id: &str, post: &Post) -> PublishOutcome {
+fn published(page: &str, id: &str, schedule: Option<DateTime<Utc>>) -> PublishOutcome {
     let mut p = PublishedPost::new(id).with_url(post_url(page, id));
-    if let Some(at) = post.schedule_at {
+    if let Some(at) = schedule {
         p = p.with_scheduled_for(at);
     }
     PublishOutcome::Published(p)
@@ -158,8 +198,8 @@ fn post_url(page: &str, id: &str) -> Option<Url> {
     Url::parse(&format!("https://www.facebook.com/{page}/posts/{post}")).ok()
 }
 
-fn schedule_params(post: &Post, form: &mut Vec<(&'static str, String)>) {
-    match post.schedule_at {
+fn schedule_params(schedule: Option<DateTime<Utc>>, form: &mut Vec<(&'static str, String)>) {
+    match schedule {
         Some(at) => {
             form.push(("published", "false".to_owned()));
             form.push(("scheduled_publish_time", at.timestamp().to_string()));
@@ -173,6 +213,7 @@ async fn feed(
     token: &SecretString,
     page: &str,
     post: &Post,
+    schedule: Option<DateTime<Utc>>,
     photo_ids: &[String],
 ) -> Result<String> {
     let mut form: Vec<(&'static str, String)> = Vec::new();
@@ -182,7 +223,7 @@ async fn feed(
     if let Some(link) = &post.link {
         form.push(("link", link.to_string()));
     }
-    schedule_params(post, &mut form);
+    schedule_params(schedule, &mut form);
     // attached_media[i]={"media_fbid":"<photo id>"}, the documented form encoding.
     let keys: Vec<String> = (0..photo_ids.len())
         .map(|i| format!("attached_media[{i}]"))
@@ -210,7 +251,7 @@ async fn feed(
 #[derive(Clone, Copy)]
 enum PhotoRole<'a> {
     /// The photo is the post: it carries the caption and the schedule.
-    Post(&'a Post),
+    Post(&'a Post, Option<DateTime<Utc>>),
     /// An unpublished photo to attach to a multi-photo post; `temporary` for scheduled posts.
     Attachment { temporary: bool },
 }
@@ -225,11 +266,11 @@ async fn photo(
 ) -> Result<PhotoCreated> {
     let mut fields: Vec<(&'static str, String)> = Vec::new();
     let ctx = match role {
-        PhotoRole::Post(p) => {
+        PhotoRole::Post(p, schedule) => {
             if let Some(text) = &p.text {
                 fields.push(("caption", text.clone()));
             }
-            schedule_params(p, &mut fields);
+            schedule_params(schedule, &mut fields);
             // A visible photo is a post: never repeat it blindly.
             RequestContext::non_idempotent(Platform::Meta, "graph.page_photos")
         }
@@ -289,6 +330,7 @@ async fn upload_video(
     page: &str,
     video: &Media,
     post: &Post,
+    schedule: Option<DateTime<Utc>>,
 ) -> Result<String> {
     let mut form: Vec<(&'static str, String)> = Vec::new();
     match &video.source {
@@ -310,7 +352,7 @@ async fn upload_video(
     {
         form.push(("title", title));
     }
-    schedule_params(post, &mut form);
+    schedule_params(schedule, &mut form);
     let created: Id = graph
         .post(
             RequestContext::non_idempotent(Platform::Meta, "graph.page_videos"),
@@ -344,7 +386,8 @@ pub(crate) async fn video_status(
         .and_then(|s| s.video_status)
         .unwrap_or_else(|| "unknown".to_owned());
     Ok(match state.as_str() {
-        "ready" | "upload_complete" | "published" => {
+        // `upload_complete` only means the bytes arrived; processing is still running.
+        "ready" | "published" => {
             let url = Url::parse(&format!(
                 "https://www.facebook.com/{}/videos/{}",
                 handle.target_id, handle.id
@@ -356,6 +399,11 @@ pub(crate) async fn video_status(
             kind: ErrorKind::MediaRejected,
             code: "video_status:error".to_owned(),
             message: "Facebook could not process the video".to_owned(),
+        },
+        "expired" => PublishStatus::Failed {
+            kind: ErrorKind::NotFound,
+            code: "video_status:expired".to_owned(),
+            message: "the uploaded video expired before it was published".to_owned(),
         },
         other => PublishStatus::Processing {
             state: other.to_owned(),
@@ -374,6 +422,7 @@ pub(crate) async fn find_published(
 ) -> Result<Option<PublishedPost>> {
     let token = crate::auth::target_token(tokens, target)?;
     let page = target.id.as_str();
+    require_text(fingerprint)?;
     let since = (fingerprint.not_before - CLOCK_SKEW)
         .timestamp()
         .to_string();
@@ -396,7 +445,7 @@ pub(crate) async fn find_published(
                 .created_time
                 .as_deref()
                 .and_then(parse_time)
-                .is_none_or(|t| t >= fingerprint.not_before - CLOCK_SKEW);
+                .is_some_and(|t| t >= fingerprint.not_before - CLOCK_SKEW);
             if recent && same_text(p.message.as_deref(), fingerprint.text.as_deref()) {
                 let url = p
                     .permalink_url
@@ -408,6 +457,24 @@ pub(crate) async fn find_published(
         }
     }
     Ok(None)
+}
+
+/// Reconciliation matches on text and time; a post without text cannot be told apart
+/// from other recent posts, so POSTD says so rather than guess.
+pub(crate) fn require_text(fingerprint: &Fingerprint) -> Result<()> {
+    if fingerprint
+        .text
+        .as_deref()
+        .is_none_or(|t| t.trim().is_empty())
+    {
+        return Err(Error::new(
+            ErrorKind::UnknownOutcome,
+            "a post without text cannot be reconciled by its content; check the account before publishing again",
+        )
+        .with_platform(Platform::Meta)
+        .with_operation("find_published"));
+    }
+    Ok(())
 }
 
 /// Texts match when equal after trimming and normalising line endings.
@@ -444,11 +511,47 @@ mod tests {
         for bad in [
             now + chrono::Duration::minutes(9),
             now + chrono::Duration::days(31),
-            now - chrono::Duration::hours(1),
         ] {
             let err = validate(&caps(), &post().with_schedule_at(bad), now).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidContent);
         }
+        // A time already past means the queue held the post until now: publish now.
+        assert!(
+            validate(
+                &caps(),
+                &post().with_schedule_at(now - chrono::Duration::hours(1)),
+                now
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn resumable_video_must_be_mp4() {
+        let now = Utc::now();
+        let mov = Media::file(MediaKind::Video, "/tmp/clip.mov");
+        assert_eq!(
+            validate(&caps(), &post().with_media(mov), now)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::MediaRejected
+        );
+        let typed =
+            Media::file(MediaKind::Video, "/tmp/clip.bin").with_mime_type("video/quicktime");
+        assert_eq!(
+            validate(&caps(), &post().with_media(typed), now)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::MediaRejected
+        );
+        assert!(
+            validate(
+                &caps(),
+                &post().with_media(Media::file(MediaKind::Video, "/tmp/clip.mp4")),
+                now
+            )
+            .is_ok()
+        );
     }
 
     #[test]

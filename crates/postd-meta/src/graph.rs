@@ -24,7 +24,9 @@ use crate::usage::UsageTracker;
 pub(crate) enum Auth<'a> {
     /// A user or page token: `Authorization: Bearer`, plus `appsecret_proof`.
     Token(&'a SecretString),
-    /// The upload hosts want `Authorization: OAuth <token>`.
+    /// `Authorization: OAuth <token>` plus `appsecret_proof`: the Graph upload session.
+    UploadSession(&'a SecretString),
+    /// `Authorization: OAuth <token>` alone: the Instagram upload host.
     OAuthScheme(&'a SecretString),
     /// The app token `{app-id}|{app-secret}`, for `debug_token`.
     App,
@@ -71,16 +73,11 @@ impl Graph {
         match auth {
             Auth::Token(token) => {
                 let builder = with_authorization(builder, "Bearer", token.expose_secret());
-                if self.cfg.appsecret_proof {
-                    // Proves the call comes from the app's server: a stolen token alone is not enough.
-                    let proof = hmac_sha256_hex(
-                        self.cfg.client_secret.expose_secret().as_bytes(),
-                        token.expose_secret().as_bytes(),
-                    );
-                    builder.query(&[("appsecret_proof", proof)])
-                } else {
-                    builder
-                }
+                self.with_proof(builder, token)
+            }
+            Auth::UploadSession(token) => {
+                let builder = with_authorization(builder, "OAuth", token.expose_secret());
+                self.with_proof(builder, token)
             }
             Auth::OAuthScheme(token) => with_authorization(builder, "OAuth", token.expose_secret()),
             Auth::App => {
@@ -92,6 +89,19 @@ impl Graph {
                 with_authorization(builder, "Bearer", &app_token)
             }
             Auth::None => builder,
+        }
+    }
+
+    /// Adds `appsecret_proof`: proof the call comes from the app's server, so a stolen token alone is not enough.
+    fn with_proof(&self, builder: RequestBuilder, token: &SecretString) -> RequestBuilder {
+        if self.cfg.appsecret_proof {
+            let proof = hmac_sha256_hex(
+                self.cfg.client_secret.expose_secret().as_bytes(),
+                token.expose_secret().as_bytes(),
+            );
+            builder.query(&[("appsecret_proof", proof)])
+        } else {
+            builder
         }
     }
 

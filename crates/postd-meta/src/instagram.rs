@@ -53,6 +53,10 @@ pub(crate) const IMAGE_MAX_BYTES: u64 = 8 * 1024 * 1024;
 pub(crate) const REEL_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 pub(crate) const STORY_VIDEO_MAX_BYTES: u64 = 100 * 1024 * 1024;
 const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+/// A schedule time this close to now is "now" (clocks differ a little).
+const SCHEDULE_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+/// A pending publish that has not resolved in a day is handed back as unresolved.
+const GIVE_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 pub(crate) const HANDLE_CONTAINER: &str = "ig_container";
 
@@ -78,6 +82,9 @@ struct Progress {
     caption: Option<String>,
     #[serde(default)]
     location_id: Option<String>,
+    /// When a `media_publish` whose outcome is unknown was sent (Unix milliseconds).
+    #[serde(default)]
+    publish_attempted_at: Option<i64>,
 }
 
 pub(crate) fn kind_of(post: &Post) -> Result<Kind> {
@@ -107,6 +114,14 @@ pub(crate) fn kind_of(post: &Post) -> Result<Kind> {
 }
 
 pub(crate) fn validate(caps: &Capabilities, post: &Post) -> Result<()> {
+    if post
+        .schedule_at
+        .is_some_and(|at| at > Utc::now() + SCHEDULE_TOLERANCE)
+    {
+        return Err(invalid(
+            "Instagram has no native scheduling: hold the post in the queue and publish it at its time",
+        ));
+    }
     if post.link.is_some() {
         return Err(invalid(
             "Instagram posts cannot carry a link; put it in the caption",
@@ -178,6 +193,7 @@ fn check_media(kind: Kind, i: usize, m: &Media) -> Result<()> {
             if m.mime_type
                 .as_deref()
                 .is_some_and(|t| t != "image/jpeg" && t != "image/jpg")
+                || m.as_url().is_some_and(non_jpeg_url)
             {
                 return Err(rejected(&format!(
                     "media item {item}: Instagram images must be JPEG"
@@ -214,6 +230,16 @@ fn check_media(kind: Kind, i: usize, m: &Media) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A URL whose file name says it is not a JPEG (Instagram takes JPEG only).
+fn non_jpeg_url(url: &Url) -> bool {
+    let path = url.path().to_ascii_lowercase();
+    [
+        ".png", ".gif", ".webp", ".heic", ".heif", ".bmp", ".tif", ".tiff", ".avif",
+    ]
+    .iter()
+    .any(|ext| path.ends_with(ext))
 }
 
 /// Counts `#tag` or `@name` occurrences: the mark followed by a word character.
@@ -257,6 +283,7 @@ pub(crate) async fn publish(
     let token = crate::auth::target_token(tokens, target)?;
     let ig = target.id.as_str();
     let kind = kind_of(post)?;
+    check_local_sizes(kind, post).await?;
     check_quota(graph, token, ig).await?;
     let started = Utc::now();
     let deadline = Instant::now() + graph.cfg.publish_wait;
@@ -268,6 +295,7 @@ pub(crate) async fn publish(
         container: None,
         caption: caption.clone(),
         location_id: options.location_id.clone(),
+        publish_attempted_at: None,
     };
 
     match kind {
@@ -346,6 +374,29 @@ pub(crate) async fn publish(
     advance(graph, token, ig, progress, handle, deadline).await
 }
 
+/// Local video files are measured before any call (URL media carry a size hint at most).
+async fn check_local_sizes(kind: Kind, post: &Post) -> Result<()> {
+    for (i, m) in post.media.iter().enumerate() {
+        if m.as_url().is_some() || m.kind != MediaKind::Video {
+            continue;
+        }
+        let len = crate::upload::media_len(m).await?;
+        let max = if kind == Kind::Story {
+            STORY_VIDEO_MAX_BYTES
+        } else {
+            REEL_MAX_BYTES
+        };
+        if len > max {
+            return Err(rejected(&format!(
+                "media item {}: the video is {len} bytes, over Instagram's {} MB limit",
+                i + 1,
+                max / (1024 * 1024)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Drives a publish forward until `deadline`: children, parent, container, `media_publish`.
 async fn advance(
     graph: &Graph,
@@ -387,18 +438,29 @@ async fn advance(
     let Some(container) = progress.container.clone() else {
         return Err(Error::unexpected("no container to publish"));
     };
-    match wait_for(graph, token, ig, &container, deadline).await? {
-        Wait::Pending => Ok(PublishOutcome::Pending(with_progress(handle, &progress))),
+    let published = match wait_for(graph, token, ig, &container, deadline).await? {
+        Wait::Pending => None,
+        // PUBLISHED already: find the media it became (a failed lookup stays pending, never republishes).
         Wait::Published => locate(graph, token, ig, &progress, handle.started_at)
-            .await?
-            .map(PublishOutcome::Published)
-            .ok_or_else(|| lost_post(&container)),
+            .await
+            .ok()
+            .flatten(),
         Wait::Ready => {
-            publish_container(graph, token, ig, &container, &progress, handle.started_at)
-                .await
-                .map(PublishOutcome::Published)
+            publish_container(
+                graph,
+                token,
+                ig,
+                &container,
+                &mut progress,
+                handle.started_at,
+            )
+            .await?
         }
-    }
+    };
+    Ok(match published {
+        Some(p) => PublishOutcome::Published(p),
+        None => PublishOutcome::Pending(with_progress(handle, &progress)),
+    })
 }
 
 fn with_progress(mut handle: PublishHandle, progress: &Progress) -> PublishHandle {
@@ -406,53 +468,58 @@ fn with_progress(mut handle: PublishHandle, progress: &Progress) -> PublishHandl
     handle
 }
 
-fn lost_post(container: &str) -> Error {
-    Error::new(
-        ErrorKind::UnknownOutcome,
-        format!("container {container} is PUBLISHED but its media was not found among the account's recent posts"),
-    )
-    .with_platform(Platform::Meta)
-}
-
 /// `media_publish`, with the container asked first whenever the answer is not a clean success.
+/// `media_publish`, guarded so that one container makes one post.
+///
+/// Whenever the answer is not a clean success the container is asked:
+/// `PUBLISHED` means the post exists (found again among the account's media);
+/// `FINISHED` after an unknown outcome means "not yet visible", so POSTD
+/// waits `unknown_outcome_wait` before it publishes the same container again
+/// (the first call may still be running at Meta). `Ok(None)` means pending.
 async fn publish_container(
     graph: &Graph,
     token: &SecretString,
     ig: &str,
     container: &str,
-    progress: &Progress,
+    progress: &mut Progress,
     started: DateTime<Utc>,
-) -> Result<PublishedPost> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let result: Result<Id> = graph
-            .post(
-                RequestContext::non_idempotent(Platform::Meta, "graph.media_publish"),
-                Auth::Token(token),
-                graph.url(&[ig, "media_publish"]),
-                &[("creation_id", container.to_owned())],
-                Some(ig),
-            )
-            .await;
-        let err = match result {
-            Ok(Id { id }) => return Ok(with_permalink(graph, token, ig, id).await),
-            Err(e) => e,
-        };
-        // The answer may have been lost (or be a rate-limit error that arrived
-        // after the post took effect): the container knows what happened.
-        let status = match container_status(graph, token, ig, container).await {
-            Ok(s) => s,
-            Err(_) => return Err(err),
-        };
-        match status.status_code.as_deref() {
-            Some("PUBLISHED") => {
-                return locate(graph, token, ig, progress, started)
-                    .await?
-                    .ok_or_else(|| lost_post(container));
-            }
-            Some("FINISHED") if attempts < 2 && err.kind() == ErrorKind::UnknownOutcome => continue,
-            _ => return Err(err),
+) -> Result<Option<PublishedPost>> {
+    let now = Utc::now().timestamp_millis();
+    if let Some(at) = progress.publish_attempted_at {
+        let quiet = i64::try_from(graph.cfg.unknown_outcome_wait.as_millis()).unwrap_or(i64::MAX);
+        if now.saturating_sub(at) < quiet {
+            return Ok(None);
+        }
+    }
+    progress.publish_attempted_at = Some(now);
+    let result: Result<Id> = graph
+        .post(
+            RequestContext::non_idempotent(Platform::Meta, "graph.media_publish"),
+            Auth::Token(token),
+            graph.url(&[ig, "media_publish"]),
+            &[("creation_id", container.to_owned())],
+            Some(ig),
+        )
+        .await;
+    let err = match result {
+        Ok(Id { id }) => return Ok(Some(with_permalink(graph, token, ig, id).await)),
+        Err(e) => e,
+    };
+    // The answer may have been lost, or be a rate-limit error that arrived
+    // after the post took effect: the container knows what happened.
+    let Ok(status) = container_status(graph, token, ig, container).await else {
+        return Ok(None);
+    };
+    match status.status_code.as_deref() {
+        Some("PUBLISHED") => Ok(locate(graph, token, ig, progress, started)
+            .await
+            .ok()
+            .flatten()),
+        Some("FINISHED") if err.kind() == ErrorKind::UnknownOutcome => Ok(None),
+        _ => {
+            // Refused, and the container is not published: nothing happened.
+            progress.publish_attempted_at = None;
+            Err(err)
         }
     }
 }
@@ -694,7 +761,7 @@ async fn find_recent(
                 .timestamp
                 .as_deref()
                 .and_then(parse_time)
-                .is_none_or(|t| t >= not_before - CLOCK_SKEW);
+                .is_some_and(|t| t >= not_before - CLOCK_SKEW);
             recent && same_text(m.caption.as_deref(), caption)
         })
         .map(|m| {
@@ -726,18 +793,27 @@ pub(crate) async fn publish_status(
         .with_platform(Platform::Meta)
     })?;
     let deadline = Instant::now() + graph.cfg.publish_wait;
-    let had_container = progress.container.clone();
     match advance(graph, token, ig, progress, handle.clone(), deadline).await? {
         PublishOutcome::Published(p) => Ok(PublishStatus::Published(p)),
         PublishOutcome::Pending(next) => {
+            if Utc::now() - handle.started_at > GIVE_UP_AFTER {
+                // Containers expire after 24 hours: whatever happened has happened.
+                return Ok(PublishStatus::Failed {
+                    kind: ErrorKind::UnknownOutcome,
+                    code: "unresolved".to_owned(),
+                    message: format!(
+                        "Instagram publish of container {} did not resolve within a day; check the account",
+                        next.id
+                    ),
+                });
+            }
             let state = next
                 .state
                 .get("container")
                 .and_then(|c| c.as_str())
                 .map_or("CHILDREN_IN_PROGRESS", |_| "IN_PROGRESS")
                 .to_owned();
-            let moved =
-                had_container.as_deref() != next.state.get("container").and_then(|c| c.as_str());
+            let moved = next.state != handle.state || next.id != handle.id;
             Ok(PublishStatus::Processing {
                 state,
                 retry_after: graph.cfg.max_poll_interval.min(Duration::from_secs(60)),
@@ -757,16 +833,18 @@ pub(crate) async fn find_published(
 ) -> Result<Option<PublishedPost>> {
     let token = crate::auth::target_token(tokens, target)?;
     let ig = target.id.as_str();
-    let caption = fingerprint.text.as_deref().filter(|t| !t.trim().is_empty());
-    if let Some(found) =
-        find_recent(graph, token, ig, caption, false, fingerprint.not_before).await?
-    {
-        return Ok(Some(found));
-    }
-    if caption.is_none() {
-        return find_recent(graph, token, ig, None, true, fingerprint.not_before).await;
-    }
-    Ok(None)
+    // Stories and captionless posts cannot be told apart by content; the
+    // container (kept in a pending handle) is how those are reconciled.
+    crate::facebook::require_text(fingerprint)?;
+    find_recent(
+        graph,
+        token,
+        ig,
+        fingerprint.text.as_deref(),
+        false,
+        fingerprint.not_before,
+    )
+    .await
 }
 
 #[cfg(test)]

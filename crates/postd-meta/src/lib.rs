@@ -158,6 +158,14 @@ impl Connector for MetaConnector {
         auth::targets(&self.graph, credentials).await
     }
 
+    fn native_scheduling(&self, target: &Target) -> Option<ScheduleWindow> {
+        // Facebook Pages schedule posts themselves; Instagram has no scheduling API.
+        match target.kind {
+            TargetKind::FacebookPage => self.capabilities().native_scheduling,
+            _ => None,
+        }
+    }
+
     fn validate(&self, target: &Target, post: &Post) -> Result<()> {
         self.check_target(target)?;
         let caps = self.capabilities();

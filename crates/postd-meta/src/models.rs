@@ -165,13 +165,6 @@ pub(crate) struct VideoStatusInner {
     pub(crate) video_status: Option<String>,
 }
 
-/// `POST /upload:<session>`.
-#[derive(Deserialize, Debug)]
-pub(crate) struct UploadHandle {
-    #[serde(default)]
-    pub(crate) h: Option<String>,
-}
-
 /// `GET /upload:<session>`.
 #[derive(Deserialize, Debug)]
 pub(crate) struct UploadOffset {

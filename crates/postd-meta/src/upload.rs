@@ -3,29 +3,60 @@
 //! Facebook video (the Resumable Upload API):
 //! 1. `POST /{v}/{app-id}/uploads?file_name&file_length&file_type` (user token) -> `{"id":"upload:<session>"}`;
 //! 2. `POST /{v}/upload:<session>` with `Authorization: OAuth <token>` and `file_offset: N`,
-//!    the bytes from N to the end as the body -> `{"h":"<file handle>"}`;
-//! 3. after an interruption, `GET /{v}/upload:<session>` -> `{"file_offset":N}`, and step 2 again from N.
+//!    the next chunk (8 MiB) as the body, until the answer carries the file handle `{"h": ...}`;
+//! 3. after an interruption, `GET /{v}/upload:<session>` -> `{"file_offset":N}`, and on from N.
 //!
 //! Instagram reels and stories from a local file:
 //! `POST https://rupload.facebook.com/ig-api-upload/{v}/{container-id}` with
-//! `Authorization: OAuth <token>`, `offset` and `file_size` headers and the bytes.
+//! `Authorization: OAuth <token>`, `offset` and `file_size` headers and the
+//! bytes; a failed transfer starts again (Instagram documents no way to ask
+//! how much arrived).
 //!
-//! The body is streamed from the file in 256 KiB reads, so memory stays
-//! bounded whatever the file size; a streamed body cannot be replayed, so a
-//! failed upload resumes from the offset the platform reports instead.
+//! Bodies are streamed from the file in 256 KiB reads, so memory stays
+//! bounded whatever the file size. Each request's timeout grows with the
+//! bytes it carries (60 s plus 2 s per MiB).
+
+use std::time::Duration;
 
 use postd_core::http::RequestContext;
 use postd_core::reqwest::header::CONTENT_LENGTH;
 use postd_core::reqwest::{Body, Method};
 use postd_core::secrecy::SecretString;
 use postd_core::{Error, ErrorKind, Media, Platform, Result};
+use serde::Deserialize;
 use url::Url;
 
 use crate::graph::{Auth, Graph};
-use crate::models::{Id, UploadHandle, UploadOffset};
+use crate::models::{Id, UploadOffset};
 
 /// Read size when streaming a file into a request body.
 pub(crate) const STREAM_CHUNK: usize = 256 * 1024;
+/// Bytes per Facebook upload request.
+pub(crate) const UPLOAD_CHUNK: u64 = 8 * 1024 * 1024;
+
+/// The Resumable Upload API takes these file types only.
+pub(crate) const RESUMABLE_TYPES: &[&str] = &[
+    "video/mp4",
+    "image/jpeg",
+    "image/jpg",
+    "image/png",
+    "application/pdf",
+];
+
+/// 60 s plus 2 s per MiB: a slow but steady link (512 KiB/s) still finishes.
+pub(crate) fn transfer_timeout(bytes: u64) -> Duration {
+    Duration::from_secs(60).saturating_add(Duration::from_secs(
+        bytes.div_ceil(1024 * 1024).saturating_mul(2),
+    ))
+}
+
+#[derive(Deserialize)]
+struct TransferAnswer {
+    #[serde(default)]
+    h: Option<String>,
+    #[serde(default)]
+    file_offset: Option<u64>,
+}
 
 /// Uploads `media` through the Resumable Upload API and returns the file handle `h`.
 pub(crate) async fn resumable_upload(
@@ -60,49 +91,79 @@ pub(crate) async fn resumable_upload(
     session_url.set_query(signature);
 
     let mut offset = 0u64;
-    let mut last_error = None;
-    for _ in 0..graph.cfg.upload_attempts.max(1) {
-        let body = Body::wrap_stream(media.stream_from(offset, STREAM_CHUNK).await?);
+    let mut failures = 0u32;
+    let mut stalls = 0u32;
+    loop {
+        let part = UPLOAD_CHUNK.min(len - offset);
+        let body = Body::wrap_stream(media.stream_range(offset, part, STREAM_CHUNK).await?);
         let builder = graph
             .request(
                 Method::POST,
                 session_url.clone(),
-                Auth::OAuthScheme(user_token),
+                Auth::UploadSession(user_token),
             )
             .header("file_offset", offset.to_string())
-            .header(CONTENT_LENGTH, len - offset)
+            .header(CONTENT_LENGTH, part)
+            .timeout(transfer_timeout(part))
             .body(body);
-        // Uploading the same bytes again is harmless: the session keeps one file.
+        // Sending the same bytes again is harmless: the session keeps one file.
         let ctx = RequestContext::idempotent(Platform::Meta, "graph.upload_transfer");
-        match graph.send::<UploadHandle>(ctx, builder, None).await {
-            Ok(UploadHandle { h: Some(h) }) => return Ok(h),
-            Ok(UploadHandle { h: None }) => {}
-            Err(e) if resumable(&e) => last_error = Some(e),
+        let next = match graph.send::<TransferAnswer>(ctx, builder, None).await {
+            Ok(TransferAnswer { h: Some(h), .. }) => return Ok(h),
+            Ok(TransferAnswer {
+                file_offset: Some(o),
+                ..
+            }) => o,
+            Ok(_) => status_offset(graph, user_token, &session_url).await?,
+            Err(e) if resumable(&e) => {
+                failures += 1;
+                if failures >= graph.cfg.upload_attempts.max(1) {
+                    return Err(e);
+                }
+                status_offset(graph, user_token, &session_url).await?
+            }
             Err(e) => return Err(e),
-        }
-        let status: UploadOffset = graph
-            .get(
-                "graph.upload_status",
-                Auth::OAuthScheme(user_token),
-                session_url.clone(),
-                &[],
-                None,
-            )
-            .await?;
-        let reported = status.file_offset.unwrap_or(0);
-        if reported > len {
+        };
+        if next > len {
             return Err(Error::unexpected(format!(
-                "upload session reports offset {reported} beyond the file's {len} bytes"
+                "upload session reports offset {next} beyond the file's {len} bytes"
             ))
             .with_platform(Platform::Meta));
         }
-        offset = reported;
+        if next <= offset {
+            // No progress (or the handle got lost after the last byte): count it,
+            // so a session that stops moving ends instead of looping.
+            stalls += 1;
+            if stalls >= graph.cfg.upload_attempts.max(1) {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    "the upload session stopped making progress",
+                )
+                .with_platform(Platform::Meta)
+                .with_operation("graph.upload_transfer"));
+            }
+        }
+        offset = next;
     }
-    Err(last_error.unwrap_or_else(|| {
-        Error::new(ErrorKind::Unavailable, "the upload did not complete")
-            .with_platform(Platform::Meta)
-            .with_operation("graph.upload_transfer")
-    }))
+}
+
+async fn status_offset(graph: &Graph, token: &SecretString, session_url: &Url) -> Result<u64> {
+    let status: UploadOffset = graph
+        .get(
+            "graph.upload_status",
+            Auth::UploadSession(token),
+            session_url.clone(),
+            &[],
+            None,
+        )
+        .await?;
+    Ok(status.file_offset.unwrap_or(0))
+}
+
+#[derive(Deserialize)]
+struct RuploadAnswer {
+    #[serde(default)]
+    success: Option<bool>,
 }
 
 /// Uploads `media` to an Instagram resumable container.
@@ -121,9 +182,22 @@ pub(crate) async fn rupload(
             .header("offset", "0")
             .header("file_size", len.to_string())
             .header(CONTENT_LENGTH, len)
+            .timeout(transfer_timeout(len))
             .body(body);
         let ctx = RequestContext::idempotent(Platform::Meta, "rupload.ig_api_upload");
-        match graph.send_raw(ctx, builder, None).await {
+        match graph.send::<RuploadAnswer>(ctx, builder, None).await {
+            Ok(RuploadAnswer {
+                success: Some(false),
+            }) => {
+                last_error = Some(
+                    Error::new(
+                        ErrorKind::Unavailable,
+                        "Instagram's upload host answered success: false",
+                    )
+                    .with_platform(Platform::Meta)
+                    .with_operation("rupload.ig_api_upload"),
+                );
+            }
             Ok(_) => return Ok(()),
             Err(e) if resumable(&e) => last_error = Some(e),
             Err(e) => return Err(e),
@@ -141,7 +215,7 @@ fn resumable(e: &Error) -> bool {
     )
 }
 
-async fn media_len(media: &Media) -> Result<u64> {
+pub(crate) async fn media_len(media: &Media) -> Result<u64> {
     match media.len().await? {
         Some(0) => Err(Error::new(ErrorKind::MediaRejected, "media file is empty")
             .with_platform(Platform::Meta)),
@@ -150,5 +224,21 @@ async fn media_len(media: &Media) -> Result<u64> {
             Error::new(ErrorKind::Unsupported, "media has no local bytes to upload")
                 .with_platform(Platform::Meta),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_grow_with_the_bytes() {
+        assert_eq!(transfer_timeout(0), Duration::from_secs(60));
+        assert_eq!(transfer_timeout(UPLOAD_CHUNK), Duration::from_secs(76));
+        assert_eq!(
+            transfer_timeout(1024 * 1024 * 1024),
+            Duration::from_secs(60 + 2048)
+        );
+        assert!(transfer_timeout(u64::MAX) > Duration::from_secs(60));
     }
 }

@@ -17,6 +17,9 @@ use postd_core::QuotaUsage;
 use postd_core::reqwest::header::HeaderMap;
 use serde::Deserialize;
 
+/// The longest wait POSTD believes from a usage header: a day.
+const MAX_WAIT_MINUTES: u64 = 24 * 60;
+
 /// One usage reading, in percent of the allowance (100 means throttled).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize)]
 #[non_exhaustive]
@@ -66,7 +69,7 @@ impl BusinessUsage {
             .map(BusinessUsage)
     }
 
-    /// The longest `estimated_time_to_regain_access` announced, if any.
+    /// The longest `estimated_time_to_regain_access` announced, if any (at most a day).
     pub(crate) fn longest_wait(&self) -> Option<Duration> {
         self.0
             .values()
@@ -74,7 +77,7 @@ impl BusinessUsage {
             .map(|u| u.estimated_time_to_regain_access)
             .max()
             .filter(|m| *m > 0)
-            .map(|m| Duration::from_secs(m.saturating_mul(60)))
+            .map(|m| Duration::from_secs(m.min(MAX_WAIT_MINUTES) * 60))
     }
 }
 
@@ -147,14 +150,16 @@ impl UsageTracker {
         }
         if let Some(BusinessUsage(map)) = business {
             for (id, readings) in map {
+                // Minutes; a hostile or buggy value is clamped to a day rather than overflowing.
                 let wait = readings
                     .iter()
                     .map(|r| r.estimated_time_to_regain_access)
                     .max()
-                    .unwrap_or(0);
-                if wait > 0 {
-                    let until = now
-                        + chrono::Duration::minutes(i64::try_from(wait).unwrap_or(i64::MAX / 120));
+                    .unwrap_or(0)
+                    .min(MAX_WAIT_MINUTES);
+                let until = chrono::Duration::try_minutes(i64::try_from(wait).unwrap_or(0))
+                    .and_then(|d| now.checked_add_signed(d));
+                if let (true, Some(until)) = (wait > 0, until) {
                     snap.throttled_until.insert(id.clone(), until);
                 } else {
                     snap.throttled_until.remove(&id);
@@ -209,6 +214,22 @@ mod tests {
         assert!(
             q.iter()
                 .any(|q| q.name == "business_use_case:pages:111" && q.used_percent == 100.0)
+        );
+
+        // Absurd waits are clamped, not a panic.
+        let mut h3 = HeaderMap::new();
+        h3.insert(
+            "x-business-use-case-usage",
+            HeaderValue::from_static(r#"{"333":[{"type":"pages","estimated_time_to_regain_access":18446744073709551615}]}"#),
+        );
+        t.observe(&h3, now);
+        assert_eq!(
+            t.throttled_for("333", now),
+            Some(Duration::from_secs(24 * 3600))
+        );
+        assert_eq!(
+            BusinessUsage::from_headers(&h3).unwrap().longest_wait(),
+            Some(Duration::from_secs(24 * 3600))
         );
 
         // A later reading without a wait lifts the throttle.

@@ -16,7 +16,7 @@ use postd_core::webhook::{
     verify_hmac_sha256,
 };
 use postd_core::{Error, ErrorKind, Platform, Result};
-use serde::Deserialize;
+use serde_json::Value;
 
 use crate::config::MetaConfig;
 
@@ -51,6 +51,14 @@ pub(crate) fn challenge(cfg: &MetaConfig, request: &WebhookRequest) -> Result<Ch
     else {
         return fail("hub.challenge is missing");
     };
+    // Meta's challenge is a number; echoing anything else would reflect attacker text.
+    if challenge.len() > 64
+        || !challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return fail("hub.challenge is not a plain token");
+    }
     Ok(ChallengeResponse::text(challenge))
 }
 
@@ -86,81 +94,99 @@ pub(crate) fn verify(cfg: &MetaConfig, request: &WebhookRequest) -> Result<Vec<W
     parse(&request.body)
 }
 
-#[derive(Deserialize)]
-struct Delivery {
-    object: String,
-    #[serde(default)]
-    entry: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    #[serde(default)]
-    id: Option<serde_json::Value>,
-    #[serde(default)]
-    time: Option<i64>,
-    #[serde(default)]
-    changes: Vec<Change>,
-    #[serde(default)]
-    messaging: Vec<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct Change {
-    field: String,
-    #[serde(default)]
-    value: serde_json::Value,
-}
-
 /// Parses a verified body into events.
+///
+/// The envelope must be a Meta delivery (an object with `object`); inside
+/// it, a malformed entry or change is skipped rather than failing the whole
+/// batch, since Meta would redeliver the batch and every good event in it.
 pub(crate) fn parse(body: &[u8]) -> Result<Vec<WebhookEvent>> {
-    let delivery: Delivery = serde_json::from_slice(body).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidContent,
-            format!(
-                "webhook body is not a Meta delivery ({} at line {} column {})",
-                category(&e),
-                e.line(),
-                e.column()
-            ),
-        )
-        .with_platform(Platform::Meta)
-        .with_operation("verify_webhook")
+    let shape = |msg: String| {
+        Error::new(ErrorKind::InvalidContent, msg)
+            .with_platform(Platform::Meta)
+            .with_operation("verify_webhook")
+    };
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        shape(format!(
+            "webhook body is not JSON ({} at line {} column {})",
+            category(&e),
+            e.line(),
+            e.column()
+        ))
     })?;
+    let Some(object) = value.get("object").and_then(Value::as_str) else {
+        return Err(shape(
+            "webhook body is not a Meta delivery (no \"object\")".to_owned(),
+        ));
+    };
+    let entries = match value.get("entry") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(entries)) => entries,
+        Some(_) => return Err(shape("webhook body's \"entry\" is not a list".to_owned())),
+    };
     let mut events = Vec::new();
-    for entry in delivery.entry {
-        let target_id = entry.id.as_ref().map(id_text);
-        let occurred_at = entry.time.and_then(entry_time);
-        for change in entry.changes {
-            let id = event_id(
-                &delivery.object,
-                target_id.as_deref(),
-                entry.time,
-                &change.field,
-                &change.value,
-            );
-            let mut e = WebhookEvent::new(Platform::Meta, change.field, change.value);
-            e.id = Some(id);
-            e.target_id = target_id.clone();
-            e.occurred_at = occurred_at;
-            events.push(e);
+    let mut skipped = 0usize;
+    for entry in entries {
+        if !entry.is_object() {
+            skipped += 1;
+            continue;
         }
-        for message in entry.messaging {
-            let id = event_id(
-                &delivery.object,
+        let target_id = entry.get("id").map(id_text);
+        let time = entry.get("time").and_then(number);
+        let occurred_at = time.and_then(entry_time);
+        let changes = entry
+            .get("changes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let changes = changes.map(|c| {
+            (
+                c.get("field").and_then(Value::as_str),
+                c.get("value").cloned(),
+            )
+        });
+        let messaging = entry
+            .get("messaging")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let messaging = messaging.map(|m| (Some("messaging"), Some(m.clone())));
+        for (field, payload) in changes.chain(messaging) {
+            let Some(field) = field else {
+                skipped += 1;
+                continue;
+            };
+            let payload = payload.unwrap_or(Value::Null);
+            let mut e = WebhookEvent::new(Platform::Meta, field, payload);
+            e.id = Some(event_id(
+                object,
                 target_id.as_deref(),
-                entry.time,
-                "messaging",
-                &message,
-            );
-            let mut e = WebhookEvent::new(Platform::Meta, "messaging", message);
-            e.id = Some(id);
+                time,
+                field,
+                &e.payload,
+            ));
             e.target_id = target_id.clone();
             e.occurred_at = occurred_at;
             events.push(e);
         }
     }
+    if skipped > 0 {
+        tracing::warn!(
+            platform = "meta",
+            skipped,
+            "skipped malformed webhook entries"
+        );
+    }
     Ok(events)
+}
+
+fn number(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 fn category(e: &serde_json::Error) -> &'static str {
@@ -171,9 +197,9 @@ fn category(e: &serde_json::Error) -> &'static str {
     }
 }
 
-fn id_text(v: &serde_json::Value) -> String {
+fn id_text(v: &Value) -> String {
     match v {
-        serde_json::Value::String(s) => s.clone(),
+        Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
@@ -187,33 +213,23 @@ fn entry_time(t: i64) -> Option<DateTime<Utc>> {
     }
 }
 
-/// A stable id for deduplication: the object's own id when the change has one
-/// (`comment_id`, `post_id`, `id`) plus the verb, else a digest of the change.
+/// A stable id for deduplication: the same change redelivered gets the same id,
+/// two different changes (two reactions to one post) get different ids.
 fn event_id(
     object: &str,
     target: Option<&str>,
     time: Option<i64>,
     field: &str,
-    value: &serde_json::Value,
+    value: &Value,
 ) -> String {
-    let own = ["comment_id", "post_id", "id", "media_id"]
-        .iter()
-        .find_map(|k| value.get(*k).map(id_text));
-    match own {
-        Some(own) => {
-            let verb = value.get("verb").and_then(|v| v.as_str()).unwrap_or("");
-            format!("{object}:{}:{field}:{own}:{verb}", target.unwrap_or(""))
-        }
-        None => {
-            let digest = hmac_sha256_hex(b"postd-meta-event", value.to_string().as_bytes());
-            format!(
-                "{object}:{}:{field}:{}:{}",
-                target.unwrap_or(""),
-                time.unwrap_or(0),
-                &digest[..16]
-            )
-        }
-    }
+    let mut material = format!("{}|", time.unwrap_or(0)).into_bytes();
+    material.extend_from_slice(value.to_string().as_bytes());
+    let digest = hmac_sha256_hex(b"postd-meta-event", &material);
+    format!(
+        "{object}:{}:{field}:{}",
+        target.unwrap_or(""),
+        &digest[..24]
+    )
 }
 
 #[cfg(test)]
@@ -232,7 +248,16 @@ mod tests {
         assert_eq!(events.len(), 3);
         assert_eq!(events[0].kind, "feed");
         assert_eq!(events[0].target_id.as_deref(), Some("111"));
-        assert_eq!(events[0].id.as_deref(), Some("page:111:feed:111_9:add"));
+        assert!(
+            events[0]
+                .id
+                .as_deref()
+                .unwrap()
+                .starts_with("page:111:feed:")
+        );
+        assert_ne!(events[0].id, events[1].id);
+        // Redelivery of the same body gives the same ids.
+        assert_eq!(parse(body).unwrap()[0].id, events[0].id);
         assert_eq!(events[0].payload["new_field"], 1);
         assert_eq!(events[1].kind, "something_new");
         assert!(
@@ -240,9 +265,25 @@ mod tests {
                 .id
                 .as_deref()
                 .unwrap()
-                .starts_with("page:111:something_new:1520383571:")
+                .starts_with("page:111:something_new:")
         );
         assert_eq!(events[2].occurred_at.unwrap().timestamp(), 1520383572);
+    }
+
+    #[test]
+    fn one_bad_change_does_not_sink_the_batch() {
+        let body = br#"{"object":"page","entry":[
+            {"id":"1","time":"1520383571","changes":[{"value":{"no":"field"}},{"field":"feed","value":{"verb":"add"}}]},
+            {"id":"2","time":1.5e9,"changes":null},
+            7,
+            {"id":"3","time":1520383571,"changes":[{"field":"feed","value":{"reaction_type":"like","from":{"id":"a"}}},
+                                                   {"field":"feed","value":{"reaction_type":"like","from":{"id":"b"}}}]}
+        ]}"#;
+        let events = parse(body).unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0].occurred_at.unwrap().timestamp(), 1520383571);
+        // Two reactions from different people are two events.
+        assert_ne!(events[1].id, events[2].id);
     }
 
     #[test]

@@ -158,6 +158,24 @@ async fn scheduled_posts_use_the_native_scheduler() {
 }
 
 #[tokio::test]
+async fn a_schedule_time_already_past_publishes_now() {
+    let e = env().await;
+    let past = chrono::Utc::now() - chrono::Duration::minutes(3);
+    let p = published(
+        e.meta
+            .publish(
+                &e.creds,
+                &e.page,
+                &post("n").with_text("due now").with_schedule_at(past),
+            )
+            .await
+            .unwrap(),
+    );
+    assert_eq!(p.scheduled_for, None);
+    assert!(e.fake.facebook_posts(PAGE)[0].published);
+}
+
+#[tokio::test]
 async fn schedule_outside_the_window_is_refused_before_any_call() {
     let e = env().await;
     let before = e.fake.requests().len();

@@ -74,6 +74,20 @@ async fn instagram_media_and_account_insights() {
 }
 
 #[tokio::test]
+async fn long_ranges_are_refused_before_any_call() {
+    let e = env().await;
+    let now = Utc::now();
+    let range = DateRange::new(now - chrono::Duration::days(91), now).unwrap();
+    let err = e
+        .meta
+        .target_metrics(&e.creds, &e.page, range)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), postd_core::ErrorKind::InvalidContent);
+    assert!(e.fake.requests().is_empty());
+}
+
+#[tokio::test]
 async fn healthy_connection_reports_expiry_scopes_and_usage() {
     let e = env().await;
     e.fake.set_app_usage(42, 10, 5);

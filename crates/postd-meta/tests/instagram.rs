@@ -275,8 +275,13 @@ async fn lost_media_publish_answer_is_reconciled_through_the_container() {
 }
 
 #[tokio::test]
-async fn media_publish_failing_before_commit_is_retried_once_through_the_container() {
-    let e = env().await;
+async fn unknown_media_publish_waits_before_publishing_the_same_container_again() {
+    let e = env_with(MetaFakeConfig::default(), |mut c| {
+        c.unknown_outcome_wait = Duration::from_millis(300);
+        c
+    })
+    .await;
+    // The gateway error never reached Meta, but POSTD cannot know that: the outcome is unknown.
     e.fake.server().faults().inject(
         "POST",
         "/media_publish",
@@ -284,19 +289,120 @@ async fn media_publish_failing_before_commit_is_retried_once_through_the_contain
         1,
         Timing::BeforeCommit,
     );
-    let p = published(
+    let outcome = e
+        .meta
+        .publish(
+            &e.creds,
+            &e.ig,
+            &post("b").with_text("Second try").with_media(image("b")),
+        )
+        .await
+        .unwrap();
+    let PublishOutcome::Pending(handle) = outcome else {
+        panic!("expected Pending, got {outcome:?}")
+    };
+    assert_eq!(e.fake.media_publish_calls(), 0);
+    // Asked again at once, the container still says FINISHED: too soon to publish it again.
+    match e.meta.publish_status(&e.creds, &handle).await.unwrap() {
+        PublishStatus::Processing { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(e.fake.media_publish_calls(), 0);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let PublishStatus::Published(p) = e.meta.publish_status(&e.creds, &handle).await.unwrap()
+    else {
+        panic!("expected Published")
+    };
+    assert_eq!(e.fake.media_publish_calls(), 1);
+    assert_eq!(e.fake.instagram_media(IG)[0].id, p.id);
+}
+
+#[tokio::test]
+async fn instagram_does_not_schedule_natively() {
+    let e = env().await;
+    assert!(e.meta.native_scheduling(&e.ig).is_none());
+    assert!(e.meta.native_scheduling(&e.page).is_some());
+    let later = chrono::Utc::now() + chrono::Duration::hours(2);
+    let err = e
+        .meta
+        .publish(
+            &e.creds,
+            &e.ig,
+            &post("s")
+                .with_text("later")
+                .with_media(image("s"))
+                .with_schedule_at(later),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidContent);
+    assert!(e.fake.containers().is_empty());
+    // When the queue brings it at its time, it publishes.
+    let now = chrono::Utc::now();
+    published(
         e.meta
             .publish(
                 &e.creds,
                 &e.ig,
-                &post("b").with_text("Second try").with_media(image("b")),
+                &post("s")
+                    .with_text("now")
+                    .with_media(image("s"))
+                    .with_schedule_at(now),
             )
             .await
             .unwrap(),
     );
-    // The first attempt never reached the platform, the container still said FINISHED: one more attempt.
-    assert_eq!(e.fake.media_publish_calls(), 1);
-    assert_eq!(e.fake.instagram_media(IG)[0].id, p.id);
+}
+
+#[tokio::test]
+async fn captionless_posts_are_not_reconciled_by_guessing() {
+    let e = env().await;
+    let story = post("s")
+        .with_media(image("story"))
+        .with_options(kind(InstagramKind::Story));
+    e.meta.publish(&e.creds, &e.ig, &story).await.unwrap();
+    let err = e
+        .meta
+        .find_published(
+            &e.creds,
+            &e.ig,
+            &story.fingerprint(chrono::Utc::now() - chrono::Duration::seconds(5)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+}
+
+#[tokio::test]
+async fn oversized_local_reel_is_refused_before_any_call() {
+    let e = env().await;
+    let dir = std::env::temp_dir().join(format!("postd-meta-bigreel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.mp4");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(
+        postd_core::Capabilities::clone(&e.meta.capabilities())
+            .media
+            .max_video_bytes
+            .unwrap()
+            + 1,
+    )
+    .unwrap();
+    drop(f);
+    let err = e
+        .meta
+        .publish(
+            &e.creds,
+            &e.ig,
+            &post("r")
+                .with_text("big")
+                .with_media(Media::file(MediaKind::Video, &path)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MediaRejected);
+    assert!(e.fake.requests().is_empty(), "{:?}", e.fake.requests());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
@@ -337,6 +443,13 @@ async fn bad_input_never_reaches_the_platform() {
             .with_options(kind(InstagramKind::Story)),
         post("t").with_text("text only"),
         post("p").with_media(Media::bytes(MediaKind::Image, vec![1, 2, 3])),
+        post("g")
+            .with_text("png")
+            .with_media(image("x").clone().with_mime_type("image/jpeg"))
+            .with_media(Media::url(
+                MediaKind::Image,
+                Url::parse("https://cdn.example/pic.PNG").unwrap(),
+            )),
         post("v").with_media(video("v").with_size_hint(2 * 1024 * 1024 * 1024)),
     ];
     for p in cases {

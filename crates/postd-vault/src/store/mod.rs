@@ -1,0 +1,82 @@
+//! Storage backends. Each implements [`TokenStore`]; one conformance suite
+//! (`tests/store_conformance.rs`) runs against all of them.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use postd_core::Result;
+
+use crate::record::AccountRecord;
+
+pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod sqlite;
+
+mod codec;
+
+/// The result of an optimistic write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Write {
+    /// Written; the record now has this version.
+    Done(i64),
+    /// Someone else wrote first: re-read and decide again.
+    Conflict,
+    /// No such record.
+    Missing,
+}
+
+/// Which records to list.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ListFilter {
+    /// Only this tenant.
+    pub tenant: Option<String>,
+    /// Only records sealed with a key other than this one (rotation).
+    pub key_id_not: Option<u32>,
+    /// Only records whose last health check is older than this, or that never had one.
+    pub health_before: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: Option<usize>,
+}
+
+/// A held lock; release it when done (it also expires on its own if the holder dies).
+#[async_trait]
+pub trait StoreLock: Send + fmt::Debug {
+    /// Releases the lock.
+    async fn release(self: Box<Self>) -> Result<()>;
+}
+
+/// Where the vault keeps its records.
+#[async_trait]
+pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
+    /// Creates the schema if needed (idempotent; migrations are embedded).
+    async fn migrate(&self) -> Result<()>;
+
+    /// Inserts a new record with version 1; `Conflict` when it already exists.
+    async fn insert(&self, record: &AccountRecord) -> Result<Write>;
+
+    /// Reads a record.
+    async fn get(&self, tenant: &str, account: &str) -> Result<Option<AccountRecord>>;
+
+    /// Replaces a record if its stored version is still `record.version`; the new version is `record.version + 1`.
+    async fn update(&self, record: &AccountRecord) -> Result<Write>;
+
+    /// Deletes a record; true when it existed.
+    async fn delete(&self, tenant: &str, account: &str) -> Result<bool>;
+
+    /// Lists records.
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<AccountRecord>>;
+
+    /// Takes the named lock, waiting up to `wait`; `None` when it stayed busy.
+    /// A lock whose holder died frees itself after `ttl` (or when its connection closes).
+    async fn lock(
+        &self,
+        name: &str,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Option<Box<dyn StoreLock>>>;
+}
