@@ -13,6 +13,8 @@
 //!   connection. Faults marked [`Timing::AfterCommit`] are applied by the
 //!   stateful fakes after they have performed the request's effect, which is
 //!   how "the platform did it but the answer was lost" is modelled.
+//! - [`meta`] and [`linkedin`] are stateful fakes of Meta's Graph API and
+//!   LinkedIn's REST API, built on [`FakeServer`].
 //! - [`conformance`] holds checks every connector runs.
 //!
 //! ```
@@ -36,6 +38,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a poisoned lock is a failed test
 
 pub mod conformance;
+pub mod linkedin;
 pub mod meta;
 
 use std::fmt;
