@@ -63,9 +63,25 @@ pub(crate) async fn refresh(rest: &Rest, credentials: &Credentials) -> Result<Cr
     };
     let response = oauth_client(rest)
         .refresh(&rest.http, refresh_token)
-        .await?;
+        .await
+        .map_err(dead_grant)?;
     let fresh = response.into_token_set(Utc::now());
     Ok(Credentials::OAuth(tokens.merge_refreshed(fresh)))
+}
+
+/// LinkedIn answers a dead, expired or revoked refresh token with
+/// `invalid_request` ("The provided authorization grant or refresh token is
+/// invalid, expired or revoked") where RFC 6749 says `invalid_grant`: both
+/// mean the member must authorize again.
+fn dead_grant(e: Error) -> Error {
+    let revoked = e.kind() == ErrorKind::Auth
+        && e.http_status() == Some(400)
+        && e.message().contains("invalid, expired or revoked");
+    if revoked {
+        e.with_kind(ErrorKind::ReauthRequired)
+    } else {
+        e
+    }
 }
 
 pub(crate) async fn userinfo(rest: &Rest, token: &SecretString) -> Result<UserInfo> {

@@ -187,17 +187,26 @@ pub(crate) async fn upload_video(
     }
 
     let url = rest.rest_url("videos", Some("action=finalizeUpload"));
-    rest.send(
-        RequestContext::idempotent(Platform::LinkedIn, "rest.videos_finalize"),
-        rest.rest(Method::POST, url, token).json(&json!({
-            "finalizeUploadRequest": {
-                "video": init.video,
-                "uploadToken": init.upload_token.clone().unwrap_or_default(),
-                "uploadedPartIds": etags,
-            }
-        })),
-    )
-    .await?;
+    let finalized = rest
+        .send(
+            RequestContext::idempotent(Platform::LinkedIn, "rest.videos_finalize"),
+            rest.rest(Method::POST, url, token).json(&json!({
+                "finalizeUploadRequest": {
+                    "video": init.video,
+                    "uploadToken": init.upload_token.clone().unwrap_or_default(),
+                    "uploadedPartIds": etags,
+                }
+            })),
+        )
+        .await;
+    if let Err(e) = finalized {
+        // A retried finalize whose first answer was lost is refused; the video's
+        // state says whether the first one took.
+        match video_status(rest, token, &init.video).await.as_deref() {
+            Ok("PROCESSING" | "AVAILABLE") => {}
+            _ => return Err(e),
+        }
+    }
     Ok(init.video)
 }
 
