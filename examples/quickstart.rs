@@ -16,6 +16,7 @@ use postd::{
     ClientRef, ConnectorManager, ConnectorStatus, Credentials, Media, MediaKind, Platform, Post,
     PublishOutcome, TokenSet,
 };
+use postd_testkit::linkedin::LinkedInFake;
 use postd_testkit::meta::MetaFake;
 
 #[tokio::main]
@@ -24,12 +25,25 @@ async fn main() -> Result<(), postd::Error> {
     let sandbox =
         vars.optional("META_CLIENT_ID").is_none() && vars.optional("LINKEDIN_CLIENT_ID").is_none();
 
-    // In the sandbox, Meta is a local fake with one user, one page and its Instagram account.
+    // In the sandbox, Meta and LinkedIn are local fakes: one user with a page and
+    // its Instagram account, one LinkedIn member who administers an organization.
     let meta_fake = if sandbox {
         Some(MetaFake::start().await)
     } else {
         None
     };
+    let linkedin_fake = if sandbox {
+        Some(LinkedInFake::start().await)
+    } else {
+        None
+    };
+    if let Some(fake) = &linkedin_fake {
+        vars.set("LINKEDIN_CLIENT_ID", fake.client_id());
+        vars.set("LINKEDIN_CLIENT_SECRET", fake.client_secret());
+        vars.set("LINKEDIN_BASE_URL", fake.uri());
+        vars.set("LINKEDIN_OAUTH_BASE_URL", fake.uri());
+        vars.set("LINKEDIN_ORGANIZATIONS", "true");
+    }
     if let Some(fake) = &meta_fake {
         println!(
             "No app credentials found: using sandbox values and local fakes (no real platform is called).\n"
@@ -118,6 +132,36 @@ async fn main() -> Result<(), postd::Error> {
                 PublishOutcome::Pending(h) => {
                     println!("  {:?}: processing ({})", target.kind, h.id)
                 }
+                other => println!("  {other:?}"),
+            }
+        }
+    }
+    if let Some(fake) = &linkedin_fake {
+        println!("\nPublishing to LinkedIn (local fake) through the manager:");
+        let token = fake.seed_member(
+            "782bbtaQ",
+            "Ada Lovelace",
+            &[
+                "openid",
+                "profile",
+                "w_member_social",
+                "w_organization_social",
+                "rw_organization_admin",
+            ],
+        );
+        fake.seed_organization("5515715", "Analytical Engines", "782bbtaQ", "ADMINISTRATOR");
+        let linkedin = manager.connector(Platform::LinkedIn)?;
+        let credentials = Credentials::OAuth(TokenSet::new(token));
+        for target in linkedin.targets(&credentials).await? {
+            let post = Post::new(ClientRef::new("quickstart-2")?)
+                .with_text("Fresh loaves today (really) #bread");
+            match linkedin.publish(&credentials, &target, &post).await? {
+                PublishOutcome::Published(p) => println!(
+                    "  {:?} {}: published {}",
+                    target.kind,
+                    target.name.as_deref().unwrap_or(&target.id),
+                    p.id
+                ),
                 other => println!("  {other:?}"),
             }
         }
