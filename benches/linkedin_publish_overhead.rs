@@ -21,7 +21,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use postd::config::Vars;
 use postd::connectors::linkedin::{DEFAULT_LINKEDIN_VERSION, LinkedInConfig, LinkedInConnector};
 use postd::http::HttpClient;
-use postd::{ClientRef, Connector, Credentials, Media, MediaKind, Post, PublishOutcome, Target, TargetKind, TokenSet};
+use postd::{
+    ClientRef, Connector, Credentials, Media, MediaKind, Post, PublishOutcome, Target, TargetKind,
+    TokenSet,
+};
 use postd_testkit::linkedin::{LinkedInFake, LinkedInFakeConfig};
 use serde_json::{Value, json};
 
@@ -42,7 +45,10 @@ async fn side() -> Side {
     })
     .await;
     let token = fake.seed_member(SUB, "Bench", &["openid", "profile", "w_member_social"]);
-    let vars = Vars::from_pairs([("LINKEDIN_CLIENT_ID", fake.client_id()), ("LINKEDIN_CLIENT_SECRET", fake.client_secret())]);
+    let vars = Vars::from_pairs([
+        ("LINKEDIN_CLIENT_ID", fake.client_id()),
+        ("LINKEDIN_CLIENT_SECRET", fake.client_secret()),
+    ]);
     let li = LinkedInConfig::from_vars(&vars)
         .unwrap()
         .with_base_url(fake.url())
@@ -52,7 +58,10 @@ async fn side() -> Side {
 
 /// A new text every time: LinkedIn refuses duplicate posts.
 fn text() -> String {
-    format!("Benchmark post number {} (with reserved characters)", N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "Benchmark post number {} (with reserved characters)",
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn image() -> Vec<u8> {
@@ -114,12 +123,23 @@ async fn plain_post(c: &postd::reqwest::Client, s: &Side, with_image: bool) -> S
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let plain = postd::reqwest::Client::builder().redirect(postd::reqwest::redirect::Policy::none()).build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let plain = postd::reqwest::Client::builder()
+        .redirect(postd::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let person = Target::new(TargetKind::LinkedInPerson, PERSON);
 
     for with_image in [false, true] {
-        let mut g = c.benchmark_group(if with_image { "linkedin_image_post" } else { "linkedin_text_post" });
+        let mut g = c.benchmark_group(if with_image {
+            "linkedin_image_post"
+        } else {
+            "linkedin_text_post"
+        });
         g.measurement_time(Duration::from_secs(8));
         g.bench_function("postd", |b| {
             let person = &person;

@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 use postd::config::Vars;
 use postd::connectors::linkedin::LinkedInConfig;
 use postd::http::HttpClient;
-use postd::{ClientRef, Connector, Credentials, Media, MediaKind, Post, PublishOutcome, Target, TargetKind, TokenSet};
+use postd::{
+    ClientRef, Connector, Credentials, Media, MediaKind, Post, PublishOutcome, Target, TargetKind,
+    TokenSet,
+};
 use postd_testkit::linkedin::{LinkedInFake, LinkedInFakeConfig};
 use serde_json::{Value, json};
 
@@ -36,7 +39,8 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("--serve") => serve(),
         Some("--upload") => {
-            let info: Value = serde_json::from_str(&std::fs::read_to_string(&args[2]).unwrap()).unwrap();
+            let info: Value =
+                serde_json::from_str(&std::fs::read_to_string(&args[2]).unwrap()).unwrap();
             upload(&info, size_mib, curl);
         }
         _ => {
@@ -46,7 +50,9 @@ fn main() {
                 .spawn()
                 .unwrap();
             let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
             upload(&serde_json::from_str(&line).unwrap(), size_mib, curl);
             let _ = child.kill();
             let _ = child.wait();
@@ -78,16 +84,26 @@ fn serve() {
 
 fn upload(info: &Value, size_mib: u64, curl: bool) {
     let s = |k: &str| info[k].as_str().unwrap().to_owned();
-    let path = std::env::temp_dir().join(format!("postd-li-video-{}-{size_mib}MiB.mp4", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "postd-li-video-{}-{size_mib}MiB.mp4",
+        std::process::id()
+    ));
     let file = std::fs::File::create(&path).unwrap();
     file.set_len(size_mib * 1024 * 1024).unwrap(); // sparse: zeros are read, nothing is stored
     drop(file);
     let bytes = size_mib * 1024 * 1024;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
 
     let started = Instant::now();
     let outcome = rt.block_on(async {
-        let vars = Vars::from_pairs([("LINKEDIN_CLIENT_ID", s("client_id")), ("LINKEDIN_CLIENT_SECRET", s("client_secret"))]);
+        let vars = Vars::from_pairs([
+            ("LINKEDIN_CLIENT_ID", s("client_id")),
+            ("LINKEDIN_CLIENT_SECRET", s("client_secret")),
+        ]);
         let li = LinkedInConfig::from_vars(&vars)
             .unwrap()
             .with_base_url(url::Url::parse(&format!("{}/", s("uri"))).unwrap())
@@ -95,8 +111,12 @@ fn upload(info: &Value, size_mib: u64, curl: bool) {
         let post = Post::new(ClientRef::new("big-video").unwrap())
             .with_text("A big one")
             .with_media(Media::file(MediaKind::Video, &path).with_mime_type("video/mp4"));
-        li.publish(&Credentials::OAuth(TokenSet::new(s("token"))), &Target::new(TargetKind::LinkedInPerson, PERSON), &post)
-            .await
+        li.publish(
+            &Credentials::OAuth(TokenSet::new(s("token"))),
+            &Target::new(TargetKind::LinkedInPerson, PERSON),
+            &post,
+        )
+        .await
     });
     let elapsed = started.elapsed();
     let id = match outcome.expect("upload failed") {
@@ -109,7 +129,10 @@ fn upload(info: &Value, size_mib: u64, curl: bool) {
         elapsed.as_secs_f64(),
         bytes as f64 / 1048576.0 / elapsed.as_secs_f64()
     );
-    println!("postd: uploader peak RSS (VmHWM): {} MiB", peak_rss_kib() / 1024);
+    println!(
+        "postd: uploader peak RSS (VmHWM): {} MiB",
+        peak_rss_kib() / 1024
+    );
 
     if curl {
         // The same file, one PUT, to an upload URL on the same fake.
@@ -117,7 +140,10 @@ fn upload(info: &Value, size_mib: u64, curl: bool) {
             let init: Value = postd::reqwest::Client::new()
                 .post(format!("{}/rest/images?action=initializeUpload", s("uri")))
                 .bearer_auth(s("token"))
-                .header("LinkedIn-Version", postd::connectors::linkedin::DEFAULT_LINKEDIN_VERSION)
+                .header(
+                    "LinkedIn-Version",
+                    postd::connectors::linkedin::DEFAULT_LINKEDIN_VERSION,
+                )
                 .header("X-Restli-Protocol-Version", "2.0.0")
                 .json(&json!({"initializeUploadRequest": {"owner": PERSON}}))
                 .send()
@@ -130,7 +156,14 @@ fn upload(info: &Value, size_mib: u64, curl: bool) {
         });
         let started = Instant::now();
         let status = std::process::Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-H", &format!("Authorization: Bearer {}", s("token")), "-T"])
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-H",
+                &format!("Authorization: Bearer {}", s("token")),
+                "-T",
+            ])
             .arg(&path)
             .arg(&upload_url)
             .status()

@@ -78,6 +78,8 @@ pub struct AccountRecord {
     pub last_health_at: Option<DateTime<Utc>>,
     /// Days on which a refresh failed, counted once per UTC day, since the last success.
     pub refresh_failure_days: u32,
+    /// Refresh failures in a row since the last success (drives the backoff).
+    pub refresh_failures: u32,
     /// When the last refresh failure happened.
     pub last_refresh_failure_at: Option<DateTime<Utc>>,
     /// Do not try to refresh again before this (backoff after a failure).
@@ -132,6 +134,7 @@ impl AccountRecord {
             health: None,
             last_health_at: None,
             refresh_failure_days: 0,
+            refresh_failures: 0,
             last_refresh_failure_at: None,
             next_refresh_at: None,
             warned_days_before: None,

@@ -43,6 +43,32 @@ pub struct ListFilter {
     pub limit: Option<usize>,
 }
 
+impl ListFilter {
+    /// Only this tenant.
+    pub fn with_tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Only records sealed with another key than this one.
+    pub fn with_key_id_not(mut self, key_id: u32) -> Self {
+        self.key_id_not = Some(key_id);
+        self
+    }
+
+    /// Only records whose health was last checked before this (or never).
+    pub fn with_health_before(mut self, at: DateTime<Utc>) -> Self {
+        self.health_before = Some(at);
+        self
+    }
+
+    /// At most this many.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
 /// A held lock; release it when done (it also expires on its own if the holder dies).
 #[async_trait]
 pub trait StoreLock: Send + fmt::Debug {

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         health TEXT,
         last_health_at BIGINT,
         refresh_failure_days BIGINT NOT NULL DEFAULT 0,
+        refresh_failures BIGINT NOT NULL DEFAULT 0,
         last_refresh_failure_at BIGINT,
         next_refresh_at BIGINT,
         warned_days_before BIGINT,
@@ -112,6 +113,7 @@ fn decode(row: &PgRow) -> Result<AccountRecord> {
     r.last_health_at = time(get_i64("last_health_at")?);
     r.refresh_failure_days =
         u32::try_from(get_i64("refresh_failure_days")?.unwrap_or(0)).unwrap_or(0);
+    r.refresh_failures = u32::try_from(get_i64("refresh_failures")?.unwrap_or(0)).unwrap_or(0);
     r.last_refresh_failure_at = time(get_i64("last_refresh_failure_at")?);
     r.next_refresh_at = time(get_i64("next_refresh_at")?);
     r.warned_days_before = get_i64("warned_days_before")?;
@@ -137,6 +139,7 @@ macro_rules! bind_record {
             .bind(health_json(&r.health)?)
             .bind(millis(r.last_health_at))
             .bind(i64::from(r.refresh_failure_days))
+            .bind(i64::from(r.refresh_failures))
             .bind(millis(r.last_refresh_failure_at))
             .bind(millis(r.next_refresh_at))
             .bind(r.warned_days_before)
@@ -188,11 +191,8 @@ impl TokenStore for PostgresStore {
 
     async fn insert(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "INSERT INTO postd_vault_accounts (platform, sealed_credentials, key_id, targets, scopes, expires_at,
-                refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at,
-                refresh_failure_days, last_refresh_failure_at, next_refresh_at, warned_days_before,
-                created_at, updated_at, tenant, account, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1)
+            "INSERT INTO postd_vault_accounts (platform, sealed_credentials, key_id, targets, scopes, expires_at, refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at, refresh_failure_days, refresh_failures, last_refresh_failure_at, next_refresh_at, warned_days_before, created_at, updated_at, tenant, account, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1)
              ON CONFLICT (tenant, account) DO NOTHING",
         );
         let done = bind_record!(q, record)
@@ -221,12 +221,8 @@ impl TokenStore for PostgresStore {
 
     async fn update(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "UPDATE postd_vault_accounts SET platform = $1, sealed_credentials = $2, key_id = $3, targets = $4,
-                scopes = $5, expires_at = $6, refresh_expires_at = $7, consent_expires_at = $8, status = $9,
-                status_reason = $10, health = $11, last_health_at = $12, refresh_failure_days = $13,
-                last_refresh_failure_at = $14, next_refresh_at = $15, warned_days_before = $16, created_at = $17,
-                updated_at = $18, version = version + 1
-             WHERE tenant = $19 AND account = $20 AND version = $21",
+            "UPDATE postd_vault_accounts SET platform = $1, sealed_credentials = $2, key_id = $3, targets = $4, scopes = $5, expires_at = $6, refresh_expires_at = $7, consent_expires_at = $8, status = $9, status_reason = $10, health = $11, last_health_at = $12, refresh_failure_days = $13, refresh_failures = $14, last_refresh_failure_at = $15, next_refresh_at = $16, warned_days_before = $17, created_at = $18, updated_at = $19, version = version + 1
+             WHERE tenant = $20 AND account = $21 AND version = $22",
         );
         let done = bind_record!(q, record)
             .bind(&record.tenant)

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         health TEXT,
         last_health_at INTEGER,
         refresh_failure_days INTEGER NOT NULL DEFAULT 0,
+        refresh_failures INTEGER NOT NULL DEFAULT 0,
         last_refresh_failure_at INTEGER,
         next_refresh_at INTEGER,
         warned_days_before INTEGER,
@@ -135,6 +136,7 @@ fn decode(row: &SqliteRow) -> Result<AccountRecord> {
     r.last_health_at = time(get_i64("last_health_at")?);
     r.refresh_failure_days =
         u32::try_from(get_i64("refresh_failure_days")?.unwrap_or(0)).unwrap_or(0);
+    r.refresh_failures = u32::try_from(get_i64("refresh_failures")?.unwrap_or(0)).unwrap_or(0);
     r.last_refresh_failure_at = time(get_i64("last_refresh_failure_at")?);
     r.next_refresh_at = time(get_i64("next_refresh_at")?);
     r.warned_days_before = get_i64("warned_days_before")?;
@@ -160,6 +162,7 @@ macro_rules! bind_record {
             .bind(health_json(&r.health)?)
             .bind(millis(r.last_health_at))
             .bind(i64::from(r.refresh_failure_days))
+            .bind(i64::from(r.refresh_failures))
             .bind(millis(r.last_refresh_failure_at))
             .bind(millis(r.next_refresh_at))
             .bind(r.warned_days_before)
@@ -206,11 +209,8 @@ impl TokenStore for SqliteStore {
 
     async fn insert(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "INSERT INTO postd_vault_accounts (platform, sealed_credentials, key_id, targets, scopes, expires_at,
-                refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at,
-                refresh_failure_days, last_refresh_failure_at, next_refresh_at, warned_days_before,
-                created_at, updated_at, tenant, account, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+            "INSERT INTO postd_vault_accounts (platform, sealed_credentials, key_id, targets, scopes, expires_at, refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at, refresh_failure_days, refresh_failures, last_refresh_failure_at, next_refresh_at, warned_days_before, created_at, updated_at, tenant, account, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
              ON CONFLICT (tenant, account) DO NOTHING",
         );
         let done = bind_record!(q, record)
@@ -239,10 +239,7 @@ impl TokenStore for SqliteStore {
 
     async fn update(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "UPDATE postd_vault_accounts SET platform = ?, sealed_credentials = ?, key_id = ?, targets = ?, scopes = ?,
-                expires_at = ?, refresh_expires_at = ?, consent_expires_at = ?, status = ?, status_reason = ?,
-                health = ?, last_health_at = ?, refresh_failure_days = ?, last_refresh_failure_at = ?,
-                next_refresh_at = ?, warned_days_before = ?, created_at = ?, updated_at = ?, version = version + 1
+            "UPDATE postd_vault_accounts SET platform = ?, sealed_credentials = ?, key_id = ?, targets = ?, scopes = ?, expires_at = ?, refresh_expires_at = ?, consent_expires_at = ?, status = ?, status_reason = ?, health = ?, last_health_at = ?, refresh_failure_days = ?, refresh_failures = ?, last_refresh_failure_at = ?, next_refresh_at = ?, warned_days_before = ?, created_at = ?, updated_at = ?, version = version + 1
              WHERE tenant = ? AND account = ? AND version = ?",
         );
         let done = bind_record!(q, record)

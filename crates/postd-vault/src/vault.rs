@@ -1,0 +1,685 @@
+//! The [`TokenVault`]: sealed credentials, single-flight refresh, the
+//! lifecycle policy and health checks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use postd_core::refresh::RefreshPlan;
+use postd_core::{
+    Connector, Credentials, Error, ErrorKind, Health, HealthStatus, Platform, Result, Retry, Target,
+};
+use tokio::sync::broadcast;
+
+use crate::events::{VaultEvent, VaultEventKind};
+use crate::keys::KeyRing;
+use crate::payload;
+use crate::record::{AccountRecord, AccountStatus};
+use crate::seal::{SealContext, key_id_of, open, seal};
+use crate::store::{ListFilter, TokenStore, Write};
+
+/// The field name the credentials are sealed under.
+const CREDENTIALS_FIELD: &str = "credentials";
+
+/// Lifecycle settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VaultConfig {
+    /// How long a refresh lock lives if its holder dies.
+    pub refresh_lock_ttl: Duration,
+    /// How long a caller waits for another's refresh before giving up.
+    pub refresh_lock_wait: Duration,
+    /// UTC days of failing refreshes after which the account needs re-authorization (Nango: 4).
+    pub failure_days_before_reauth: u32,
+    /// First wait after a failed refresh; it doubles per failure up to `max_failure_backoff`.
+    pub failure_backoff: Duration,
+    /// Longest wait between failing refreshes.
+    pub max_failure_backoff: Duration,
+    /// How often each account's health is checked.
+    pub health_interval: Duration,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        VaultConfig {
+            refresh_lock_ttl: Duration::from_secs(60),
+            refresh_lock_wait: Duration::from_secs(30),
+            failure_days_before_reauth: 4,
+            failure_backoff: Duration::from_secs(30),
+            max_failure_backoff: Duration::from_secs(3600),
+            health_interval: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// (tenant, account).
+type AccountKey = (String, String);
+
+/// Encrypted credentials with their lifecycle. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenVault {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn TokenStore>,
+    keys: KeyRing,
+    config: VaultConfig,
+    local_locks: Mutex<HashMap<AccountKey, Arc<tokio::sync::Mutex<()>>>>,
+    events: broadcast::Sender<VaultEvent>,
+}
+
+impl std::fmt::Debug for TokenVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVault")
+            .field("store", &self.inner.store)
+            .field("keys", &self.inner.keys)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ctx<'a>(r: &'a AccountRecord) -> SealContext<'a> {
+    SealContext {
+        tenant: &r.tenant,
+        account: &r.account,
+        platform: r.platform.as_str(),
+        field: CREDENTIALS_FIELD,
+    }
+}
+
+fn vault_error(kind: ErrorKind, msg: impl Into<String>) -> Error {
+    Error::new(kind, msg).with_operation("vault")
+}
+
+impl TokenVault {
+    /// A vault over `store` with `keys` (the store's schema is migrated).
+    pub async fn new(
+        store: Arc<dyn TokenStore>,
+        keys: KeyRing,
+        config: VaultConfig,
+    ) -> Result<Self> {
+        store.migrate().await?;
+        let (events, _) = broadcast::channel(1024);
+        Ok(TokenVault {
+            inner: Arc::new(Inner {
+                store,
+                keys,
+                config,
+                local_locks: Mutex::new(HashMap::new()),
+                events,
+            }),
+        })
+    }
+
+    /// The store underneath (for operators' tools and tests).
+    pub fn store_handle(&self) -> Arc<dyn TokenStore> {
+        self.inner.store.clone()
+    }
+
+    /// Subscribes to lifecycle events.
+    pub fn subscribe(&self) -> broadcast::Receiver<VaultEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn emit(&self, r: &AccountRecord, kind: VaultEventKind) {
+        tracing::info!(
+            tenant = %r.tenant,
+            account = %r.account,
+            platform = r.platform.as_str(),
+            event = kind.name(),
+            "vault event"
+        );
+        metrics::counter!("postd_vault_events_total", "platform" => r.platform.as_str(), "event" => kind.name())
+            .increment(1);
+        let _ = self.inner.events.send(VaultEvent {
+            tenant: r.tenant.clone(),
+            account: r.account.clone(),
+            platform: r.platform,
+            at: Utc::now(),
+            kind,
+        });
+    }
+
+    /// Stores (or replaces, after a re-authorization) an account's credentials.
+    pub async fn store(
+        &self,
+        tenant: &str,
+        account: &str,
+        platform: Platform,
+        credentials: &Credentials,
+        targets: Vec<Target>,
+    ) -> Result<()> {
+        let now = Utc::now();
+        let mut fresh = AccountRecord::new(tenant, account, platform, now);
+        fresh.targets = targets;
+        self.apply_credentials(&mut fresh, credentials)?;
+        if let Write::Done(_) = self.inner.store.insert(&fresh).await? {
+            self.emit(&fresh, VaultEventKind::Stored);
+            return Ok(());
+        }
+        let targets = fresh.targets.clone();
+        let record = self
+            .update_with(tenant, account, |r| {
+                if r.platform != platform {
+                    return Err(vault_error(
+                        ErrorKind::Config,
+                        format!(
+                            "account {account} belongs to {}, not {platform}",
+                            r.platform
+                        ),
+                    ));
+                }
+                self.apply_credentials(r, credentials)?;
+                r.targets = targets.clone();
+                reset_lifecycle(r);
+                Ok(())
+            })
+            .await?;
+        self.emit(&record, VaultEventKind::Stored);
+        Ok(())
+    }
+
+    /// Seals credentials into a record and copies their non-secret metadata.
+    fn apply_credentials(&self, r: &mut AccountRecord, credentials: &Credentials) -> Result<()> {
+        let bytes = payload::to_bytes(credentials)?;
+        r.sealed_credentials = seal(&self.inner.keys, &ctx(r), &bytes)?;
+        r.key_id = self.inner.keys.sealing_key_id();
+        if let Credentials::OAuth(t) = credentials {
+            r.expires_at = t.expires_at;
+            r.refresh_expires_at = t.refresh_expires_at;
+            r.consent_expires_at = t.consent_expires_at;
+            r.scopes = t.scopes.clone();
+        }
+        r.updated_at = Utc::now();
+        Ok(())
+    }
+
+    fn open_credentials(&self, r: &AccountRecord) -> Result<Credentials> {
+        let bytes = open(&self.inner.keys, &ctx(r), &r.sealed_credentials)?;
+        payload::from_bytes(&bytes)
+    }
+
+    /// The stored record (no secrets).
+    pub async fn record(&self, tenant: &str, account: &str) -> Result<AccountRecord> {
+        self.inner.store.get(tenant, account).await?.ok_or_else(|| {
+            vault_error(
+                ErrorKind::NotFound,
+                format!("no account {account} for tenant {tenant}"),
+            )
+        })
+    }
+
+    /// The stored credentials as they are, without refreshing.
+    pub async fn credentials(&self, tenant: &str, account: &str) -> Result<Credentials> {
+        let r = self.record(tenant, account).await?;
+        self.open_credentials(&r)
+    }
+
+    /// Credentials that are fresh: refreshed first if the connector's plan says so.
+    ///
+    /// At most one refresh per account runs at a time, in this process (a
+    /// lock per account) and across processes (the store's lock); a caller
+    /// that waited re-reads the record and uses what the winner stored.
+    pub async fn fresh_credentials(
+        &self,
+        tenant: &str,
+        account: &str,
+        connector: &dyn Connector,
+    ) -> Result<Credentials> {
+        let r = self.record(tenant, account).await?;
+        check_usable(&r)?;
+        let creds = self.open_credentials(&r)?;
+        if !self.refresh_due(&r, &creds, connector)? {
+            return Ok(creds);
+        }
+
+        let local = self.local_lock(tenant, account);
+        let _local = local.lock().await;
+        let r = self.record(tenant, account).await?;
+        check_usable(&r)?;
+        let creds = self.open_credentials(&r)?;
+        if !self.refresh_due(&r, &creds, connector)? {
+            return Ok(creds);
+        }
+
+        let lock_name = format!("postd-vault:refresh:{tenant}:{account}");
+        let cfg = &self.inner.config;
+        let Some(lock) = self
+            .inner
+            .store
+            .lock(&lock_name, cfg.refresh_lock_ttl, cfg.refresh_lock_wait)
+            .await?
+        else {
+            // Another process is still refreshing: use what is stored if it still works.
+            let r = self.record(tenant, account).await?;
+            let creds = self.open_credentials(&r)?;
+            if still_valid(&r, Utc::now()) {
+                return Ok(creds);
+            }
+            return Err(vault_error(
+                ErrorKind::Unavailable,
+                "another process is refreshing this account",
+            )
+            .temporary(Some(Duration::from_secs(5))));
+        };
+        let result = self.refresh_locked(tenant, account, connector).await;
+        lock.release().await?;
+        result
+    }
+
+    async fn refresh_locked(
+        &self,
+        tenant: &str,
+        account: &str,
+        connector: &dyn Connector,
+    ) -> Result<Credentials> {
+        // Whoever held the lock before may have refreshed already.
+        let r = self.record(tenant, account).await?;
+        check_usable(&r)?;
+        let creds = self.open_credentials(&r)?;
+        if !self.refresh_due(&r, &creds, connector)? {
+            return Ok(creds);
+        }
+        let started = std::time::Instant::now();
+        let outcome = connector.refresh(&creds).await;
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(e) => e.kind().as_str(),
+        };
+        metrics::counter!("postd_token_refresh_total", "platform" => r.platform.as_str(), "outcome" => label).increment(1);
+        metrics::histogram!("postd_token_refresh_duration_seconds", "platform" => r.platform.as_str())
+            .record(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(fresh) => {
+                let was_failing = r.status == AccountStatus::RefreshFailing;
+                // The new access token and any rotated refresh token go in one write.
+                let record = self
+                    .update_with(tenant, account, |rec| {
+                        self.apply_credentials(rec, &fresh)?;
+                        reset_lifecycle(rec);
+                        Ok(())
+                    })
+                    .await?;
+                self.emit(&record, VaultEventKind::Refreshed);
+                if was_failing {
+                    self.emit(&record, VaultEventKind::Recovered);
+                }
+                Ok(fresh)
+            }
+            Err(e) if e.kind() == ErrorKind::ReauthRequired => {
+                // invalid_grant and friends: retrying cannot help. Mark it now, once.
+                let reason = e.message().to_owned();
+                let record = self
+                    .update_with(tenant, account, |rec| {
+                        rec.status = AccountStatus::ReauthRequired;
+                        rec.status_reason = Some(reason.clone());
+                        rec.updated_at = Utc::now();
+                        Ok(())
+                    })
+                    .await?;
+                self.emit(&record, VaultEventKind::ReauthRequired { reason });
+                Err(e)
+            }
+            Err(e) => {
+                let now = Utc::now();
+                let cfg = self.inner.config.clone();
+                let message = e.message().to_owned();
+                let kind = e.kind();
+                let record = self
+                    .update_with(tenant, account, |rec| {
+                        record_failure(rec, &cfg, now, e.retry_after());
+                        if rec.refresh_failure_days >= cfg.failure_days_before_reauth {
+                            rec.status = AccountStatus::ReauthRequired;
+                            rec.status_reason = Some(format!(
+                                "refreshes failed on {} days in a row: {message}",
+                                rec.refresh_failure_days
+                            ));
+                        } else {
+                            rec.status = AccountStatus::RefreshFailing;
+                            rec.status_reason = Some(message.clone());
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                if record.status == AccountStatus::ReauthRequired {
+                    let reason = record.status_reason.clone().unwrap_or_default();
+                    self.emit(&record, VaultEventKind::ReauthRequired { reason });
+                } else {
+                    self.emit(
+                        &record,
+                        VaultEventKind::RefreshFailed {
+                            kind,
+                            failure_days: record.refresh_failure_days,
+                            message,
+                        },
+                    );
+                }
+                // The old token may still work; hand it out until it expires.
+                if still_valid(&record, now) {
+                    return Ok(creds);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether a refresh is due now: the plan says so and no failure backoff is running.
+    fn refresh_due(
+        &self,
+        r: &AccountRecord,
+        creds: &Credentials,
+        connector: &dyn Connector,
+    ) -> Result<bool> {
+        let now = Utc::now();
+        let plan = match connector.refresh_plan(creds, now) {
+            Ok(p) => p,
+            Err(e) if e.kind() == ErrorKind::NotImplemented => RefreshPlan::default(),
+            Err(e) => return Err(e),
+        };
+        if !plan.refresh_due(now) {
+            return Ok(false);
+        }
+        if let Some(next) = r.next_refresh_at
+            && now < next
+        {
+            if still_valid(r, now) {
+                return Ok(false);
+            }
+            let wait = (next - now).to_std().ok();
+            return Err(vault_error(
+                ErrorKind::Unavailable,
+                "the token expired and refreshes are backing off after failures",
+            )
+            .with_retry(Retry::Temporary { after: wait }));
+        }
+        Ok(true)
+    }
+
+    fn local_lock(&self, tenant: &str, account: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = match self.inner.local_locks.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry((tenant.to_owned(), account.to_owned()))
+            .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(())))
+            .clone()
+    }
+
+    /// Reads, changes and writes a record, retrying when another writer got there first.
+    async fn update_with(
+        &self,
+        tenant: &str,
+        account: &str,
+        mut change: impl FnMut(&mut AccountRecord) -> Result<()>,
+    ) -> Result<AccountRecord> {
+        for _ in 0..16 {
+            let mut r = self.record(tenant, account).await?;
+            change(&mut r)?;
+            r.updated_at = Utc::now();
+            match self.inner.store.update(&r).await? {
+                Write::Done(v) => {
+                    r.version = v;
+                    return Ok(r);
+                }
+                Write::Conflict => continue,
+                Write::Missing => {
+                    return Err(vault_error(
+                        ErrorKind::NotFound,
+                        format!("account {account} was deleted"),
+                    ));
+                }
+            }
+        }
+        Err(vault_error(
+            ErrorKind::Unavailable,
+            "too many concurrent writes to one account",
+        )
+        .temporary(None))
+    }
+
+    /// Marks an account revoked (the user disconnected, or the platform said so).
+    pub async fn revoke(&self, tenant: &str, account: &str, reason: &str) -> Result<()> {
+        let record = self
+            .update_with(tenant, account, |r| {
+                r.status = AccountStatus::Revoked;
+                r.status_reason = Some(reason.to_owned());
+                Ok(())
+            })
+            .await?;
+        self.emit(&record, VaultEventKind::Revoked);
+        Ok(())
+    }
+
+    /// Deletes an account's record.
+    pub async fn delete(&self, tenant: &str, account: &str) -> Result<bool> {
+        self.inner.store.delete(tenant, account).await
+    }
+
+    /// Seals every record not sealed with the newest key again, online; returns how many moved.
+    pub async fn rotate(&self) -> Result<usize> {
+        let newest = self.inner.keys.sealing_key_id();
+        let mut moved = 0;
+        loop {
+            let filter = ListFilter {
+                key_id_not: Some(newest),
+                limit: Some(100),
+                ..ListFilter::default()
+            };
+            let batch = self.inner.store.list(&filter).await?;
+            if batch.is_empty() {
+                return Ok(moved);
+            }
+            for r in batch {
+                let from = key_id_of(&r.sealed_credentials).unwrap_or(r.key_id);
+                let record = self
+                    .update_with(&r.tenant, &r.account, |rec| {
+                        let creds = self.open_credentials(rec)?;
+                        let bytes = payload::to_bytes(&creds)?;
+                        rec.sealed_credentials = seal(&self.inner.keys, &ctx(rec), &bytes)?;
+                        rec.key_id = newest;
+                        Ok(())
+                    })
+                    .await?;
+                moved += 1;
+                self.emit(
+                    &record,
+                    VaultEventKind::Resealed {
+                        from_key: from,
+                        to_key: newest,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Checks one account's health through the refresh path and stores the result.
+    pub async fn check_health(
+        &self,
+        tenant: &str,
+        account: &str,
+        connector: &dyn Connector,
+    ) -> Result<Health> {
+        let now = Utc::now();
+        let health = match self.fresh_credentials(tenant, account, connector).await {
+            Ok(creds) => match connector.health_check(&creds).await {
+                Ok(h) => h,
+                Err(e) if e.kind() == ErrorKind::ReauthRequired => {
+                    unhealthy(now, false, e.message())
+                }
+                Err(e) => {
+                    let mut h = unhealthy(now, true, e.message());
+                    h.status = HealthStatus::Degraded;
+                    h
+                }
+            },
+            Err(e) => unhealthy(now, e.kind() != ErrorKind::ReauthRequired, e.message()),
+        };
+        let dead_token = !health.token_valid;
+        let stored = health.clone();
+        let record = self
+            .update_with(tenant, account, |r| {
+                r.health = Some(stored.clone());
+                r.last_health_at = Some(now);
+                if dead_token && r.status != AccountStatus::Revoked {
+                    r.status = AccountStatus::ReauthRequired;
+                    r.status_reason = Some("the platform no longer accepts the token".to_owned());
+                }
+                Ok(())
+            })
+            .await?;
+        self.emit(
+            &record,
+            VaultEventKind::HealthChecked {
+                status: health.status,
+            },
+        );
+        Ok(health)
+    }
+
+    /// Checks every account whose last check is older than the health interval.
+    ///
+    /// `connectors` gives the connector of a platform (a `ConnectorManager` lookup).
+    pub async fn run_health_checks(
+        &self,
+        connectors: &(dyn Fn(Platform) -> Option<Arc<dyn Connector>> + Send + Sync),
+    ) -> Result<Vec<(String, String, Result<Health>)>> {
+        let interval = chrono::Duration::from_std(self.inner.config.health_interval)
+            .unwrap_or(chrono::Duration::hours(6));
+        let filter = ListFilter {
+            health_before: Some(Utc::now() - interval),
+            ..ListFilter::default()
+        };
+        let mut out = Vec::new();
+        for r in self.inner.store.list(&filter).await? {
+            if matches!(
+                r.status,
+                AccountStatus::Revoked | AccountStatus::ReauthRequired
+            ) {
+                continue;
+            }
+            let Some(connector) = connectors(r.platform) else {
+                continue;
+            };
+            let result = self
+                .check_health(&r.tenant, &r.account, connector.as_ref())
+                .await;
+            out.push((r.tenant, r.account, result));
+        }
+        Ok(out)
+    }
+
+    /// Emits the T-7d / T-1d re-authorization warnings that are due, once each.
+    pub async fn send_reauth_warnings(
+        &self,
+        connectors: &(dyn Fn(Platform) -> Option<Arc<dyn Connector>> + Send + Sync),
+    ) -> Result<usize> {
+        let now = Utc::now();
+        let mut sent = 0;
+        for r in self.inner.store.list(&ListFilter::default()).await? {
+            if matches!(
+                r.status,
+                AccountStatus::Revoked | AccountStatus::ReauthRequired
+            ) {
+                continue;
+            }
+            let Some(connector) = connectors(r.platform) else {
+                continue;
+            };
+            let creds = self.open_credentials(&r)?;
+            let Ok(plan) = connector.refresh_plan(&creds, now) else {
+                continue;
+            };
+            let Some(w) = plan.due_warning(now) else {
+                continue;
+            };
+            let days = w.before.num_days();
+            if r.warned_days_before.is_some_and(|d| d <= days) {
+                continue;
+            }
+            let record = self
+                .update_with(&r.tenant, &r.account, |rec| {
+                    rec.warned_days_before = Some(days);
+                    Ok(())
+                })
+                .await?;
+            self.emit(
+                &record,
+                VaultEventKind::ReauthWarning {
+                    deadline: w.deadline,
+                    days_before: days,
+                },
+            );
+            sent += 1;
+        }
+        Ok(sent)
+    }
+}
+
+fn unhealthy(now: DateTime<Utc>, token_valid: bool, why: &str) -> Health {
+    let mut h = Health::healthy(now);
+    h.status = HealthStatus::Unhealthy;
+    h.token_valid = token_valid;
+    h.notes.push(why.to_owned());
+    h
+}
+
+fn check_usable(r: &AccountRecord) -> Result<()> {
+    match r.status {
+        AccountStatus::ReauthRequired => Err(vault_error(
+            ErrorKind::ReauthRequired,
+            format!(
+                "account {} needs the user to authorize again: {}",
+                r.account,
+                r.status_reason.as_deref().unwrap_or("authorization ended")
+            ),
+        )
+        .with_platform(r.platform)),
+        AccountStatus::Revoked => Err(vault_error(
+            ErrorKind::ReauthRequired,
+            format!("account {} was revoked", r.account),
+        )
+        .with_platform(r.platform)),
+        _ => Ok(()),
+    }
+}
+
+fn still_valid(r: &AccountRecord, now: DateTime<Utc>) -> bool {
+    r.expires_at.is_none_or(|e| e > now)
+}
+
+fn reset_lifecycle(r: &mut AccountRecord) {
+    r.status = AccountStatus::Active;
+    r.status_reason = None;
+    r.refresh_failure_days = 0;
+    r.refresh_failures = 0;
+    r.last_refresh_failure_at = None;
+    r.next_refresh_at = None;
+    r.warned_days_before = None;
+}
+
+/// Counts a failure (failure days at most once per UTC day) and sets the next attempt.
+fn record_failure(
+    r: &mut AccountRecord,
+    cfg: &VaultConfig,
+    now: DateTime<Utc>,
+    hint: Option<Duration>,
+) {
+    let new_day = r
+        .last_refresh_failure_at
+        .is_none_or(|last| last.date_naive() != now.date_naive());
+    if new_day {
+        r.refresh_failure_days += 1;
+    }
+    r.refresh_failures = r.refresh_failures.saturating_add(1);
+    r.last_refresh_failure_at = Some(now);
+    let exp = cfg
+        .failure_backoff
+        .saturating_mul(2u32.saturating_pow(r.refresh_failures.saturating_sub(1).min(20)))
+        .min(cfg.max_failure_backoff);
+    let wait = hint.map_or(exp, |h| h.max(exp));
+    r.next_refresh_at = chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d));
+}
