@@ -139,6 +139,9 @@ pub struct RequestContext {
     pub operation: &'static str,
     /// Whether repeating the request cannot cause a second visible effect.
     pub idempotent: bool,
+    /// Whether a 408 or 503 on this request means the platform refused it
+    /// (nothing applied). True unless the platform does not promise that.
+    pub status_means_refused: bool,
 }
 
 impl RequestContext {
@@ -148,6 +151,7 @@ impl RequestContext {
             platform,
             operation,
             idempotent: true,
+            status_means_refused: true,
         }
     }
 
@@ -157,7 +161,16 @@ impl RequestContext {
             platform,
             operation,
             idempotent: false,
+            status_means_refused: true,
         }
+    }
+
+    /// Treats 408 and 503 on this (non-idempotent) call as "may have been
+    /// applied": only a rate limit then counts as a refusal. For platforms
+    /// that do not document what a 503 on a create means.
+    pub const fn distrusting_unavailable(mut self) -> Self {
+        self.status_means_refused = false;
+        self
     }
 }
 
@@ -595,15 +608,16 @@ fn classify_failure(
     // A create may have been applied unless the answer says it was refused:
     // only a rate limit, 408, 429 or 503 says so. Any other server error, and
     // any other "temporary" platform error, leaves the outcome unknown.
-    if !ctx.idempotent && may_have_been_applied(status, &err) {
+    if !ctx.idempotent && may_have_been_applied(ctx, status, &err) {
         err = err.with_kind(ErrorKind::UnknownOutcome).permanent();
     }
     err
 }
 
-fn may_have_been_applied(status: StatusCode, err: &Error) -> bool {
-    let refused =
-        err.kind() == ErrorKind::RateLimited || matches!(status.as_u16(), 408 | 429 | 503);
+fn may_have_been_applied(ctx: &RequestContext, status: StatusCode, err: &Error) -> bool {
+    let refused = err.kind() == ErrorKind::RateLimited
+        || status.as_u16() == 429
+        || (ctx.status_means_refused && matches!(status.as_u16(), 408 | 503));
     if refused {
         return false;
     }

@@ -349,6 +349,26 @@ async fn undecodable_success_of_a_create_is_an_unknown_outcome() {
 }
 
 #[tokio::test]
+async fn a_create_that_distrusts_503_gets_unknown_outcome() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let request = c
+        .request(Method::POST, Url::parse(&server.uri()).unwrap())
+        .build()
+        .unwrap();
+    let err = c
+        .execute(POST.distrusting_unavailable(), request, &parse)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    assert_eq!(requests_to(&server).await, 1);
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

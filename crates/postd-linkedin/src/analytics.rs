@@ -7,10 +7,11 @@
 //!   one call per metric; needs `r_member_postAnalytics`.
 //! - Any post: `GET /rest/socialMetadata/{urn}` for reactions and comments.
 
-use chrono::DateTime;
+use chrono::{DateTime, Datelike};
 use postd_core::secrecy::SecretString;
 use postd_core::{
-    DateRange, MetricKind, MetricPoint, MetricSeries, Metrics, Result, Target, TargetKind, TokenSet,
+    DateRange, Error, ErrorKind, MetricKind, MetricPoint, MetricSeries, Metrics, Platform, Result,
+    Target, TargetKind, TokenSet,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -54,9 +55,34 @@ struct TimeRange {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct MemberCount {
     #[serde(default)]
     count: Option<f64>,
+    #[serde(default)]
+    date_range: Option<DayRange>,
+}
+
+#[derive(Deserialize)]
+struct DayRange {
+    #[serde(default)]
+    end: Option<Ymd>,
+}
+
+#[derive(Deserialize)]
+struct Ymd {
+    year: i32,
+    month: u32,
+    day: u32,
+}
+
+impl MemberCount {
+    fn day_end(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let e = self.date_range.as_ref()?.end.as_ref()?;
+        chrono::NaiveDate::from_ymd_opt(e.year, e.month, e.day)?
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+    }
 }
 
 #[derive(Deserialize)]
@@ -96,10 +122,31 @@ pub(crate) async fn post_metrics(
                 .await?;
             share_series(&stats.elements)
         }
-        _ => member_series(rest, token, post_urn).await?,
+        // Member analytics need r_member_postAnalytics; without it, the other source still counts.
+        _ => granted(member_series(rest, token, post_urn).await)?.unwrap_or_default(),
     };
-    series.extend(social_metadata(rest, token, post_urn).await?);
+    // socialMetadata needs r_member_social (restricted) for member posts.
+    let social = granted(social_metadata(rest, token, post_urn).await)?;
+    let any_source = !series.is_empty() || social.is_some();
+    series.extend(social.unwrap_or_default());
+    if !any_source {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            "no analytics source is granted for this post (r_member_postAnalytics or r_member_social)",
+        )
+        .with_platform(Platform::LinkedIn)
+        .with_operation("post_metrics"));
+    }
     Ok(Metrics::new(series))
+}
+
+/// A source the token has no permission for is skipped (`None`), other errors fail.
+fn granted<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) async fn target_metrics(
@@ -127,10 +174,19 @@ pub(crate) async fn target_metrics(
             Ok(Metrics::new(share_series(&stats.elements)))
         }
         _ => {
-            // Member analytics aggregate over all the member's posts.
+            // Member analytics over all the member's posts, per day in the range.
+            let day = |t: chrono::DateTime<chrono::Utc>| {
+                format!("(day:{},month:{},year:{})", t.day(), t.month(), t.year())
+            };
+            let date_range = format!("(start:{},end:{})", day(range.since), day(range.until));
             let mut series = Vec::new();
             for (query_type, kind) in MEMBER_QUERY_TYPES {
-                let query = format!("q=me&queryType={query_type}&aggregation=TOTAL");
+                if *query_type == "MEMBERS_REACHED" {
+                    // Reach is only given as a total, not per day.
+                    continue;
+                }
+                let query =
+                    format!("q=me&queryType={query_type}&aggregation=DAILY&dateRange={date_range}");
                 let counts: Elements<MemberCount> = rest
                     .get(
                         "rest.member_post_analytics",
@@ -141,13 +197,12 @@ pub(crate) async fn target_metrics(
                 let points = counts
                     .elements
                     .iter()
-                    .filter_map(|c| c.count)
-                    .map(|v| MetricPoint::new(Some(range.until), v))
+                    .filter_map(|c| Some(MetricPoint::new(c.day_end(), c.count?)))
                     .collect();
                 series.push(MetricSeries::new(
                     *kind,
                     *query_type,
-                    Some("total".to_owned()),
+                    Some("day".to_owned()),
                     points,
                 ));
             }

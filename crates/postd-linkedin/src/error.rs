@@ -39,6 +39,9 @@ struct InputError {
     description: Option<String>,
 }
 
+/// The wait after a 429 when LinkedIn gives none.
+const THROTTLE_WAIT: Duration = Duration::from_secs(15 * 60);
+
 /// Classifies a non-2xx answer; `version` is the `LinkedIn-Version` the request sent.
 pub(crate) fn parse_error(
     version: &str,
@@ -47,6 +50,19 @@ pub(crate) fn parse_error(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Error {
+    if status.as_u16() == 426 {
+        // Whatever the body (a proxy may send HTML), 426 means the version is inactive.
+        return Error::new(
+            ErrorKind::Config,
+            format!(
+                "LinkedIn-Version {version} is not active (LinkedIn sunsets versions after about 12 months); \
+                 set LINKEDIN_VERSION to a current YYYYMM version"
+            ),
+        )
+        .with_platform(Platform::LinkedIn)
+        .with_status(426)
+        .with_code("NONEXISTENT_VERSION");
+    }
     let Ok(parsed) = serde_json::from_slice::<Body>(body) else {
         return generic_error(status, body).with_platform(Platform::LinkedIn);
     };
@@ -78,13 +94,6 @@ pub(crate) fn parse_error(
 
     let temporary = |after| Retry::Temporary { after };
     let (kind, retry) = match (status.as_u16(), code.as_deref(), parsed.service_error_code) {
-        (426, _, _) => {
-            message = format!(
-                "LinkedIn-Version {version} is not active (LinkedIn sunsets versions after about 12 months); \
-                 set LINKEDIN_VERSION to a current YYYYMM version"
-            );
-            (ErrorKind::Config, Retry::Permanent)
-        }
         (401, Some("REVOKED_ACCESS_TOKEN"), _) | (401, _, Some(65601)) => {
             (ErrorKind::ReauthRequired, Retry::Permanent)
         }
@@ -99,9 +108,11 @@ pub(crate) fn parse_error(
         (_, Some("VERSION_MISSING"), _) => (ErrorKind::Config, Retry::Permanent),
         (400 | 422, _, _) => (ErrorKind::InvalidContent, Retry::Permanent),
         // Daily limits reset at midnight UTC and LinkedIn sends no Retry-After.
+        // The same 429 body serves daily limits (reset at UTC midnight) and infrastructure
+        // protection: wait a quarter of an hour, never past midnight, and let the queue ask again.
         (429, _, _) => (
             ErrorKind::RateLimited,
-            temporary(Some(until_utc_midnight(now))),
+            temporary(Some(until_utc_midnight(now).min(THROTTLE_WAIT))),
         ),
         (500..=599, _, _) => (ErrorKind::Unavailable, temporary(None)),
         _ => (ErrorKind::Unexpected, Retry::Permanent),
@@ -292,9 +303,25 @@ mod tests {
     }
 
     #[test]
-    fn daily_throttle_waits_until_utc_midnight() {
+    fn throttles_wait_a_quarter_hour_but_never_past_midnight() {
         let err = parse(429, r#"{"status":429,"message":"throttled"}"#);
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(2 * 3600)));
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(15 * 60)));
+        let late = Utc.with_ymd_and_hms(2026, 11, 27, 23, 55, 0).unwrap();
+        let err = parse_error(
+            "202609",
+            StatusCode::TOO_MANY_REQUESTS,
+            &HeaderMap::new(),
+            b"{}",
+            late,
+        );
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(5 * 60)));
+    }
+
+    #[test]
+    fn html_426_still_names_the_version() {
+        let err = parse(426, "<html>Upgrade Required</html>");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("202609"));
     }
 
     #[test]

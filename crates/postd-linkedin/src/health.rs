@@ -3,9 +3,10 @@
 
 use chrono::{Duration, Utc};
 use postd_core::http::RequestContext;
+use postd_core::oauth::parse_oauth_error;
 use postd_core::reqwest::Method;
 use postd_core::secrecy::ExposeSecret;
-use postd_core::{Credentials, Health, HealthStatus, Platform, Result};
+use postd_core::{Credentials, Error, Health, HealthStatus, Platform, Result};
 
 use crate::config::ORGANIZATION_SCOPES;
 use crate::models::Introspection;
@@ -24,13 +25,44 @@ pub(crate) async fn check(rest: &Rest, credentials: &Credentials) -> Result<Heal
         ("client_secret", rest.cfg.client_secret.expose_secret()),
         ("token", tokens.access_token.expose_secret()),
     ];
-    let info: Introspection = rest
-        .json(
-            RequestContext::idempotent(Platform::LinkedIn, "oauth.introspect"),
-            rest.plain(Method::POST, rest.oauth_url("introspectToken"), None)
-                .form(&form),
-        )
-        .await?;
+    let ctx = RequestContext::idempotent(Platform::LinkedIn, "oauth.introspect");
+    let request = rest
+        .plain(Method::POST, rest.oauth_url("introspectToken"), None)
+        .form(&form)
+        .build()
+        .map_err(|e| {
+            Error::config("could not build the introspection request").with_source(e.without_url())
+        })?;
+    // The OAuth host answers errors in RFC 6749 form, not the REST API's.
+    let answer = rest
+        .http
+        .execute(ctx, request, &|status, headers, body| {
+            parse_oauth_error(Platform::LinkedIn, status, headers, body)
+        })
+        .await;
+    let info: Introspection = match answer {
+        Ok(resp) => resp.json(&ctx)?,
+        // "400 for an invalid token": the token is not one LinkedIn knows any more.
+        Err(e) if e.http_status() == Some(400) => {
+            let mut health = Health::healthy(now);
+            health.status = HealthStatus::Unhealthy;
+            health.token_valid = false;
+            health.notes.push(format!(
+                "LinkedIn does not recognise the token ({}); the member must authorize again",
+                e.message()
+            ));
+            return Ok(health);
+        }
+        // "401 for an invalid client_secret": POSTD's configuration, not the member's token.
+        Err(e) if e.http_status() == Some(401) => {
+            return Err(Error::config(
+                "LinkedIn rejected the app's client credentials during token introspection",
+            )
+            .with_platform(Platform::LinkedIn)
+            .with_status(401));
+        }
+        Err(e) => return Err(e),
+    };
     let mut health = Health::healthy(now);
     health.token_valid = info.active && info.status.as_deref().is_none_or(|s| s == "active");
     health.expires_at = info

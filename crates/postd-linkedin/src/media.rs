@@ -73,10 +73,17 @@ async fn image_bytes(rest: &Rest, media: &Media) -> Result<Bytes> {
                 )
                 .await
                 .map_err(|e| {
-                    Error::new(
-                        ErrorKind::MediaRejected,
-                        format!("could not fetch the image: {}", e.message()),
-                    )
+                    // A 4xx from the image's host means the image is not there; anything
+                    // else (5xx, timeouts) keeps its kind and may be retried.
+                    let kind = match e.kind() {
+                        ErrorKind::NotFound
+                        | ErrorKind::PermissionDenied
+                        | ErrorKind::InvalidContent => ErrorKind::MediaRejected,
+                        other => other,
+                    };
+                    Error::new(kind, format!("could not fetch the image: {}", e.message()))
+                        .with_retry(e.retry())
+                        .with_platform(Platform::LinkedIn)
                 })?;
             resp.body
         }

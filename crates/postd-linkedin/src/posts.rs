@@ -41,9 +41,25 @@ pub(crate) const MULTI_IMAGE_MAX: usize = 20;
 const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 pub(crate) const HANDLE_VIDEO: &str = "li_video_post";
+/// A video still not available a day after upload is given up on.
+const GIVE_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// LinkedIn's little-text reserved characters.
+const RESERVED: &[char] = &[
+    '\\', '|', '{', '}', '@', '[', ']', '(', ')', '<', '>', '#', '*', '_', '~',
+];
 
 /// Escapes LinkedIn's little-text reserved characters `\ | { } @ [ ] ( ) < > # * _ ~`,
 /// keeping `#hashtags` and mention templates (`@[Name](urn:li:organization:1)`) working.
+///
+/// Unescaped, LinkedIn accepts the post and silently cuts it off at the
+/// first reserved character.
+///
+/// ```
+/// use postd_linkedin::escape_commentary;
+/// assert_eq!(escape_commentary("Hello (world) #rust"), r"Hello \(world\) #rust");
+/// assert_eq!(escape_commentary("#rust_lang"), r"#rust\_lang");
+/// ```
 pub fn escape_commentary(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + text.len() / 8);
@@ -51,37 +67,31 @@ pub fn escape_commentary(text: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         if c == '@'
-            && let Some(end) = mention_end(&chars, i)
+            && let Some((name, urn, end)) = mention(&chars, i)
         {
-            out.extend(&chars[i..end]);
+            out.push_str("@[");
+            escape_into(&mut out, &name);
+            out.push_str("](");
+            out.push_str(&urn);
+            out.push(')');
             i = end;
             continue;
         }
-        let hashtag = c == '#'
-            && (i == 0 || !is_word(chars[i - 1]))
-            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
-        if hashtag {
-            out.push('#');
-            i += 1;
-            continue;
+        if c == '#' && (i == 0 || !is_word(chars[i - 1])) {
+            // A hashtag element is `#` and letters or digits. An underscore after it
+            // is escaped like any reserved character: `#rust_lang` shows in full,
+            // with `#rust` as the tag (the hashtag template's exact syntax differs
+            // between LinkedIn's pages, and a wrong template would cut the post).
+            let end = (i + 1..chars.len())
+                .find(|&j| !chars[j].is_alphanumeric())
+                .unwrap_or(chars.len());
+            if end > i + 1 {
+                out.extend(&chars[i..end]);
+                i = end;
+                continue;
+            }
         }
-        if matches!(
-            c,
-            '\\' | '|'
-                | '{'
-                | '}'
-                | '@'
-                | '['
-                | ']'
-                | '('
-                | ')'
-                | '<'
-                | '>'
-                | '#'
-                | '*'
-                | '_'
-                | '~'
-        ) {
+        if RESERVED.contains(&c) {
             out.push('\\');
         }
         out.push(c);
@@ -90,12 +100,49 @@ pub fn escape_commentary(text: &str) -> String {
     out
 }
 
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if RESERVED.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Reverses [`escape_commentary`] (templates back to `#tag`, escapes dropped),
+/// to compare what LinkedIn stored with what was sent.
+fn unescape_commentary(text: &str) -> String {
+    let mut s = text.to_owned();
+    // LinkedIn may hand hashtags back as templates, with the sign escaped or not.
+    for prefix in ["{hashtag|\\#|", "{hashtag|#|"] {
+        while let Some(start) = s.find(prefix) {
+            let Some(len) = s[start..].find('}') else {
+                break;
+            };
+            let tag = s[start + prefix.len()..start + len].to_owned();
+            s.replace_range(start..start + len + 1, &format!("#{tag}"));
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-/// The end of a mention template `@[Name](urn:li:person:x)` starting at `start`, if it is one.
-fn mention_end(chars: &[char], start: usize) -> Option<usize> {
+/// A mention template `@[Name](urn:li:person:id)` starting at `start`: its name, URN and end.
+fn mention(chars: &[char], start: usize) -> Option<(String, String, usize)> {
     if chars.get(start + 1) != Some(&'[') {
         return None;
     }
@@ -105,10 +152,18 @@ fn mention_end(chars: &[char], start: usize) -> Option<usize> {
     }
     let end_paren = (close + 2..chars.len()).find(|&j| chars[j] == ')')?;
     let urn: String = chars[close + 2..end_paren].iter().collect();
-    let valid = (urn.starts_with("urn:li:person:") || urn.starts_with("urn:li:organization:"))
-        && urn.len() > "urn:li:person:".len()
-        && !urn.contains(char::is_whitespace);
-    valid.then_some(end_paren + 1)
+    let id = urn
+        .strip_prefix("urn:li:person:")
+        .or_else(|| urn.strip_prefix("urn:li:organization:"))?;
+    let valid_id = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid_id {
+        return None;
+    }
+    let name: String = chars[start + 2..close].iter().collect();
+    Some((name, urn, end_paren + 1))
 }
 
 pub(crate) fn validate(caps: &Capabilities, target: &Target, post: &Post) -> Result<()> {
@@ -125,14 +180,31 @@ pub(crate) fn validate(caps: &Capabilities, target: &Target, post: &Post) -> Res
     {
         return Err(invalid("post has no text, media or link"));
     }
-    caps.check_common(post)?;
+    // An article given only in the options is content too.
+    let with_link;
+    let common = match (article, &post.link) {
+        (Some(a), None) => {
+            with_link = post.clone().with_link(a.source.clone());
+            &with_link
+        }
+        _ => post,
+    };
+    caps.check_common(common)?;
     if let Some(text) = &post.text {
-        let n = text.chars().count();
+        // The limit applies to what is sent, escapes included.
+        let n = escape_commentary(text).chars().count();
         if n > COMMENTARY_MAX {
             return Err(invalid(&format!(
-                "commentary is {n} characters; LinkedIn allows {COMMENTARY_MAX} and silently cuts off the rest"
+                "commentary is {n} characters once escaped; LinkedIn allows {COMMENTARY_MAX} and silently cuts off the rest"
             )));
         }
+    }
+    // LinkedIn does not fetch link previews: an article card needs its title.
+    let titled = article.is_some_and(|a| a.title.as_deref().is_some_and(|t| !t.trim().is_empty()));
+    if (post.link.is_some() || article.is_some()) && !titled {
+        return Err(invalid(
+            "LinkedIn does not fetch link previews: give the article a title (LinkedInOptions::article)",
+        ));
     }
     let videos = post
         .media
@@ -306,7 +378,9 @@ fn visibility(v: LinkedInVisibility) -> &'static str {
 async fn create(rest: &Rest, token: &SecretString, body: &Value) -> Result<PublishedPost> {
     let resp = rest
         .send(
-            RequestContext::non_idempotent(Platform::LinkedIn, "rest.posts_create"),
+            // LinkedIn does not say a 503 on a create means nothing was created.
+            RequestContext::non_idempotent(Platform::LinkedIn, "rest.posts_create")
+                .distrusting_unavailable(),
             rest.rest(Method::POST, rest.rest_url("posts", None), token)
                 .json(body),
         )
@@ -344,15 +418,39 @@ pub(crate) async fn publish_status(
         .with_operation("publish_status")
     })?;
     let token = &tokens.access_token;
+    if waiting.body.get("author").and_then(Value::as_str) != Some(handle.target_id.as_str()) {
+        return Err(Error::new(
+            ErrorKind::InvalidContent,
+            "the handle's post is not by the handle's target",
+        )
+        .with_platform(Platform::LinkedIn)
+        .with_operation("publish_status"));
+    }
     let status = media::video_status(rest, token, &waiting.video).await?;
     match status.as_str() {
-        "AVAILABLE" => create(rest, token, &waiting.body)
-            .await
-            .map(PublishStatus::Published),
+        "AVAILABLE" => match create(rest, token, &waiting.body).await {
+            Ok(p) => Ok(PublishStatus::Published(p)),
+            // Asked again after a create whose answer was lost: LinkedIn names the post it already has.
+            Err(e) if e.kind() == ErrorKind::Duplicate => match duplicate_of(e.message()) {
+                Some(urn) => Ok(PublishStatus::Published(
+                    PublishedPost::new(&urn).with_url(post_url(&urn)),
+                )),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        },
         "PROCESSING_FAILED" => Ok(PublishStatus::Failed {
             kind: ErrorKind::MediaRejected,
             code: "PROCESSING_FAILED".to_owned(),
             message: format!("LinkedIn could not process video {}", waiting.video),
+        }),
+        other if Utc::now() - handle.started_at > GIVE_UP_AFTER => Ok(PublishStatus::Failed {
+            kind: ErrorKind::MediaRejected,
+            code: other.to_owned(),
+            message: format!(
+                "video {} was still {other} a day after upload",
+                waiting.video
+            ),
         }),
         other => Ok(PublishStatus::Processing {
             state: other.to_owned(),
@@ -360,6 +458,16 @@ pub(crate) async fn publish_status(
             next: None,
         }),
     }
+}
+
+/// The URN in LinkedIn's duplicate message ("Content is a duplicate of urn:li:share:7141...").
+fn duplicate_of(message: &str) -> Option<String> {
+    let start = message.find("urn:li:")?;
+    let urn: String = message[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == ':' || *c == '_' || *c == '-')
+        .collect();
+    (urn.matches(':').count() >= 3).then_some(urn)
 }
 
 /// Looks for the post among the author's recent posts (`GET /rest/posts?q=author`).
@@ -370,18 +478,42 @@ pub(crate) async fn find_published(
     fingerprint: &Fingerprint,
 ) -> Result<Option<PublishedPost>> {
     check_author(target)?;
+    let Some(text) = fingerprint.text.as_deref().filter(|t| !t.trim().is_empty()) else {
+        return Err(Error::new(
+            ErrorKind::UnknownOutcome,
+            "a post without commentary cannot be reconciled by its content; check the account before posting again",
+        )
+        .with_platform(Platform::LinkedIn)
+        .with_operation("find_published"));
+    };
     let query = format!(
         "q=author&author={}&count=20&sortBy=LAST_MODIFIED",
         encode(&target.id)
     );
-    let posts: Elements<PostEntry> = rest
+    let posts: Elements<PostEntry> = match rest
         .get(
             "rest.posts_by_author",
             rest.rest_url("posts", Some(&query)),
             &tokens.access_token,
         )
-        .await?;
-    let expected = escape_commentary(fingerprint.text.as_deref().unwrap_or(""));
+        .await
+    {
+        Ok(p) => p,
+        Err(e)
+            if e.kind() == ErrorKind::PermissionDenied
+                && target.kind == TargetKind::LinkedInPerson =>
+        {
+            // Listing a member's posts needs r_member_social, which LinkedIn grants to few apps.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "this app cannot list the member's posts (r_member_social is restricted); check the profile before posting again",
+            )
+            .with_platform(Platform::LinkedIn)
+            .with_operation("find_published"));
+        }
+        Err(e) => return Err(e),
+    };
+    let expected = unescape_commentary(&escape_commentary(text));
     let not_before = fingerprint.not_before - CLOCK_SKEW;
     Ok(posts
         .elements
@@ -391,11 +523,8 @@ pub(crate) async fn find_published(
                 .created_at
                 .or(p.published_at)
                 .and_then(DateTime::from_timestamp_millis);
-            let recent = created.is_none_or(|t| t >= not_before);
-            let text = p.commentary.as_deref().unwrap_or("");
-            recent
-                && (text.trim() == expected.trim()
-                    || text.trim() == fingerprint.text.as_deref().unwrap_or("").trim())
+            let recent = created.is_some_and(|t| t >= not_before);
+            recent && unescape_commentary(p.commentary.as_deref().unwrap_or("")) == expected
         })
         .map(|p| {
             let url = post_url(&p.id);
@@ -429,6 +558,55 @@ mod tests {
             r"\@\[x\]\(http://evil\)"
         );
         assert_eq!(escape_commentary("é漢字"), "é漢字");
+        // A URN with characters no id has is not a template.
+        assert_eq!(
+            escape_commentary("@[x](urn:li:person:a(b)"),
+            r"\@\[x\]\(urn:li:person:a\(b\)"
+        );
+        assert_eq!(
+            escape_commentary("@[x](urn:li:organization:)"),
+            r"\@\[x\]\(urn:li:organization:\)"
+        );
+        // The mention's name is text: it is escaped too.
+        assert_eq!(
+            escape_commentary("@[A_B](urn:li:person:x1)"),
+            r"@[A\_B](urn:li:person:x1)"
+        );
+        // An underscore after a hashtag is escaped, so the text stays whole.
+        assert_eq!(escape_commentary("#rust_lang rocks"), r"#rust\_lang rocks");
+    }
+
+    #[test]
+    fn stored_hashtag_templates_compare_equal() {
+        assert_eq!(
+            unescape_commentary(r"Hi {hashtag|\#|rust} and {hashtag|#|tokio}"),
+            "Hi #rust and #tokio"
+        );
+    }
+
+    #[test]
+    fn unescaping_recovers_the_text() {
+        for text in [
+            "Ship (v2) #rust_lang @[Acme](urn:li:organization:1) a_b *c*",
+            "plain",
+            "  spaced   out  ",
+        ] {
+            assert_eq!(
+                unescape_commentary(&escape_commentary(text)),
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_messages_name_the_post() {
+        assert_eq!(
+            duplicate_of(
+                "com.linkedin.content.common.exception.BadRequestResponseException: Content is a duplicate of urn:li:share:7141138937766391808"
+            ),
+            Some("urn:li:share:7141138937766391808".to_owned())
+        );
+        assert_eq!(duplicate_of("Duplicate post is detected"), None);
     }
 
     #[test]

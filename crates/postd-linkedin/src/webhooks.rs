@@ -58,7 +58,10 @@ pub(crate) fn verify(cfg: &LinkedInConfig, request: &WebhookRequest) -> Result<V
         .required_header(SIGNATURE_HEADER)
         .map_err(|e| sig_error(e.message()))?;
     let digest = header.trim();
-    let digest = digest.strip_prefix("hmacsha256=").unwrap_or(digest);
+    let digest = match digest.get(..11) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("hmacsha256=") => &digest[11..],
+        _ => digest,
+    };
     let key = cfg.client_secret.expose_secret().as_bytes();
     let prefixed = verify_hmac_sha256_parts(
         key,

@@ -61,6 +61,42 @@ async fn organization_statistics_over_a_range() {
 }
 
 #[tokio::test]
+async fn member_statistics_per_day() {
+    let e = env().await;
+    let PublishOutcome::Published(p) =
+        e.li.publish(&e.creds, &e.person, &post("d").with_text("daily"))
+            .await
+            .unwrap()
+    else {
+        panic!()
+    };
+    e.fake.set_post_metric(&p.id, "IMPRESSION", 70);
+    let now = Utc::now();
+    let m =
+        e.li.target_metrics(
+            &e.creds,
+            &e.person,
+            DateRange::new(now - chrono::Duration::days(3), now).unwrap(),
+        )
+        .await
+        .unwrap();
+    let s = m.get("IMPRESSION").unwrap();
+    assert_eq!(s.period.as_deref(), Some("day"));
+    assert!(s.points.len() >= 3, "{s:?}");
+    assert_eq!(s.total(), Some(70.0));
+    assert!(s.points.iter().all(|p| p.end_time.is_some()));
+}
+
+#[tokio::test]
+async fn unknown_token_is_an_unhealthy_result_not_an_error() {
+    let e = env().await;
+    let creds = postd_core::Credentials::OAuth(postd_core::TokenSet::new("never-issued"));
+    let h = e.li.health_check(&creds).await.unwrap();
+    assert!(!h.token_valid);
+    assert_eq!(h.status, HealthStatus::Unhealthy);
+}
+
+#[tokio::test]
 async fn health_reports_token_state_and_scopes() {
     let e = env().await;
     let h = e.li.health_check(&e.creds).await.unwrap();

@@ -372,3 +372,112 @@ async fn bad_input_never_reaches_linkedin() {
     }
     assert!(e.fake.requests().is_empty(), "{:?}", e.fake.requests());
 }
+
+#[tokio::test]
+async fn a_lost_answer_on_the_video_post_is_found_again_not_reposted() {
+    let cfg = LinkedInFakeConfig {
+        video_polls: 2,
+        ..LinkedInFakeConfig::default()
+    };
+    let e = env_with(cfg, &[]).await;
+    let li = {
+        let vars = postd_core::config::Vars::from_pairs([
+            ("LINKEDIN_CLIENT_ID", e.fake.client_id()),
+            ("LINKEDIN_CLIENT_SECRET", e.fake.client_secret()),
+        ]);
+        postd_linkedin::LinkedInConfig::from_vars(&vars)
+            .unwrap()
+            .with_base_url(e.fake.url())
+            .with_polling(
+                Duration::from_millis(5),
+                Duration::from_millis(5),
+                Duration::from_millis(5),
+            )
+            .build(http())
+    };
+    let video = Media::bytes(MediaKind::Video, vec![3u8; 4000]);
+    let PublishOutcome::Pending(handle) = li
+        .publish(
+            &e.creds,
+            &e.person,
+            &post("v").with_text("once only").with_media(video),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("expected Pending")
+    };
+    // The video becomes available; the create goes through but its answer is lost.
+    e.fake.server().faults().inject(
+        "POST",
+        "/rest/posts",
+        Fault::Delay(Duration::from_secs(3)),
+        1,
+        Timing::AfterCommit,
+    );
+    let mut lost = false;
+    for _ in 0..10 {
+        match li.publish_status(&e.creds, &handle).await {
+            Err(err) => {
+                assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+                lost = true;
+                break;
+            }
+            Ok(PublishStatus::Processing { .. }) => {}
+            Ok(other) => panic!("{other:?}"),
+        }
+    }
+    assert!(lost);
+    assert_eq!(e.fake.post_creates(), 1);
+    // Asked again, LinkedIn says the post exists: that is the post, not a second one.
+    let PublishStatus::Published(p) = li.publish_status(&e.creds, &handle).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.id, e.fake.posts()[0].urn);
+    assert_eq!(e.fake.post_creates(), 1);
+}
+
+#[tokio::test]
+async fn hashtags_with_underscores_survive() {
+    let e = env().await;
+    let text = "Learning #rust_lang and #tokio today";
+    e.li.publish(&e.creds, &e.person, &post("h").with_text(text))
+        .await
+        .unwrap();
+    assert_eq!(e.fake.posts()[0].rendered, text);
+}
+
+#[tokio::test]
+async fn articles_need_a_title_because_linkedin_does_not_scrape() {
+    let e = env().await;
+    let err =
+        e.li.publish(
+            &e.creds,
+            &e.person,
+            &post("l")
+                .with_text("see")
+                .with_link(Url::parse("https://example.com").unwrap()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidContent);
+    assert!(err.to_string().contains("title"));
+    assert!(e.fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn member_posts_cannot_be_listed_without_the_restricted_scope() {
+    let e = env().await;
+    let narrow = e
+        .fake
+        .seed_member("bob", "Bob", &["openid", "profile", "w_member_social"]);
+    let creds = postd_core::Credentials::OAuth(postd_core::TokenSet::new(narrow.as_str()));
+    let bob = postd_core::Target::new(postd_core::TargetKind::LinkedInPerson, "urn:li:person:bob");
+    let p = post("b").with_text("hello");
+    e.li.publish(&creds, &bob, &p).await.unwrap();
+    let err =
+        e.li.find_published(&creds, &bob, &p.fingerprint(chrono::Utc::now()))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+}

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use postd_core::refresh::{RefreshPlan, RefreshPolicy};
 use postd_core::{
-    AuthKind, Capabilities, Connector, Credentials, MediaLimits, Platform, RefreshModel, Result, TokenSet,
-    async_trait,
+    AuthKind, Capabilities, Connector, Credentials, MediaLimits, Platform, RefreshModel, Result,
+    TokenSet, async_trait,
 };
 use postd_vault::{KeyRing, SqliteStore, TokenVault, VaultConfig};
 
@@ -35,7 +35,13 @@ impl Connector for PlanOnly {
             text_max_chars: None,
             text_only: true,
             links: true,
-            media: MediaLimits { kinds: vec![], max_items: 0, max_image_bytes: None, max_video_bytes: None, max_video_duration: None },
+            media: MediaLimits {
+                kinds: vec![],
+                max_items: 0,
+                max_image_bytes: None,
+                max_video_bytes: None,
+                max_video_duration: None,
+            },
             native_scheduling: None,
             async_processing: false,
             analytics: false,
@@ -44,20 +50,36 @@ impl Connector for PlanOnly {
             webhook_challenge: false,
         }
     }
-    fn refresh_plan(&self, credentials: &Credentials, _now: chrono::DateTime<Utc>) -> Result<RefreshPlan> {
-        Ok(RefreshPlan::for_credentials(credentials, RefreshModel::RefreshToken { rotates: false }, &RefreshPolicy::default()))
+    fn refresh_plan(
+        &self,
+        credentials: &Credentials,
+        _now: chrono::DateTime<Utc>,
+    ) -> Result<RefreshPlan> {
+        Ok(RefreshPlan::for_credentials(
+            credentials,
+            RefreshModel::RefreshToken { rotates: false },
+            &RefreshPolicy::default(),
+        ))
     }
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("postd-vault-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let store = Arc::new(SqliteStore::open(dir.join("vault.db")).await.unwrap());
-        let vault = TokenVault::new(store, KeyRing::from_keys([(1, [3u8; 32])]).unwrap(), VaultConfig::default())
-            .await
-            .unwrap();
+        let vault = TokenVault::new(
+            store,
+            KeyRing::from_keys([(1, [3u8; 32])]).unwrap(),
+            VaultConfig::default(),
+        )
+        .await
+        .unwrap();
         let now = Utc::now();
         for i in 0..1000 {
             let creds = Credentials::OAuth(
@@ -67,7 +89,16 @@ fn main() {
                     .with_expires_at(now + chrono::Duration::days(60))
                     .with_refresh_expires_at(now + chrono::Duration::days(365)),
             );
-            vault.store("bench", &format!("acct-{i}"), Platform::LinkedIn, &creds, vec![]).await.unwrap();
+            vault
+                .store(
+                    "bench",
+                    &format!("acct-{i}"),
+                    Platform::LinkedIn,
+                    &creds,
+                    vec![],
+                )
+                .await
+                .unwrap();
         }
         let connector = Arc::new(PlanOnly);
         let run_for = Duration::from_secs(5);
@@ -81,7 +112,14 @@ fn main() {
                 let mut i = reader;
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    vault.fresh_credentials("bench", &format!("acct-{}", i % 1000), connector.as_ref()).await.unwrap();
+                    vault
+                        .fresh_credentials(
+                            "bench",
+                            &format!("acct-{}", i % 1000),
+                            connector.as_ref(),
+                        )
+                        .await
+                        .unwrap();
                     latencies.push(t.elapsed());
                     i += 8;
                 }

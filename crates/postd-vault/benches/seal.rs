@@ -14,7 +14,12 @@ use postd_vault::seal::{SealContext, open, seal};
 
 fn bench(c: &mut Criterion) {
     let ring = KeyRing::from_keys([(1, [7u8; 32])]).unwrap();
-    let ctx = SealContext { tenant: "tenant-42", account: "acct-1234", platform: "meta", field: "credentials" };
+    let ctx = SealContext {
+        tenant: "tenant-42",
+        account: "acct-1234",
+        platform: "meta",
+        field: "credentials",
+    };
     let credential = serde_json::json!({
         "kind": "oauth",
         "access_token": "EAAG".to_owned() + &"x".repeat(180),
@@ -29,8 +34,12 @@ fn bench(c: &mut Criterion) {
     .into_bytes();
     let sealed = seal(&ring, &ctx, &credential).unwrap();
     let mut g = c.benchmark_group("vault");
-    g.bench_function("seal", |b| b.iter(|| seal(&ring, &ctx, black_box(&credential)).unwrap()));
-    g.bench_function("open", |b| b.iter(|| open(&ring, &ctx, black_box(&sealed)).unwrap()));
+    g.bench_function("seal", |b| {
+        b.iter(|| seal(&ring, &ctx, black_box(&credential)).unwrap())
+    });
+    g.bench_function("open", |b| {
+        b.iter(|| open(&ring, &ctx, black_box(&sealed)).unwrap())
+    });
     g.bench_function("seal+open", |b| {
         b.iter(|| {
             let s = seal(&ring, &ctx, black_box(&credential)).unwrap();
@@ -38,7 +47,11 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
-    println!("credential payload: {} bytes, sealed: {} bytes", credential.len(), sealed.len());
+    println!(
+        "credential payload: {} bytes, sealed: {} bytes",
+        credential.len(),
+        sealed.len()
+    );
 }
 
 criterion_group!(benches, bench);
