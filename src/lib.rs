@@ -6,7 +6,8 @@
 //! `linkedin`, `tiktok`, `gbp`, `mailchimp`, `twitter`; all on by default).
 //!
 //! This facade re-exports [`postd_core`] (the contract, errors, HTTP, OAuth,
-//! webhook crypto and refresh planning) and [`postd_manager`].
+//! webhook crypto and refresh planning), [`postd_manager`], and the token
+//! vault as [`vault`] (cargo features `vault`, default, and `postgres`).
 //!
 //! ```
 //! use postd::{ConnectorManager, ConnectorStatus, Platform};
@@ -25,3 +26,7 @@
 
 pub use postd_core::*;
 pub use postd_manager::{ConnectorManager, ConnectorStatus, ManagerBuilder, connectors};
+
+/// The TokenVault (cargo feature `vault`, on by default; `postgres` adds the Postgres store).
+#[cfg(feature = "vault")]
+pub use postd_vault as vault;

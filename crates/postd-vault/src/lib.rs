@@ -39,6 +39,7 @@ mod vault;
 pub use events::{VaultEvent, VaultEventKind};
 pub use keys::{KEYS_VAR, KeyRing};
 pub use record::{AccountRecord, AccountStatus};
+pub use store::open_url;
 #[cfg(feature = "postgres")]
 pub use store::postgres::PostgresStore;
 pub use store::{

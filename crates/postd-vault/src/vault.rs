@@ -113,6 +113,18 @@ impl TokenVault {
         })
     }
 
+    /// A vault configured from the environment: keys from `POSTD_VAULT_KEYS`
+    /// (required: no key, no start) and the store from `POSTD_VAULT_DATABASE_URL`
+    /// (`sqlite://path` by default `sqlite://postd-vault.db`; `postgres://...`
+    /// with the `postgres` cargo feature).
+    pub async fn from_env(config: VaultConfig) -> Result<Self> {
+        let keys = KeyRing::from_env()?;
+        let url = std::env::var("POSTD_VAULT_DATABASE_URL")
+            .unwrap_or_else(|_| "sqlite://postd-vault.db".to_owned());
+        let store = crate::store::open_url(&url).await?;
+        TokenVault::new(store, keys, config).await
+    }
+
     /// The store underneath (for operators' tools and tests).
     pub fn store_handle(&self) -> Arc<dyn TokenStore> {
         self.inner.store.clone()

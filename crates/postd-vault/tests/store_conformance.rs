@@ -150,3 +150,20 @@ async fn sqlite_in_memory_url() {
 async fn postgres_store() {
     suite(postgres().await, &tenant("conformance")).await;
 }
+
+#[tokio::test]
+async fn stores_open_from_urls() {
+    suite(postd_vault::open_url("sqlite::memory:").await.unwrap(), "t").await;
+    let path = temp_db("url");
+    suite(
+        postd_vault::open_url(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap(),
+        "t",
+    )
+    .await;
+    let err = postd_vault::open_url("mysql://localhost/db")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), postd_core::ErrorKind::Config);
+}

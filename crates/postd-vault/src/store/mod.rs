@@ -76,6 +76,29 @@ pub trait StoreLock: Send + fmt::Debug {
     async fn release(self: Box<Self>) -> Result<()>;
 }
 
+/// Opens the store a URL names: `sqlite://path` (or `sqlite::memory:`), or
+/// `postgres://...` with the `postgres` cargo feature.
+pub async fn open_url(url: &str) -> Result<std::sync::Arc<dyn TokenStore>> {
+    if url.starts_with("sqlite:") {
+        return Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::open_url(url).await?,
+        ));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(std::sync::Arc::new(
+            postgres::PostgresStore::connect(url).await?,
+        ));
+        #[cfg(not(feature = "postgres"))]
+        return Err(postd_core::Error::config(
+            "POSTD_VAULT_DATABASE_URL names Postgres: enable the `postgres` cargo feature of postd-vault",
+        ));
+    }
+    Err(postd_core::Error::config(
+        "POSTD_VAULT_DATABASE_URL must start with sqlite: or postgres://",
+    ))
+}
+
 /// Where the vault keeps its records.
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug + 'static {

@@ -81,6 +81,13 @@ impl SqliteStore {
             .map_err(|e| Error::config("the vault's SQLite URL does not parse").with_source(e))?
             .create_if_missing(true)
             .busy_timeout(Duration::from_secs(10));
+        let options = if options.get_filename().as_os_str() == ":memory:" {
+            options
+        } else {
+            options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        };
         SqliteStore::connect(options).await
     }
 
