@@ -43,6 +43,7 @@ pub mod oauth;
 pub mod platform;
 pub mod refresh;
 pub mod target;
+pub mod telemetry;
 pub mod webhook;
 
 pub use capabilities::{AuthKind, Capabilities, MediaLimits, RefreshModel, ScheduleWindow};

@@ -148,7 +148,7 @@ impl Connector for LinkedInConnector {
         let tokens = credentials.token_set(Platform::LinkedIn)?;
         let started = std::time::Instant::now();
         let result = posts::publish(&self.rest, tokens, target, post).await;
-        record_publish(&result, started.elapsed());
+        postd_core::telemetry::record_publish(target, &result, started.elapsed());
         result.map_err(|e| e.or_operation("publish"))
     }
 
@@ -238,23 +238,4 @@ impl Connector for LinkedInConnector {
             &policy,
         ))
     }
-}
-
-fn record_publish(result: &Result<PublishOutcome>, elapsed: Duration) {
-    let outcome = match result {
-        Ok(PublishOutcome::Published(_)) => "published",
-        Ok(PublishOutcome::Pending(_)) => "pending",
-        Ok(_) => "other",
-        Err(e) => e.kind().as_str(),
-    };
-    metrics::counter!("postd_publish_total", "platform" => "linkedin", "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("postd_publish_duration_seconds", "platform" => "linkedin")
-        .record(elapsed.as_secs_f64());
-    tracing::info!(
-        platform = "linkedin",
-        outcome,
-        latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        "publish finished"
-    );
 }

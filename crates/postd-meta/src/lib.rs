@@ -190,7 +190,7 @@ impl Connector for MetaConnector {
             }
             _ => facebook::publish(&self.graph, tokens, target, post).await,
         };
-        record_publish(target, &result, started.elapsed());
+        postd_core::telemetry::record_publish(target, &result, started.elapsed());
         result.map_err(|e| e.or_operation("publish"))
     }
 
@@ -294,27 +294,4 @@ impl Connector for MetaConnector {
             &policy,
         ))
     }
-}
-
-fn record_publish(target: &Target, result: &Result<PublishOutcome>, elapsed: Duration) {
-    let surface = match target.kind {
-        TargetKind::InstagramAccount => "instagram",
-        _ => "facebook",
-    };
-    let outcome = match result {
-        Ok(PublishOutcome::Published(_)) => "published",
-        Ok(PublishOutcome::Pending(_)) => "pending",
-        Ok(_) => "other",
-        Err(e) => e.kind().as_str(),
-    };
-    metrics::counter!("postd_publish_total", "platform" => "meta", "surface" => surface, "outcome" => outcome).increment(1);
-    metrics::histogram!("postd_publish_duration_seconds", "platform" => "meta", "surface" => surface)
-        .record(elapsed.as_secs_f64());
-    tracing::info!(
-        platform = "meta",
-        surface,
-        outcome,
-        latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        "publish finished"
-    );
 }

@@ -2,6 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use postd_core::{Error, Health, Platform, Result, Target};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::record::{AccountRecord, AccountStatus};
 
 pub(crate) fn millis(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp_millis())
@@ -53,3 +56,88 @@ pub(crate) fn db_error(what: &str, e: impl std::error::Error + Send + Sync + 'st
     .with_operation("vault.store")
     .with_source(e)
 }
+
+/// Decodes an account row; the same columns on SQLite and Postgres.
+pub(crate) fn decode<'r, R>(row: &'r R) -> Result<AccountRecord>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let get_i64 = |c: &'static str| {
+        row.try_get::<Option<i64>, _>(c)
+            .map_err(|e| db_error("reading a row", e))
+    };
+    let get_str = |c: &'static str| {
+        row.try_get::<String, _>(c)
+            .map_err(|e| db_error("reading a row", e))
+    };
+    let platform = platform_from(&get_str("platform")?)?;
+    let status = AccountStatus::parse(&get_str("status")?)
+        .ok_or_else(|| Error::unexpected("stored status is unknown"))?;
+    let mut r = AccountRecord::new(
+        &get_str("tenant")?,
+        &get_str("account")?,
+        platform,
+        Utc::now(),
+    );
+    r.sealed_credentials = row
+        .try_get("sealed_credentials")
+        .map_err(|e| db_error("reading a row", e))?;
+    r.key_id = u32::try_from(get_i64("key_id")?.unwrap_or(0)).unwrap_or(0);
+    r.targets = targets_from(&get_str("targets")?)?;
+    r.scopes = scopes_from(&get_str("scopes")?)?;
+    r.expires_at = time(get_i64("expires_at")?);
+    r.refresh_expires_at = time(get_i64("refresh_expires_at")?);
+    r.consent_expires_at = time(get_i64("consent_expires_at")?);
+    r.status = status;
+    r.status_reason = row
+        .try_get("status_reason")
+        .map_err(|e| db_error("reading a row", e))?;
+    r.health = health_from(
+        row.try_get("health")
+            .map_err(|e| db_error("reading a row", e))?,
+    );
+    r.last_health_at = time(get_i64("last_health_at")?);
+    r.refresh_failure_days =
+        u32::try_from(get_i64("refresh_failure_days")?.unwrap_or(0)).unwrap_or(0);
+    r.refresh_failures = u32::try_from(get_i64("refresh_failures")?.unwrap_or(0)).unwrap_or(0);
+    r.last_refresh_failure_at = time(get_i64("last_refresh_failure_at")?);
+    r.next_refresh_at = time(get_i64("next_refresh_at")?);
+    r.warned_days_before = get_i64("warned_days_before")?;
+    r.version = get_i64("version")?.unwrap_or(0);
+    r.created_at = time(get_i64("created_at")?).unwrap_or_else(Utc::now);
+    r.updated_at = time(get_i64("updated_at")?).unwrap_or_else(Utc::now);
+    Ok(r)
+}
+
+/// Binds a record's columns, in the order the INSERT and UPDATE statements list them.
+macro_rules! bind_record {
+    ($q:expr, $r:expr) => {{
+        let r = $r;
+        $q.bind(r.platform.as_str())
+            .bind(r.sealed_credentials.clone())
+            .bind(i64::from(r.key_id))
+            .bind(targets_json(&r.targets)?)
+            .bind(scopes_json(&r.scopes)?)
+            .bind(millis(r.expires_at))
+            .bind(millis(r.refresh_expires_at))
+            .bind(millis(r.consent_expires_at))
+            .bind(r.status.as_str())
+            .bind(r.status_reason.clone())
+            .bind(health_json(&r.health)?)
+            .bind(millis(r.last_health_at))
+            .bind(i64::from(r.refresh_failure_days))
+            .bind(i64::from(r.refresh_failures))
+            .bind(millis(r.last_refresh_failure_at))
+            .bind(millis(r.next_refresh_at))
+            .bind(r.warned_days_before)
+            .bind(r.created_at.timestamp_millis())
+            .bind(r.updated_at.timestamp_millis())
+    }};
+}
+
+pub(crate) use bind_record;

@@ -11,15 +11,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use postd_core::{Error, Result};
-use sqlx::Row;
+
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::codec::*;
 use super::{ListFilter, StoreLock, TokenStore, Write};
-use crate::record::{AccountRecord, AccountStatus};
+use crate::record::AccountRecord;
 
 /// Schema migrations, applied in order; each runs once.
 const MIGRATIONS: &[(i64, &str)] = &[(
@@ -103,79 +102,6 @@ impl SqliteStore {
         store.migrate().await?;
         Ok(store)
     }
-}
-
-fn decode(row: &SqliteRow) -> Result<AccountRecord> {
-    let get_i64 = |c: &str| {
-        row.try_get::<Option<i64>, _>(c)
-            .map_err(|e| db_error("reading a row", e))
-    };
-    let get_str = |c: &str| {
-        row.try_get::<String, _>(c)
-            .map_err(|e| db_error("reading a row", e))
-    };
-    let platform = platform_from(&get_str("platform")?)?;
-    let status = AccountStatus::parse(&get_str("status")?)
-        .ok_or_else(|| Error::unexpected("stored status is unknown"))?;
-    let mut r = AccountRecord::new(
-        &get_str("tenant")?,
-        &get_str("account")?,
-        platform,
-        Utc::now(),
-    );
-    r.sealed_credentials = row
-        .try_get("sealed_credentials")
-        .map_err(|e| db_error("reading a row", e))?;
-    r.key_id = u32::try_from(get_i64("key_id")?.unwrap_or(0)).unwrap_or(0);
-    r.targets = targets_from(&get_str("targets")?)?;
-    r.scopes = scopes_from(&get_str("scopes")?)?;
-    r.expires_at = time(get_i64("expires_at")?);
-    r.refresh_expires_at = time(get_i64("refresh_expires_at")?);
-    r.consent_expires_at = time(get_i64("consent_expires_at")?);
-    r.status = status;
-    r.status_reason = row
-        .try_get("status_reason")
-        .map_err(|e| db_error("reading a row", e))?;
-    r.health = health_from(
-        row.try_get("health")
-            .map_err(|e| db_error("reading a row", e))?,
-    );
-    r.last_health_at = time(get_i64("last_health_at")?);
-    r.refresh_failure_days =
-        u32::try_from(get_i64("refresh_failure_days")?.unwrap_or(0)).unwrap_or(0);
-    r.refresh_failures = u32::try_from(get_i64("refresh_failures")?.unwrap_or(0)).unwrap_or(0);
-    r.last_refresh_failure_at = time(get_i64("last_refresh_failure_at")?);
-    r.next_refresh_at = time(get_i64("next_refresh_at")?);
-    r.warned_days_before = get_i64("warned_days_before")?;
-    r.version = get_i64("version")?.unwrap_or(0);
-    r.created_at = time(get_i64("created_at")?).unwrap_or_else(Utc::now);
-    r.updated_at = time(get_i64("updated_at")?).unwrap_or_else(Utc::now);
-    Ok(r)
-}
-
-macro_rules! bind_record {
-    ($q:expr, $r:expr) => {{
-        let r = $r;
-        $q.bind(r.platform.as_str())
-            .bind(r.sealed_credentials.clone())
-            .bind(i64::from(r.key_id))
-            .bind(targets_json(&r.targets)?)
-            .bind(scopes_json(&r.scopes)?)
-            .bind(millis(r.expires_at))
-            .bind(millis(r.refresh_expires_at))
-            .bind(millis(r.consent_expires_at))
-            .bind(r.status.as_str())
-            .bind(r.status_reason.clone())
-            .bind(health_json(&r.health)?)
-            .bind(millis(r.last_health_at))
-            .bind(i64::from(r.refresh_failure_days))
-            .bind(i64::from(r.refresh_failures))
-            .bind(millis(r.last_refresh_failure_at))
-            .bind(millis(r.next_refresh_at))
-            .bind(r.warned_days_before)
-            .bind(r.created_at.timestamp_millis())
-            .bind(r.updated_at.timestamp_millis())
-    }};
 }
 
 #[async_trait]
