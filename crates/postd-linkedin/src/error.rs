@@ -289,6 +289,18 @@ mod tests {
     }
 
     #[test]
+    fn mutated_error_bodies_never_panic() {
+        let mut rng = postd_testkit::fuzz::Rng::new(0x4c49);
+        let seed = br#"{"errorDetailType":"x","message":"Content is a duplicate of urn:li:share:1","errorDetails":{"inputErrors":[{"code":"DUPLICATE_POST"}]},"status":422}"#;
+        for i in 0..10_000 {
+            let b = rng.mutate(seed);
+            let status = [400u16, 401, 422, 426, 429, 500][i % 6];
+            let e = parse(status, &String::from_utf8_lossy(&b));
+            assert_eq!(e.http_status(), Some(status));
+        }
+    }
+
+    #[test]
     fn inactive_version_names_the_version() {
         let err = parse(
             426,

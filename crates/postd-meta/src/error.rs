@@ -302,6 +302,26 @@ mod tests {
     }
 
     #[test]
+    fn mutated_error_bodies_never_panic() {
+        let mut rng = postd_testkit::fuzz::Rng::new(0x4d45);
+        let seed = body(190, Some(463), false);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-business-use-case-usage",
+            HeaderValue::from_static(
+                r#"{"1":[{"type":"pages","estimated_time_to_regain_access":99999999999999}]}"#,
+            ),
+        );
+        for i in 0..10_000 {
+            let b = rng.mutate(seed.as_bytes());
+            let status = StatusCode::from_u16([400, 403, 500, 502][i % 4]).unwrap();
+            let e = parse_error(status, &headers, &b);
+            assert_eq!(e.http_status(), Some(status.as_u16()));
+            let _ = container_status_kind(&String::from_utf8_lossy(&b));
+        }
+    }
+
+    #[test]
     fn container_status_texts() {
         assert_eq!(
             container_status_kind("Error: Media upload has failed with error code 2207082"),

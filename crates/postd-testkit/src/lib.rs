@@ -38,6 +38,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a poisoned lock is a failed test
 
 pub mod conformance;
+pub mod fuzz;
 pub mod linkedin;
 pub mod meta;
 
