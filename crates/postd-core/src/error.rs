@@ -275,9 +275,12 @@ impl Error {
         self.platform_code.as_deref()
     }
 
-    /// Replaces every occurrence of each secret in the message with `[REDACTED]`.
+    /// Replaces every occurrence of each secret in the message and code with `[REDACTED]`.
     pub(crate) fn redact_secrets(mut self, secrets: &[String]) -> Self {
         self.message = redact(&self.message, secrets);
+        if let Some(code) = self.platform_code.take() {
+            self.platform_code = Some(redact(&code, secrets));
+        }
         self
     }
 
@@ -298,16 +301,17 @@ impl Error {
         if !self.message.is_empty() {
             out.push_str(": ");
             // One line, whatever the platform sent.
-            for c in self.message.chars() {
-                out.push(if c.is_control() { ' ' } else { c });
-            }
+            out.extend(self.message.chars().map(one_line));
         }
         let mut extra = Vec::new();
         if let Some(s) = self.http_status {
             extra.push(format!("HTTP {s}"));
         }
         if let Some(c) = &self.platform_code {
-            extra.push(format!("code {c}"));
+            extra.push(format!(
+                "code {}",
+                c.chars().map(one_line).collect::<String>()
+            ));
         }
         match self.retry {
             Retry::Temporary { after: Some(d) } => {
@@ -383,13 +387,18 @@ const SECRET_KEYS: &[&str] = &[
 /// ```
 pub fn redact(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
-    for s in secrets {
-        if s.len() >= 4 && out.contains(s.as_str()) {
+    // Longest first, so a secret inside a longer one does not leave the rest behind.
+    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in ordered {
+        if out.contains(s.as_str()) {
             out = out.replace(s.as_str(), "[REDACTED]");
         }
     }
-    // Bearer first, so `Authorization: Bearer x` loses the token, not just the word.
-    out = redact_bearer(&out);
+    // Authorization schemes first, so `Authorization: Bearer x` loses the token, not just the word.
+    for scheme in ["bearer ", "basic ", "oauth "] {
+        out = redact_after_scheme(&out, scheme);
+    }
     for key in SECRET_KEYS {
         out = redact_field(&out, key);
     }
@@ -453,12 +462,12 @@ fn redact_field(text: &str, key: &str) -> String {
     out
 }
 
-fn redact_bearer(text: &str) -> String {
+fn redact_after_scheme(text: &str, scheme: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
-    while let Some(pos) = lower[i..].find("bearer ") {
-        let start = i + pos + "bearer ".len();
+    while let Some(pos) = lower[i..].find(scheme) {
+        let start = i + pos + scheme.len();
         let bytes = text.as_bytes();
         let mut k = start;
         while k < bytes.len() && !matches!(bytes[k], b' ' | b'"' | b',' | b'\n' | b'\r') {
@@ -474,21 +483,33 @@ fn redact_bearer(text: &str) -> String {
     out
 }
 
+/// A key stands alone unless a letter or digit touches it (`page_access_token` still counts).
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    b.is_ascii_alphanumeric()
+}
+
+/// Control characters and line/paragraph separators become spaces.
+fn one_line(c: char) -> char {
+    if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+        ' '
+    } else {
+        c
+    }
 }
 
 /// A short, single-line, redacted excerpt of a response body, for error messages.
 ///
 /// At most `max_chars` characters are kept; control characters become spaces.
 pub fn body_snippet(body: &[u8], secrets: &[String], max_chars: usize) -> String {
-    let text = String::from_utf8_lossy(body);
+    // Only a window is redacted (long enough that a secret cut by the window is
+    // still whole inside it), so a 16 MiB body costs no more than a short one.
+    let longest = secrets.iter().map(String::len).max().unwrap_or(0);
+    let window = (max_chars.saturating_mul(4))
+        .saturating_add(longest)
+        .saturating_add(64);
+    let text = String::from_utf8_lossy(&body[..body.len().min(window)]);
     let clean = redact(&text, secrets);
-    let mut out: String = clean
-        .chars()
-        .take(max_chars)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let mut out: String = clean.chars().take(max_chars).map(one_line).collect();
     if clean.chars().count() > max_chars {
         out.push('…');
     }

@@ -127,6 +127,14 @@ impl RetryPolicy {
         }
         Duration::from_millis(rand::random_range(0..=millis))
     }
+
+    /// The wait before retry number `attempt`: the platform's hint when it
+    /// asks for longer than the backoff, else the backoff. A hint of zero (or
+    /// a date already past) still waits the backoff.
+    pub fn delay(&self, attempt: u32, hint: Option<Duration>) -> Duration {
+        let backoff = self.backoff(attempt);
+        hint.map_or(backoff, |h| h.max(backoff))
+    }
 }
 
 /// Who is calling, for retries, tracing, metrics and errors.
@@ -273,10 +281,8 @@ fn describe_serde_error(e: &serde_json::Error) -> String {
     // Data errors name a missing field or a type mismatch without quoting values.
     let detail = if e.classify() == Category::Data {
         let msg = e.to_string();
-        if msg.starts_with("missing field")
-            || msg.starts_with("invalid type")
-            || msg.starts_with("unknown variant")
-        {
+        // `unknown variant` quotes the platform's value in backticks: left out.
+        if msg.starts_with("missing field") || msg.starts_with("invalid type") {
             let cut = msg.find(" at line").unwrap_or(msg.len());
             let head = &msg[..cut];
             // `invalid type: string "..."` quotes the value: keep only the part before it.
@@ -503,8 +509,8 @@ impl HttpClient {
                 tracing::info!(kind = err.kind().as_str(), status = ?err.http_status(), attempts = attempt + 1, "platform call failed");
                 return Err(err);
             }
-            let delay = hint.unwrap_or_else(|| policy.backoff(attempt));
-            if started.elapsed() + delay > policy.total_budget {
+            let delay = policy.delay(attempt, hint);
+            if started.elapsed().saturating_add(delay) > policy.total_budget {
                 tracing::info!(kind = err.kind().as_str(), "retry budget spent");
                 return Err(err.with_retry(Retry::Exhausted));
             }
@@ -550,17 +556,46 @@ impl HttpClient {
         }
         let body = match read_body(response, self.inner.max_response_bytes).await {
             Ok(b) => b,
-            Err(e) => {
-                // The platform answered; only the body was lost on the way.
-                let kind = if status.is_success() && !ctx.idempotent {
-                    ErrorKind::UnknownOutcome
+            Err(BodyError::TooLarge(max)) => {
+                // Not something a retry changes; for a create, what it did is unknown.
+                let kind = if ctx.idempotent {
+                    ErrorKind::Unexpected
                 } else {
-                    ErrorKind::Unavailable
+                    ErrorKind::UnknownOutcome
                 };
-                return Err(Error::new(kind, e.message().to_owned())
-                    .with_platform(ctx.platform)
-                    .with_operation(ctx.operation)
-                    .with_status(status.as_u16()));
+                return Err(
+                    Error::new(kind, format!("response body is larger than {max} bytes"))
+                        .permanent()
+                        .with_platform(ctx.platform)
+                        .with_operation(ctx.operation)
+                        .with_status(status.as_u16()),
+                );
+            }
+            Err(BodyError::CutOff(source)) => {
+                if status.is_success() {
+                    // The platform answered yes; only the body was lost on the way.
+                    let kind = if ctx.idempotent {
+                        ErrorKind::Unavailable
+                    } else {
+                        ErrorKind::UnknownOutcome
+                    };
+                    return Err(Error::new(kind, "the response body was cut off")
+                        .with_retry(kind.default_retry())
+                        .with_platform(ctx.platform)
+                        .with_operation(ctx.operation)
+                        .with_status(status.as_u16())
+                        .with_source(source));
+                }
+                // An error answer with a broken body: classify by status alone, with the
+                // same rules for creates as any other failure.
+                return Err(classify_failure(
+                    ctx,
+                    status,
+                    &headers,
+                    &[],
+                    secrets,
+                    parse_error,
+                ));
             }
         };
         if status.is_success() {
@@ -590,7 +625,8 @@ fn classify_failure(
     secrets: &[String],
     parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
 ) -> Error {
-    let mut err = parse_error(status, headers, body)
+    let body = redact_body(body, secrets);
+    let mut err = parse_error(status, headers, &body)
         .redact_secrets(secrets)
         .or_operation(ctx.operation);
     if err.platform().is_none() {
@@ -624,31 +660,61 @@ fn may_have_been_applied(ctx: &RequestContext, status: StatusCode, err: &Error) 
     status.is_server_error() || err.is_temporary()
 }
 
-async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Bytes> {
+enum BodyError {
+    TooLarge(usize),
+    CutOff(reqwest::Error),
+}
+
+async fn read_body(
+    mut response: reqwest::Response,
+    max: usize,
+) -> std::result::Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|n| n > max as u64) {
-        return Err(Error::unexpected(format!(
-            "response body is larger than {max} bytes"
-        )));
+        return Err(BodyError::TooLarge(max));
     }
     let mut buf = BytesMut::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if buf.len() + chunk.len() > max {
-                    return Err(Error::unexpected(format!(
-                        "response body is larger than {max} bytes"
-                    )));
+                    return Err(BodyError::TooLarge(max));
                 }
                 buf.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(buf.freeze()),
-            Err(e) => {
-                return Err(
-                    Error::unexpected("the response body was cut off").with_source(e.without_url())
-                );
-            }
+            Err(e) => return Err(BodyError::CutOff(e.without_url())),
         }
     }
+}
+
+/// The body with every known secret replaced, so a platform parser that cuts
+/// the body short cannot leave half a token behind.
+fn redact_body<'a>(body: &'a [u8], secrets: &[String]) -> std::borrow::Cow<'a, [u8]> {
+    let hit = secrets
+        .iter()
+        .any(|s| s.len() >= 4 && body.windows(s.len()).any(|w| w == s.as_bytes()));
+    if !hit {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = body.to_vec();
+    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in ordered {
+        let needle = s.as_bytes();
+        let mut replaced = Vec::with_capacity(out.len());
+        let mut i = 0;
+        while i < out.len() {
+            if out[i..].starts_with(needle) {
+                replaced.extend_from_slice(b"[REDACTED]");
+                i += needle.len();
+            } else {
+                replaced.push(out[i]);
+                i += 1;
+            }
+        }
+        out = replaced;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn transport_error(ctx: &RequestContext, e: reqwest::Error) -> Error {
@@ -751,7 +817,10 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 /// Parses a `Retry-After` value: delta-seconds, or an HTTP-date (a date in the past means no wait).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(Duration::from_secs);
+        // Too many digits for a u64 is still "a very long time", not "no wait".
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let now: chrono::DateTime<chrono::Utc> = now.into();
@@ -856,9 +925,44 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now),
             Some(Duration::ZERO)
         );
+        // More digits than a u64 holds is a very long wait, never "no wait".
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
         for bad in ["", "-5", "1.5", "soon", "Sun, 99 Nov 1994 08:49:47 GMT"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn redact_body_replaces_every_secret_longest_first() {
+        let secrets = vec!["tok".to_owned(), "abcd".to_owned(), "abcdefgh".to_owned()];
+        let body = br#"{"a":"abcdefgh","b":"abcd","c":"tok"}"#;
+        let out = redact_body(body, &secrets);
+        // The longer secret goes first, so no tail of it survives; three-byte
+        // strings are too short to be told from ordinary text.
+        assert_eq!(
+            &*out,
+            br#"{"a":"[REDACTED]","b":"[REDACTED]","c":"tok"}"#.as_slice()
+        );
+        assert!(matches!(
+            redact_body(b"nothing here", &secrets),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_zero_hint_still_backs_off_and_a_long_hint_wins() {
+        let p = RetryPolicy::default()
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(1_000));
+        // "Retry now" from a platform under load is no reason to hammer it.
+        assert!((0..50).any(|_| p.delay(2, Some(Duration::ZERO)) > Duration::ZERO));
+        assert_eq!(
+            p.delay(2, Some(Duration::from_secs(30))),
+            Duration::from_secs(30)
+        );
+        assert!(p.delay(2, None) <= Duration::from_millis(400));
     }
 
     #[test]

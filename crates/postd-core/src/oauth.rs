@@ -42,7 +42,8 @@ use crate::platform::Platform;
 const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The CSRF `state` of one authorization: 256 random bits, base64url.
-#[derive(Clone, PartialEq, Eq)]
+/// Compare with [`State::matches`] (constant time), not `==`.
+#[derive(Clone)]
 pub struct State(String);
 
 impl State {
@@ -120,6 +121,35 @@ impl fmt::Debug for PkceVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PkceVerifier([REDACTED])")
     }
+}
+
+/// Parameters the authorization URL sets itself; extra parameters may not repeat them.
+const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "client_key",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// RFC 6749 3.1.2 and RFC 9700: https (http only for loopback), no fragment, no user info.
+fn check_redirect_uri(uri: &Url) -> std::result::Result<(), &'static str> {
+    let loopback = matches!(uri.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match uri.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err("must be https (http only for a loopback address)"),
+    }
+    if uri.fragment().is_some() {
+        return Err("must not have a fragment");
+    }
+    if !uri.username().is_empty() || uri.password().is_some() {
+        return Err("must not carry user info");
+    }
+    Ok(())
 }
 
 /// The S256 challenge of a verifier.
@@ -348,8 +378,18 @@ impl OAuthClient {
         request: &AuthorizationRequest,
         default_scopes: &[&str],
     ) -> Result<Authorization> {
-        if !matches!(request.redirect_uri.scheme(), "https" | "http") {
-            return Err(Error::config("redirect URI must be http(s)").with_platform(self.platform));
+        check_redirect_uri(&request.redirect_uri).map_err(|why| {
+            Error::config(format!("redirect URI {why}")).with_platform(self.platform)
+        })?;
+        if let Some((k, _)) = request
+            .extra_params
+            .iter()
+            .find(|(k, _)| RESERVED_PARAMS.contains(&k.as_str()))
+        {
+            return Err(Error::config(format!(
+                "extra authorization parameter {k:?} would override one POSTD sets itself"
+            ))
+            .with_platform(self.platform));
         }
         let scopes: Vec<String> = match &request.scopes {
             Some(s) => s.clone(),
@@ -391,6 +431,14 @@ impl OAuthClient {
         exchange: &CodeExchange,
     ) -> Result<TokenResponse> {
         exchange.verify_state(self.platform)?;
+        if self.pkce && exchange.pkce_verifier.is_none() {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                "this authorization used PKCE but the exchange has no verifier; start the authorization again",
+            )
+            .with_platform(self.platform)
+            .with_operation("exchange_code"));
+        }
         let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", "authorization_code"),
             ("code", exchange.code.expose_secret()),
@@ -533,7 +581,8 @@ impl TokenResponse {
             .with_obtained_at(now)
             .with_scopes::<Vec<String>, String>(scopes);
         t.expires_at = at(self.expires_in);
-        t.refresh_token = self.refresh_token;
+        // An empty refresh token is no refresh token (merge_refreshed then keeps the old one).
+        t.refresh_token = self.refresh_token.filter(|r| !r.expose_secret().is_empty());
         t.refresh_expires_at = at(self.refresh_token_expires_in);
         t.subject = self.subject;
         t
@@ -596,7 +645,8 @@ pub fn parse_oauth_error(
         | "invalid_redirect_uri" => ErrorKind::Config,
         "invalid_scope" | "access_denied" => ErrorKind::PermissionDenied,
         "temporarily_unavailable" | "server_error" => ErrorKind::Unavailable,
-        "slow_down" => ErrorKind::RateLimited,
+        "slow_down" | "rate_limit_exceeded" => ErrorKind::RateLimited,
+        "scope_not_authorized" => ErrorKind::PermissionDenied,
         _ => ErrorKind::Auth,
     };
     let description = parsed
@@ -645,7 +695,7 @@ mod tests {
         let s = State::generate();
         let raw = B64URL.decode(s.as_str()).unwrap();
         assert_eq!(raw.len(), 32);
-        assert_ne!(s, State::generate());
+        assert!(!s.matches(State::generate().as_str()));
         assert!(s.matches(s.as_str()));
         assert!(!s.matches(""));
         assert!(!s.matches(&s.as_str()[1..]));
@@ -691,11 +741,36 @@ mod tests {
             )
         );
 
-        let bad = AuthorizationRequest::new(Url::parse("javascript:alert(1)").unwrap());
-        assert_eq!(
-            client.authorization(&bad, &[]).unwrap_err().kind(),
-            ErrorKind::Config
-        );
+        for bad in [
+            "javascript:alert(1)",
+            "http://app.example/cb",
+            "https://app.example/cb#frag",
+            "https://u:p@app.example/cb",
+        ] {
+            let req = AuthorizationRequest::new(Url::parse(bad).unwrap());
+            assert_eq!(
+                client.authorization(&req, &[]).unwrap_err().kind(),
+                ErrorKind::Config,
+                "{bad}"
+            );
+        }
+        let loopback = AuthorizationRequest::new(Url::parse("http://127.0.0.1:8080/cb").unwrap());
+        assert!(client.authorization(&loopback, &[]).is_ok());
+        for key in [
+            "state",
+            "redirect_uri",
+            "code_challenge",
+            "scope",
+            "client_key",
+        ] {
+            let req = AuthorizationRequest::new(Url::parse("https://app.example/cb").unwrap())
+                .with_param(key, "evil");
+            assert_eq!(
+                client.authorization(&req, &[]).unwrap_err().kind(),
+                ErrorKind::Config,
+                "{key}"
+            );
+        }
     }
 
     #[test]
@@ -729,6 +804,18 @@ mod tests {
                 400,
                 r#"{"error":"invalid_request"}"#,
                 ErrorKind::Auth,
+                false,
+            ),
+            (
+                429,
+                r#"{"error":"rate_limit_exceeded"}"#,
+                ErrorKind::RateLimited,
+                true,
+            ),
+            (
+                400,
+                r#"{"error":"scope_not_authorized"}"#,
+                ErrorKind::PermissionDenied,
                 false,
             ),
             (
@@ -770,10 +857,11 @@ mod tests {
         assert_eq!(t.subject.as_deref(), Some("u1"));
 
         let r: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"at","expires_in":null}"#).unwrap();
+            serde_json::from_str(r#"{"access_token":"at","expires_in":null,"refresh_token":""}"#)
+                .unwrap();
         let t = r.into_token_set(now);
         assert_eq!(t.expires_at, None);
-        assert!(t.refresh_token.is_none());
+        assert!(t.refresh_token.is_none(), "an empty refresh token is none");
         let huge: TokenResponse =
             serde_json::from_str(r#"{"access_token":"at","expires_in":9223372036854775807}"#)
                 .unwrap();

@@ -422,7 +422,9 @@ async fn oversized_response_is_refused() {
     let err = call(&c, GET, Method::GET, &format!("{}/r", server.uri()))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    // A retry would get the same oversized body: refused once, not retried.
+    assert_eq!(err.kind(), ErrorKind::Unexpected);
+    assert!(!err.is_temporary());
     assert!(err.to_string().contains("larger than 1024"));
 }
 
@@ -484,4 +486,40 @@ async fn canary_token_never_leaks_into_errors() {
             assert!(!t.contains(CANARY), "leaked in: {t}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_long_token_echoed_deep_in_an_error_body_is_redacted() {
+    // A parser that keeps the body (or cuts it at any point) must never show
+    // the token, even past the snippet window.
+    let token: String = std::iter::repeat_n("EAAG9xq", 60).collect();
+    let server = MockServer::start().await;
+    let padding = "x".repeat(300);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(format!(
+            r#"{{"pad":"{padding}","error":{{"message":"bad token {token}"}}}}"#
+        )))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let secret = SecretString::from(token.clone());
+    let keep_body = |status: StatusCode, _h: &HeaderMap, body: &[u8]| {
+        Error::new(
+            ErrorKind::InvalidContent,
+            // Cut mid-token, as a parser that truncates its message would.
+            String::from_utf8_lossy(&body[..body.len().min(370)]).into_owned(),
+        )
+        .with_status(status.as_u16())
+    };
+    let request = bearer(
+        c.request(Method::GET, Url::parse(&server.uri()).unwrap()),
+        &secret,
+    )
+    .build()
+    .unwrap();
+    let err = c.execute(GET, request, &keep_body).await.unwrap_err();
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains(&token[..20]), "leaked in: {text}");
+    }
+    assert!(err.to_string().contains("[REDACTED]"));
 }
