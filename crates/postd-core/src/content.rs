@@ -178,6 +178,9 @@ pub enum MediaKind {
     Document,
 }
 
+/// The most [`Media::read_chunk`] reserves before it has read anything.
+const MAX_CHUNK_PREALLOC: usize = 64 << 20;
+
 /// Where a media item's bytes come from.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -193,11 +196,20 @@ pub enum MediaSource {
 impl fmt::Debug for MediaSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // Media URLs can be presigned: keep the query out of logs.
+            // Media URLs can be presigned or carry basic-auth: keep the
+            // query, fragment and user info out of logs.
             MediaSource::Url(u) => {
                 let mut shown = u.clone();
                 if shown.query().is_some() {
                     shown.set_query(Some("[REDACTED]"));
+                }
+                if shown.fragment().is_some() {
+                    shown.set_fragment(Some("[REDACTED]"));
+                }
+                if !shown.username().is_empty() || shown.password().is_some() {
+                    // Cannot fail for URLs with a host, which are the only ones with user info.
+                    let _ = shown.set_username("[REDACTED]");
+                    let _ = shown.set_password(None);
                 }
                 f.debug_tuple("Url").field(&shown.as_str()).finish()
             }
@@ -310,7 +322,8 @@ impl Media {
                 file.seek(std::io::SeekFrom::Start(offset))
                     .await
                     .map_err(|e| media_io_error(p, e))?;
-                let mut buf = Vec::with_capacity(len);
+                // The file may be shorter than asked: grow as read, from a bounded start.
+                let mut buf = Vec::with_capacity(len.min(MAX_CHUNK_PREALLOC));
                 (&mut file)
                     .take(len as u64)
                     .read_to_end(&mut buf)
@@ -693,6 +706,15 @@ mod tests {
         );
         let dbg = format!("{m:?}");
         assert!(!dbg.contains("secret"), "{dbg}");
+        let m = Media::url(
+            MediaKind::Image,
+            Url::parse("https://bob:hunter2@cdn.example/a.jpg#tok=frag").unwrap(),
+        );
+        let dbg = format!("{m:?}");
+        for leaked in ["bob", "hunter2", "frag"] {
+            assert!(!dbg.contains(leaked), "{dbg}");
+        }
+        assert!(dbg.contains("cdn.example/a.jpg"), "{dbg}");
     }
 
     #[tokio::test]

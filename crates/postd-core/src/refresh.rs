@@ -102,13 +102,21 @@ impl RefreshPlan {
 
         let refresh_at = match (can_refresh, tokens.expires_at) {
             (true, Some(expires)) => {
-                let lifetime = expires - tokens.obtained_at;
+                let lifetime = expires.signed_duration_since(tokens.obtained_at);
+                // A negative margin would refresh after expiry: treat it as none.
+                let ahead = policy.refresh_ahead.max(Duration::zero());
                 let margin = if lifetime > Duration::zero() {
-                    policy.refresh_ahead.min(lifetime / 2)
+                    ahead.min(lifetime / 2)
                 } else {
-                    policy.refresh_ahead
+                    ahead
                 };
-                Some(expires - margin)
+                // Dates at the edge of the calendar (a hostile `expires_in`)
+                // saturate to "refresh now" rather than overflow.
+                Some(
+                    expires
+                        .checked_sub_signed(margin)
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                )
             }
             _ => None,
         };
@@ -133,7 +141,9 @@ impl RefreshPlan {
                 .warn_before
                 .iter()
                 .map(|&before| ReauthWarning {
-                    at: deadline - before,
+                    at: deadline
+                        .checked_sub_signed(before)
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC),
                     before,
                     deadline,
                 })
@@ -210,6 +220,29 @@ mod tests {
         assert!(plan.refresh_due(at));
         assert_eq!(plan.reauth_deadline, None);
         assert!(plan.warnings.is_empty());
+    }
+
+    #[test]
+    fn dates_at_the_edge_of_the_calendar_do_not_panic() {
+        let min = DateTime::<Utc>::MIN_UTC;
+        let tokens = TokenSet::new("a")
+            .with_refresh_token("r")
+            .with_obtained_at(t0())
+            .with_expires_at(min)
+            .with_refresh_expires_at(min);
+        let model = RefreshModel::RefreshToken { rotates: true };
+        let plan = RefreshPlan::compute(&tokens, model, &RefreshPolicy::default());
+        assert!(plan.reauth_required(t0()));
+        assert!(plan.warnings.iter().all(|w| w.at == min));
+
+        // A negative margin refreshes at expiry, never after it.
+        let tokens = TokenSet::new("a")
+            .with_refresh_token("r")
+            .with_obtained_at(t0())
+            .with_expires_at(t0() + Duration::hours(2));
+        let policy = RefreshPolicy::default().with_refresh_ahead(Duration::hours(-5));
+        let plan = RefreshPlan::compute(&tokens, model, &policy);
+        assert_eq!(plan.refresh_at, Some(t0() + Duration::hours(2)));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! assert!(verify_hmac_sha256(b"wrong", body, &sig, SignatureEncoding::Hex).is_err());
 //! ```
 
+use std::fmt;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -29,7 +30,10 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 ///
 /// `body` must be the exact bytes received: signatures are computed over
 /// them, and a parsed-then-reserialized body will not verify.
-#[derive(Clone, Debug, Default)]
+///
+/// Its `Debug` shows the method, the query keys, the header names and the
+/// body's length: a query can carry a verify token and headers a signature.
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct WebhookRequest {
     /// `GET` for challenges, `POST` for events.
@@ -40,6 +44,19 @@ pub struct WebhookRequest {
     pub headers: HeaderMap,
     /// The raw body.
     pub body: Bytes,
+}
+
+impl fmt::Debug for WebhookRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = self.query.iter().map(|(k, _)| k.as_str()).collect();
+        let headers: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("WebhookRequest")
+            .field("method", &self.method)
+            .field("query_keys", &keys)
+            .field("header_names", &headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl WebhookRequest {
@@ -203,6 +220,7 @@ pub fn verify_hmac_sha256(
     signature: &str,
     encoding: SignatureEncoding,
 ) -> Result<()> {
+    check_key(key)?;
     let expected = decode_signature(signature, encoding)?;
     let mut mac = new_mac(key);
     mac.update(msg);
@@ -217,6 +235,7 @@ pub fn verify_hmac_sha256_parts(
     signature: &str,
     encoding: SignatureEncoding,
 ) -> Result<()> {
+    check_key(key)?;
     let expected = decode_signature(signature, encoding)?;
     let mut mac = new_mac(key);
     for p in parts {
@@ -224,6 +243,17 @@ pub fn verify_hmac_sha256_parts(
     }
     mac.verify_slice(&expected)
         .map_err(|_| Error::new(ErrorKind::InvalidSignature, "signature does not match"))
+}
+
+/// An empty key is a missing secret, and anyone can sign with it.
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "the webhook signing secret is empty; set the app secret before verifying",
+        ));
+    }
+    Ok(())
 }
 
 fn decode_signature(signature: &str, encoding: SignatureEncoding) -> Result<Vec<u8>> {
@@ -424,6 +454,27 @@ mod tests {
                 verify_hmac_sha256(b"k", b"body", sig, SignatureEncoding::Base64).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidSignature);
         }
+        // A correct signature under an empty key proves nothing: anyone can make one.
+        let forged = hmac_sha256_hex(b"", b"body");
+        let err = verify_hmac_sha256(b"", b"body", &forged, SignatureEncoding::Hex).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let err =
+            verify_hmac_sha256_parts(b"", &[b"body"], &forged, SignatureEncoding::Hex).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn request_debug_shows_no_values() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-hub-signature-256", "sha256=SIGVALUE".parse().unwrap());
+        let mut req = WebhookRequest::post(headers, "BODYTEXT");
+        req.query
+            .push(("hub.verify_token".into(), "VERIFYTOKEN".into()));
+        let dbg = format!("{req:?}");
+        for leaked in ["SIGVALUE", "BODYTEXT", "VERIFYTOKEN"] {
+            assert!(!dbg.contains(leaked), "{dbg}");
+        }
+        assert!(dbg.contains("x-hub-signature-256") && dbg.contains("hub.verify_token"));
     }
 
     #[test]
