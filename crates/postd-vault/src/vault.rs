@@ -17,7 +17,7 @@ use crate::keys::KeyRing;
 use crate::payload;
 use crate::record::{AccountRecord, AccountStatus};
 use crate::seal::{SealContext, key_id_of, open, seal};
-use crate::store::{ListFilter, TokenStore, Write};
+use crate::store::{ListFilter, StoreLock, TokenStore, Write};
 
 /// The field name the credentials are sealed under.
 const CREDENTIALS_FIELD: &str = "credentials";
@@ -26,8 +26,10 @@ const CREDENTIALS_FIELD: &str = "credentials";
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct VaultConfig {
-    /// How long a refresh lock lives if its holder dies.
+    /// How long a refresh lock lives if its holder dies. Longer than `refresh_timeout`.
     pub refresh_lock_ttl: Duration,
+    /// How long one refresh call may take before it counts as a timed-out failure.
+    pub refresh_timeout: Duration,
     /// How long a caller waits for another's refresh before giving up.
     pub refresh_lock_wait: Duration,
     /// UTC days of failing refreshes after which the account needs re-authorization (Nango: 4).
@@ -43,7 +45,9 @@ pub struct VaultConfig {
 impl Default for VaultConfig {
     fn default() -> Self {
         VaultConfig {
-            refresh_lock_ttl: Duration::from_secs(60),
+            refresh_lock_ttl: Duration::from_secs(300),
+            // Above the HTTP client's default retry budget (120 s).
+            refresh_timeout: Duration::from_secs(180),
             refresh_lock_wait: Duration::from_secs(30),
             failure_days_before_reauth: 4,
             failure_backoff: Duration::from_secs(30),
@@ -100,6 +104,12 @@ impl TokenVault {
         keys: KeyRing,
         config: VaultConfig,
     ) -> Result<Self> {
+        if config.refresh_timeout >= config.refresh_lock_ttl {
+            return Err(vault_error(
+                ErrorKind::Config,
+                "refresh_timeout must be shorter than refresh_lock_ttl, or two refreshes could overlap",
+            ));
+        }
         store.migrate().await?;
         let (events, _) = broadcast::channel(1024);
         Ok(TokenVault {
@@ -234,51 +244,136 @@ impl TokenVault {
     /// At most one refresh per account runs at a time, in this process (a
     /// lock per account) and across processes (the store's lock); a caller
     /// that waited re-reads the record and uses what the winner stored.
+    /// Waiting is bounded by [`VaultConfig::refresh_lock_wait`] overall.
+    ///
+    /// Once the platform has answered a refresh, the answer is written even
+    /// if the caller stops waiting: a rotated refresh token is never lost to
+    /// a cancelled request.
     pub async fn fresh_credentials(
         &self,
         tenant: &str,
         account: &str,
         connector: &dyn Connector,
     ) -> Result<Credentials> {
-        let r = self.record(tenant, account).await?;
-        check_usable(&r)?;
-        let creds = self.open_credentials(&r)?;
-        if !self.refresh_due(&r, &creds, connector)? {
-            return Ok(creds);
+        match self.prepare_refresh(tenant, account, connector).await? {
+            Prepared::Use(creds) => return Ok(creds),
+            Prepared::Ended(r, reason) => return Err(self.mark_ended(r, reason).await),
+            Prepared::Refresh(..) => {}
         }
 
+        let cfg = &self.inner.config;
+        let deadline = tokio::time::Instant::now() + cfg.refresh_lock_wait;
         let local = self.local_lock(tenant, account);
-        let _local = local.lock().await;
-        let r = self.record(tenant, account).await?;
-        check_usable(&r)?;
-        let creds = self.open_credentials(&r)?;
-        if !self.refresh_due(&r, &creds, connector)? {
-            return Ok(creds);
+        let Ok(_local) = tokio::time::timeout_at(deadline, local.lock()).await else {
+            return self.while_busy(tenant, account).await;
+        };
+        match self.prepare_refresh(tenant, account, connector).await? {
+            Prepared::Use(creds) => return Ok(creds),
+            Prepared::Ended(r, reason) => return Err(self.mark_ended(r, reason).await),
+            Prepared::Refresh(..) => {}
         }
 
         let lock_name = format!("postd-vault:refresh:{tenant}:{account}");
-        let cfg = &self.inner.config;
+        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         let Some(lock) = self
             .inner
             .store
-            .lock(&lock_name, cfg.refresh_lock_ttl, cfg.refresh_lock_wait)
+            .lock(&lock_name, cfg.refresh_lock_ttl, wait)
             .await?
         else {
-            // Another process is still refreshing: use what is stored if it still works.
-            let r = self.record(tenant, account).await?;
-            let creds = self.open_credentials(&r)?;
-            if still_valid(&r, Utc::now()) {
-                return Ok(creds);
+            return self.while_busy(tenant, account).await;
+        };
+        self.refresh_locked(tenant, account, connector, lock).await
+    }
+
+    /// Another caller holds the refresh: use what is stored if it still works.
+    async fn while_busy(&self, tenant: &str, account: &str) -> Result<Credentials> {
+        let r = self.record(tenant, account).await?;
+        check_usable(&r)?;
+        if still_valid(&r, Utc::now()) {
+            return self.open_credentials(&r);
+        }
+        Err(vault_error(
+            ErrorKind::Unavailable,
+            "another caller is refreshing this account",
+        )
+        .temporary(Some(Duration::from_secs(5))))
+    }
+
+    /// Reads the record and decides: use the stored credentials, refresh, or
+    /// report that authorization has ended.
+    async fn prepare_refresh(
+        &self,
+        tenant: &str,
+        account: &str,
+        connector: &dyn Connector,
+    ) -> Result<Prepared> {
+        let r = self.record(tenant, account).await?;
+        check_usable(&r)?;
+        let creds = self.open_credentials(&r)?;
+        let now = Utc::now();
+        let plan = match connector.refresh_plan(&creds, now) {
+            Ok(p) => p,
+            // No plan (API keys, scaffolds): nothing to refresh.
+            Err(e) if e.kind() == ErrorKind::NotImplemented => RefreshPlan::default(),
+            Err(e) => return Err(e),
+        };
+        if plan.reauth_required(now) {
+            return Ok(Prepared::Ended(
+                r,
+                "the authorization's deadline has passed".to_owned(),
+            ));
+        }
+        if !plan.refresh_due(now) {
+            return Ok(Prepared::Use(creds));
+        }
+        if let Some(next) = r.next_refresh_at
+            && now < next
+        {
+            // Failures are backing off: the old token serves while it lasts.
+            if still_valid(&r, now) {
+                return Ok(Prepared::Use(creds));
             }
+            let wait = (next - now).to_std().ok();
             return Err(vault_error(
                 ErrorKind::Unavailable,
-                "another process is refreshing this account",
+                "the token expired and refreshes are backing off after failures",
             )
-            .temporary(Some(Duration::from_secs(5))));
-        };
-        let result = self.refresh_locked(tenant, account, connector).await;
-        lock.release().await?;
-        result
+            .with_retry(Retry::Temporary { after: wait }));
+        }
+        Ok(Prepared::Refresh(r, creds))
+    }
+
+    /// Marks an account whose authorization has ended, once, and returns the error to give.
+    async fn mark_ended(&self, r: AccountRecord, reason: String) -> Error {
+        let err = vault_error(
+            ErrorKind::ReauthRequired,
+            format!(
+                "account {} needs the user to authorize again: {reason}",
+                r.account
+            ),
+        )
+        .with_platform(r.platform);
+        let base = r.sealed_credentials.clone();
+        let marked = self
+            .update_if(&r.tenant, &r.account, |rec| {
+                // Only if nothing new was stored meanwhile (a re-authorization).
+                if rec.sealed_credentials != base || rec.status != r.status {
+                    return Ok(false);
+                }
+                rec.status = AccountStatus::ReauthRequired;
+                rec.status_reason = Some(reason.clone());
+                Ok(true)
+            })
+            .await;
+        match marked {
+            Ok(Some(record)) => {
+                self.emit(&record, VaultEventKind::ReauthRequired { reason });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(kind = e.kind().as_str(), "could not mark the account"),
+        }
+        err
     }
 
     async fn refresh_locked(
@@ -286,34 +381,97 @@ impl TokenVault {
         tenant: &str,
         account: &str,
         connector: &dyn Connector,
+        lock: Box<dyn StoreLock>,
     ) -> Result<Credentials> {
         // Whoever held the lock before may have refreshed already.
-        let r = self.record(tenant, account).await?;
-        check_usable(&r)?;
-        let creds = self.open_credentials(&r)?;
-        if !self.refresh_due(&r, &creds, connector)? {
-            return Ok(creds);
-        }
+        let early = match self.prepare_refresh(tenant, account, connector).await {
+            Ok(Prepared::Refresh(r, c)) => Ok((r, c)),
+            Ok(Prepared::Use(c)) => Err(Ok(c)),
+            Ok(Prepared::Ended(r, reason)) => Err(Err(self.mark_ended(r, reason).await)),
+            Err(e) => Err(Err(e)),
+        };
+        let (base, creds) = match early {
+            Ok(pair) => pair,
+            Err(result) => return after_release(result, lock.release().await),
+        };
         let started = std::time::Instant::now();
-        let outcome = connector.refresh(&creds).await;
+        let timeout = self.inner.config.refresh_timeout;
+        let outcome = match tokio::time::timeout(timeout, connector.refresh(&creds)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!("the refresh took longer than {} s", timeout.as_secs()),
+            )
+            .with_platform(base.platform)
+            .with_operation("refresh")
+            .temporary(None)),
+        };
         let label = match &outcome {
             Ok(_) => "ok",
             Err(e) => e.kind().as_str(),
         };
-        metrics::counter!("postd_token_refresh_total", "platform" => r.platform.as_str(), "outcome" => label).increment(1);
-        metrics::histogram!("postd_token_refresh_duration_seconds", "platform" => r.platform.as_str())
+        metrics::counter!("postd_token_refresh_total", "platform" => base.platform.as_str(), "outcome" => label).increment(1);
+        metrics::histogram!("postd_token_refresh_duration_seconds", "platform" => base.platform.as_str())
             .record(started.elapsed().as_secs_f64());
+
+        // The platform has answered: write that down even if our caller goes away.
+        let vault = self.clone();
+        let task = tokio::spawn(async move {
+            let result = vault.record_outcome(base, creds, outcome).await;
+            after_release(result, lock.release().await)
+        });
+        task.await.unwrap_or_else(|_| {
+            Err(vault_error(
+                ErrorKind::Unexpected,
+                "the task recording a refresh stopped",
+            ))
+        })
+    }
+
+    /// Stores what a refresh returned, unless the account changed meanwhile.
+    async fn record_outcome(
+        &self,
+        base: AccountRecord,
+        creds: Credentials,
+        outcome: Result<Credentials>,
+    ) -> Result<Credentials> {
+        let (tenant, account) = (base.tenant.as_str(), base.account.as_str());
+        let base_plain = open(&self.inner.keys, &ctx(&base), &base.sealed_credentials)?;
+        // Still the credentials this refresh started from, and not revoked?
+        let unchanged = |rec: &AccountRecord| -> Result<bool> {
+            if rec.status == AccountStatus::Revoked {
+                return Ok(false);
+            }
+            if rec.sealed_credentials == base.sealed_credentials {
+                return Ok(true);
+            }
+            // A key rotation reseals the same plaintext.
+            Ok(open(&self.inner.keys, &ctx(rec), &rec.sealed_credentials)? == base_plain)
+        };
         match outcome {
             Ok(fresh) => {
-                let was_failing = r.status == AccountStatus::RefreshFailing;
+                let was_failing = base.status == AccountStatus::RefreshFailing;
                 // The new access token and any rotated refresh token go in one write.
-                let record = self
-                    .update_with(tenant, account, |rec| {
+                let written = self
+                    .update_if(tenant, account, |rec| {
+                        if !unchanged(rec)? {
+                            return Ok(false);
+                        }
+                        let deadlines = deadlines_of(rec);
+                        let warned = rec.warned_days_before;
                         self.apply_credentials(rec, &fresh)?;
                         reset_lifecycle(rec);
-                        Ok(())
+                        // Same deadline, same warnings: T-7d is not said twice.
+                        if deadlines == deadlines_of(rec) && deadlines != (None, None) {
+                            rec.warned_days_before = warned;
+                        }
+                        Ok(true)
                     })
                     .await?;
+                let Some(record) = written else {
+                    // Re-authorized or revoked while we refreshed: what is stored now wins.
+                    return self.stored_usable(tenant, account).await;
+                };
                 self.emit(&record, VaultEventKind::Refreshed);
                 if was_failing {
                     self.emit(&record, VaultEventKind::Recovered);
@@ -323,24 +481,36 @@ impl TokenVault {
             Err(e) if e.kind() == ErrorKind::ReauthRequired => {
                 // invalid_grant and friends: retrying cannot help. Mark it now, once.
                 let reason = e.message().to_owned();
-                let record = self
-                    .update_with(tenant, account, |rec| {
+                let written = self
+                    .update_if(tenant, account, |rec| {
+                        if !unchanged(rec)? {
+                            return Ok(false);
+                        }
                         rec.status = AccountStatus::ReauthRequired;
                         rec.status_reason = Some(reason.clone());
-                        rec.updated_at = Utc::now();
-                        Ok(())
+                        Ok(true)
                     })
                     .await?;
-                self.emit(&record, VaultEventKind::ReauthRequired { reason });
-                Err(e)
+                match written {
+                    Some(record) => {
+                        self.emit(&record, VaultEventKind::ReauthRequired { reason });
+                        Err(e)
+                    }
+                    None => self.stored_usable(tenant, account).await,
+                }
             }
+            // Our own configuration is wrong: not the account's fault, not a failure day.
+            Err(e) if e.kind() == ErrorKind::Config => Err(e),
             Err(e) => {
                 let now = Utc::now();
                 let cfg = self.inner.config.clone();
                 let message = e.message().to_owned();
                 let kind = e.kind();
-                let record = self
-                    .update_with(tenant, account, |rec| {
+                let written = self
+                    .update_if(tenant, account, |rec| {
+                        if !unchanged(rec)? {
+                            return Ok(false);
+                        }
                         record_failure(rec, &cfg, now, e.retry_after());
                         if rec.refresh_failure_days >= cfg.failure_days_before_reauth {
                             rec.status = AccountStatus::ReauthRequired;
@@ -352,22 +522,25 @@ impl TokenVault {
                             rec.status = AccountStatus::RefreshFailing;
                             rec.status_reason = Some(message.clone());
                         }
-                        Ok(())
+                        Ok(true)
                     })
                     .await?;
+                let Some(record) = written else {
+                    return self.stored_usable(tenant, account).await;
+                };
                 if record.status == AccountStatus::ReauthRequired {
                     let reason = record.status_reason.clone().unwrap_or_default();
                     self.emit(&record, VaultEventKind::ReauthRequired { reason });
-                } else {
-                    self.emit(
-                        &record,
-                        VaultEventKind::RefreshFailed {
-                            kind,
-                            failure_days: record.refresh_failure_days,
-                            message,
-                        },
-                    );
+                    return Err(e);
                 }
+                self.emit(
+                    &record,
+                    VaultEventKind::RefreshFailed {
+                        kind,
+                        failure_days: record.refresh_failure_days,
+                        message,
+                    },
+                );
                 // The old token may still work; hand it out until it expires.
                 if still_valid(&record, now) {
                     return Ok(creds);
@@ -377,36 +550,11 @@ impl TokenVault {
         }
     }
 
-    /// Whether a refresh is due now: the plan says so and no failure backoff is running.
-    fn refresh_due(
-        &self,
-        r: &AccountRecord,
-        creds: &Credentials,
-        connector: &dyn Connector,
-    ) -> Result<bool> {
-        let now = Utc::now();
-        let plan = match connector.refresh_plan(creds, now) {
-            Ok(p) => p,
-            Err(e) if e.kind() == ErrorKind::NotImplemented => RefreshPlan::default(),
-            Err(e) => return Err(e),
-        };
-        if !plan.refresh_due(now) {
-            return Ok(false);
-        }
-        if let Some(next) = r.next_refresh_at
-            && now < next
-        {
-            if still_valid(r, now) {
-                return Ok(false);
-            }
-            let wait = (next - now).to_std().ok();
-            return Err(vault_error(
-                ErrorKind::Unavailable,
-                "the token expired and refreshes are backing off after failures",
-            )
-            .with_retry(Retry::Temporary { after: wait }));
-        }
-        Ok(true)
+    /// The stored credentials, if the account is usable.
+    async fn stored_usable(&self, tenant: &str, account: &str) -> Result<Credentials> {
+        let r = self.record(tenant, account).await?;
+        check_usable(&r)?;
+        self.open_credentials(&r)
     }
 
     fn local_lock(&self, tenant: &str, account: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -426,14 +574,30 @@ impl TokenVault {
         account: &str,
         mut change: impl FnMut(&mut AccountRecord) -> Result<()>,
     ) -> Result<AccountRecord> {
+        let written = self
+            .update_if(tenant, account, |r| change(r).map(|()| true))
+            .await?;
+        written.ok_or_else(|| vault_error(ErrorKind::Unexpected, "an update was skipped"))
+    }
+
+    /// Like [`Self::update_with`], but `change` may decline (return `false`)
+    /// after seeing the current record; then nothing is written and `None` returned.
+    async fn update_if(
+        &self,
+        tenant: &str,
+        account: &str,
+        mut change: impl FnMut(&mut AccountRecord) -> Result<bool>,
+    ) -> Result<Option<AccountRecord>> {
         for _ in 0..16 {
             let mut r = self.record(tenant, account).await?;
-            change(&mut r)?;
+            if !change(&mut r)? {
+                return Ok(None);
+            }
             r.updated_at = Utc::now();
             match self.inner.store.update(&r).await? {
                 Write::Done(v) => {
                     r.version = v;
-                    return Ok(r);
+                    return Ok(Some(r));
                 }
                 Write::Conflict => continue,
                 Write::Missing => {
@@ -514,8 +678,9 @@ impl TokenVault {
         connector: &dyn Connector,
     ) -> Result<Health> {
         let now = Utc::now();
+        let mut checked: Option<Credentials> = None;
         let health = match self.fresh_credentials(tenant, account, connector).await {
-            Ok(creds) => match connector.health_check(&creds).await {
+            Ok(creds) => match connector.health_check(checked.insert(creds)).await {
                 Ok(h) => h,
                 Err(e) if e.kind() == ErrorKind::ReauthRequired => {
                     unhealthy(now, false, e.message())
@@ -534,7 +699,12 @@ impl TokenVault {
             .update_with(tenant, account, |r| {
                 r.health = Some(stored.clone());
                 r.last_health_at = Some(now);
-                if dead_token && r.status != AccountStatus::Revoked {
+                // A token that was replaced meanwhile (re-authorization) is not the dead one.
+                let replaced = match &checked {
+                    Some(used) => !same_secret(used, &self.open_credentials(r)?),
+                    None => false,
+                };
+                if dead_token && !replaced && r.status != AccountStatus::Revoked {
                     r.status = AccountStatus::ReauthRequired;
                     r.status_reason = Some("the platform no longer accepts the token".to_owned());
                 }
@@ -599,7 +769,14 @@ impl TokenVault {
             let Some(connector) = connectors(r.platform) else {
                 continue;
             };
-            let creds = self.open_credentials(&r)?;
+            // One unreadable record must not stop everyone else's warnings.
+            let creds = match self.open_credentials(&r) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(tenant = %r.tenant, account = %r.account, kind = e.kind().as_str(), "cannot open a record for warnings");
+                    continue;
+                }
+            };
             let Ok(plan) = connector.refresh_plan(&creds, now) else {
                 continue;
             };
@@ -627,6 +804,48 @@ impl TokenVault {
         }
         Ok(sent)
     }
+}
+
+/// The re-authorization deadlines of a record, to the millisecond (as sealed).
+fn deadlines_of(r: &AccountRecord) -> (Option<i64>, Option<i64>) {
+    (
+        r.refresh_expires_at.map(|t| t.timestamp_millis()),
+        r.consent_expires_at.map(|t| t.timestamp_millis()),
+    )
+}
+
+/// Whether two credentials carry the same access token (or API key).
+fn same_secret(a: &Credentials, b: &Credentials) -> bool {
+    use postd_core::secrecy::ExposeSecret;
+    match (a, b) {
+        (Credentials::OAuth(x), Credentials::OAuth(y)) => {
+            x.access_token.expose_secret() == y.access_token.expose_secret()
+        }
+        (Credentials::ApiKey(x), Credentials::ApiKey(y)) => x.expose_secret() == y.expose_secret(),
+        _ => false,
+    }
+}
+
+/// What [`TokenVault::prepare_refresh`] decided.
+enum Prepared {
+    /// The stored credentials serve as they are.
+    Use(Credentials),
+    /// A refresh is due, from this record and these credentials.
+    Refresh(AccountRecord, Credentials),
+    /// Authorization has ended; the reason.
+    Ended(AccountRecord, String),
+}
+
+/// The result of the work done under a lock, after releasing it. A lock that
+/// would not release expires on its own, so that failure does not hide the result.
+fn after_release(result: Result<Credentials>, released: Result<()>) -> Result<Credentials> {
+    if let Err(e) = released {
+        tracing::warn!(
+            kind = e.kind().as_str(),
+            "releasing a refresh lock failed; it will expire"
+        );
+    }
+    result
 }
 
 fn unhealthy(now: DateTime<Utc>, token_valid: bool, why: &str) -> Health {
@@ -682,7 +901,7 @@ fn record_failure(
         .last_refresh_failure_at
         .is_none_or(|last| last.date_naive() != now.date_naive());
     if new_day {
-        r.refresh_failure_days += 1;
+        r.refresh_failure_days = r.refresh_failure_days.saturating_add(1);
     }
     r.refresh_failures = r.refresh_failures.saturating_add(1);
     r.last_refresh_failure_at = Some(now);
@@ -690,7 +909,8 @@ fn record_failure(
         .failure_backoff
         .saturating_mul(2u32.saturating_pow(r.refresh_failures.saturating_sub(1).min(20)))
         .min(cfg.max_failure_backoff);
-    let wait = hint.map_or(exp, |h| h.max(exp));
+    // A platform's hint is honoured up to the longest wait we allow.
+    let wait = hint.map_or(exp, |h| h.max(exp).min(cfg.max_failure_backoff.max(exp)));
     r.next_refresh_at = chrono::Duration::from_std(wait)
         .ok()
         .and_then(|d| now.checked_add_signed(d));

@@ -209,12 +209,15 @@ impl TokenStore for PostgresStore {
         wait: Duration,
     ) -> Result<Option<Box<dyn StoreLock>>> {
         let deadline = Instant::now() + wait;
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("taking a connection for a lock", e))?;
+        let mut pause = Duration::from_millis(10);
         loop {
+            // A connection per try: a waiter must not hold one of the pool's
+            // connections while another caller does the work it waits for.
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| db_error("taking a connection for a lock", e))?;
             let taken: bool =
                 sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
                     .bind(name)
@@ -227,10 +230,12 @@ impl TokenStore for PostgresStore {
                     name: name.to_owned(),
                 })));
             }
+            drop(conn);
             if Instant::now() >= deadline {
                 return Ok(None);
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
         }
     }
 }

@@ -64,12 +64,15 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, in WAL mode, and migrates it.
+    ///
+    /// Commits are synced to disk (`synchronous = FULL`): a rotated refresh
+    /// token lost to a power cut would cost the user a re-authorization.
     pub async fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
         SqliteStore::connect(options).await
     }
@@ -85,7 +88,7 @@ impl SqliteStore {
         } else {
             options
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(SqliteSynchronous::Full)
         };
         SqliteStore::connect(options).await
     }
@@ -107,9 +110,11 @@ impl SqliteStore {
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn migrate(&self) -> Result<()> {
+        // IMMEDIATE takes the write lock up front: two processes migrating at
+        // once queue on it instead of failing to upgrade a read transaction.
         let mut tx = self
             .pool
-            .begin()
+            .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| db_error("starting a migration", e))?;
         sqlx::query("CREATE TABLE IF NOT EXISTS postd_vault_schema (version INTEGER PRIMARY KEY)")

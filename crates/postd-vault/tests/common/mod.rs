@@ -159,28 +159,7 @@ impl Connector for TestConnector {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::TikTok,
-            implemented: true,
-            auth: AuthKind::OAuth2 { pkce: true },
-            refresh: RefreshModel::RefreshToken { rotates: true },
-            text_max_chars: Some(100),
-            text_only: true,
-            links: true,
-            media: MediaLimits {
-                kinds: vec![],
-                max_items: 0,
-                max_image_bytes: None,
-                max_video_bytes: None,
-                max_video_duration: None,
-            },
-            native_scheduling: None,
-            async_processing: false,
-            analytics: false,
-            analytics_delay: None,
-            signed_webhooks: false,
-            webhook_challenge: false,
-        }
+        test_capabilities()
     }
 
     async fn refresh(&self, credentials: &Credentials) -> Result<Credentials> {
@@ -236,5 +215,88 @@ pub fn access_of(c: &Credentials) -> String {
     match c {
         Credentials::OAuth(t) => t.access_token.expose_secret().to_owned(),
         _ => panic!("not OAuth"),
+    }
+}
+
+/// What the test connectors say they can do: a TikTok-like OAuth platform with rotating refresh tokens.
+pub fn test_capabilities() -> Capabilities {
+    Capabilities {
+        platform: Platform::TikTok,
+        implemented: true,
+        auth: AuthKind::OAuth2 { pkce: true },
+        refresh: RefreshModel::RefreshToken { rotates: true },
+        text_max_chars: Some(100),
+        text_only: true,
+        links: true,
+        media: MediaLimits {
+            kinds: vec![],
+            max_items: 0,
+            max_image_bytes: None,
+            max_video_bytes: None,
+            max_video_duration: None,
+        },
+        native_scheduling: None,
+        async_processing: false,
+        analytics: false,
+        analytics_delay: None,
+        signed_webhooks: false,
+        webhook_challenge: false,
+    }
+}
+
+/// A connector whose refresh is scripted: it can be slow, fail with a kind,
+/// and otherwise issues `access-N`/`refresh-N`, keeping the refresh token's
+/// deadline (as LinkedIn does).
+#[derive(Debug, Default)]
+pub struct ScriptConnector {
+    pub calls: AtomicUsize,
+    pub delay: Mutex<Duration>,
+    pub fail_with: Mutex<Option<postd_core::ErrorKind>>,
+}
+
+impl ScriptConnector {
+    pub fn slow(delay: Duration) -> Self {
+        let c = ScriptConnector::default();
+        *c.delay.lock().unwrap() = delay;
+        c
+    }
+}
+
+#[async_trait]
+impl Connector for ScriptConnector {
+    fn platform(&self) -> Platform {
+        Platform::TikTok
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        test_capabilities()
+    }
+
+    async fn refresh(&self, credentials: &Credentials) -> Result<Credentials> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let delay = *self.delay.lock().unwrap();
+        tokio::time::sleep(delay).await;
+        if let Some(kind) = *self.fail_with.lock().unwrap() {
+            return Err(postd_core::Error::new(kind, "scripted failure"));
+        }
+        let t = credentials.token_set(Platform::TikTok)?;
+        let now = Utc::now();
+        let fresh = TokenSet::new(format!("access-{n}"))
+            .with_refresh_token(format!("refresh-{n}"))
+            .with_obtained_at(now)
+            .with_expires_at(now + chrono::Duration::hours(1));
+        Ok(Credentials::OAuth(t.merge_refreshed(fresh)))
+    }
+
+    fn refresh_plan(
+        &self,
+        credentials: &Credentials,
+        _now: chrono::DateTime<Utc>,
+    ) -> Result<RefreshPlan> {
+        Ok(RefreshPlan::for_credentials(
+            credentials,
+            RefreshModel::RefreshToken { rotates: true },
+            &RefreshPolicy::default(),
+        ))
     }
 }

@@ -1,0 +1,379 @@
+//! What happens around a refresh while the world moves: callers that give
+//! up, re-authorizations and revocations mid-refresh, hanging platforms,
+//! deadlines that pass, and warnings that must not repeat.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::*;
+use postd_core::{Connector, Credentials, ErrorKind, Platform, Result, TokenSet, async_trait};
+use postd_vault::{
+    AccountRecord, AccountStatus, ListFilter, MemoryStore, StoreLock, TokenStore, TokenVault,
+    VaultConfig, VaultEventKind, Write,
+};
+
+/// A memory store whose writes can be made slow, to stop a caller mid-write.
+#[derive(Debug, Default)]
+struct SlowWrites {
+    inner: MemoryStore,
+    slow: AtomicBool,
+}
+
+#[async_trait]
+impl TokenStore for SlowWrites {
+    async fn migrate(&self) -> Result<()> {
+        self.inner.migrate().await
+    }
+    async fn insert(&self, record: &AccountRecord) -> Result<Write> {
+        self.inner.insert(record).await
+    }
+    async fn get(&self, tenant: &str, account: &str) -> Result<Option<AccountRecord>> {
+        self.inner.get(tenant, account).await
+    }
+    async fn update(&self, record: &AccountRecord) -> Result<Write> {
+        if self.slow.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        self.inner.update(record).await
+    }
+    async fn delete(&self, tenant: &str, account: &str) -> Result<bool> {
+        self.inner.delete(tenant, account).await
+    }
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<AccountRecord>> {
+        self.inner.list(filter).await
+    }
+    async fn lock(
+        &self,
+        name: &str,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Option<Box<dyn StoreLock>>> {
+        self.inner.lock(name, ttl, wait).await
+    }
+}
+
+async fn vault_over(store: Arc<dyn TokenStore>, config: VaultConfig) -> TokenVault {
+    TokenVault::new(store, keys(&[1]), config).await.unwrap()
+}
+
+fn drain(
+    rx: &mut tokio::sync::broadcast::Receiver<postd_vault::VaultEvent>,
+) -> Vec<VaultEventKind> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        out.push(e.kind);
+    }
+    out
+}
+
+fn valid(access: &str) -> Credentials {
+    let now = Utc::now();
+    Credentials::OAuth(
+        TokenSet::new(access)
+            .with_refresh_token("refresh-new")
+            .with_obtained_at(now)
+            .with_expires_at(now + chrono::Duration::hours(2))
+            .with_refresh_expires_at(now + chrono::Duration::days(300)),
+    )
+}
+
+#[tokio::test]
+async fn a_caller_that_gives_up_mid_write_does_not_lose_the_rotated_token() {
+    let store = Arc::new(SlowWrites::default());
+    let v = vault_over(store.clone(), VaultConfig::default()).await;
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let connector = ScriptConnector::default();
+
+    // The platform answers at once; the write is slow and the caller stops waiting.
+    store.slow.store(true, Ordering::SeqCst);
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        v.fresh_credentials("t", "a", &connector),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller should have timed out");
+    store.slow.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The platform already rotated refresh-0 away: the stored set must be the new one.
+    let creds = v.credentials("t", "a").await.unwrap();
+    assert_eq!(access_of(&creds), "access-1");
+    // And the lock was released: the next caller uses it without a refresh.
+    let again = v.fresh_credentials("t", "a", &connector).await.unwrap();
+    assert_eq!(access_of(&again), "access-1");
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_reauthorization_during_a_refresh_wins() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(300)));
+    let refreshing = {
+        let (v, c) = (v.clone(), connector.clone());
+        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The user authorizes again while the old grant is being refreshed.
+    v.store("t", "a", Platform::TikTok, &valid("access-reauth"), vec![])
+        .await
+        .unwrap();
+    let got = refreshing.await.unwrap().unwrap();
+    assert_eq!(access_of(&got), "access-reauth");
+    let stored = v.credentials("t", "a").await.unwrap();
+    assert_eq!(access_of(&stored), "access-reauth");
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_revocation_during_a_refresh_stays_revoked() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(300)));
+    let refreshing = {
+        let (v, c) = (v.clone(), connector.clone());
+        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    v.revoke("t", "a", "the user disconnected").await.unwrap();
+    let err = refreshing.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReauthRequired);
+    let r = v.record("t", "a").await.unwrap();
+    assert_eq!(r.status, AccountStatus::Revoked);
+    assert_eq!(
+        access_of(&v.credentials("t", "a").await.unwrap()),
+        "access-0"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_answer_during_a_reauthorization_does_not_mark_the_new_grant() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(300)));
+    *connector.fail_with.lock().unwrap() = Some(ErrorKind::ReauthRequired);
+    let refreshing = {
+        let (v, c) = (v.clone(), connector.clone());
+        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    v.store("t", "a", Platform::TikTok, &valid("access-reauth"), vec![])
+        .await
+        .unwrap();
+    // The old grant's invalid_grant says nothing about the new one.
+    let got = refreshing.await.unwrap().unwrap();
+    assert_eq!(access_of(&got), "access-reauth");
+    assert_eq!(
+        v.record("t", "a").await.unwrap().status,
+        AccountStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_refresh_times_out_inside_the_lock_and_counts_as_a_failure() {
+    let mut config = VaultConfig::default();
+    config.refresh_timeout = Duration::from_millis(200);
+    config.refresh_lock_ttl = Duration::from_secs(2);
+    let v = vault_over(memory().await, config).await;
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let connector = ScriptConnector::slow(Duration::from_secs(30));
+    let started = Instant::now();
+    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let r = v.record("t", "a").await.unwrap();
+    assert_eq!(r.status, AccountStatus::RefreshFailing);
+    assert_eq!(r.refresh_failures, 1);
+}
+
+#[tokio::test]
+async fn the_refresh_timeout_must_fit_inside_the_lock_ttl() {
+    let mut config = VaultConfig::default();
+    config.refresh_timeout = config.refresh_lock_ttl;
+    let err = TokenVault::new(memory().await, keys(&[1]), config)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn waiting_callers_give_up_after_the_lock_wait_not_after_the_refresh() {
+    let mut config = VaultConfig::default();
+    config.refresh_lock_wait = Duration::from_millis(200);
+    let v = vault_over(memory().await, config).await;
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(1_500)));
+    let first = {
+        let (v, c) = (v.clone(), connector.clone());
+        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Queued behind the in-process lock: bounded by the wait, with an expired token.
+    let started = Instant::now();
+    let err = v
+        .fresh_credentials("t", "a", connector.as_ref())
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(1_000),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.is_temporary());
+    assert_eq!(access_of(&first.await.unwrap().unwrap()), "access-1");
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_passed_deadline_is_marked_once_without_calling_the_platform() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    let mut events = v.subscribe();
+    let now = Utc::now();
+    let dead = Credentials::OAuth(
+        TokenSet::new("access-0")
+            .with_refresh_token("refresh-0")
+            .with_obtained_at(now - chrono::Duration::days(400))
+            .with_expires_at(now - chrono::Duration::days(1))
+            .with_refresh_expires_at(now - chrono::Duration::minutes(1)),
+    );
+    v.store("t", "a", Platform::TikTok, &dead, vec![])
+        .await
+        .unwrap();
+    let connector = ScriptConnector::default();
+    for _ in 0..3 {
+        let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ReauthRequired);
+    }
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        v.record("t", "a").await.unwrap().status,
+        AccountStatus::ReauthRequired
+    );
+    let kinds = drain(&mut events);
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                VaultEventKind::Stored,
+                VaultEventKind::ReauthRequired { .. }
+            ]
+        ),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn our_own_misconfiguration_is_not_a_failure_day() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let connector = ScriptConnector::default();
+    *connector.fail_with.lock().unwrap() = Some(ErrorKind::Config);
+    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let r = v.record("t", "a").await.unwrap();
+    assert_eq!(
+        (r.status, r.refresh_failure_days),
+        (AccountStatus::Active, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_that_keeps_the_deadline_does_not_repeat_the_warning() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    let mut events = v.subscribe();
+    let now = Utc::now();
+    // LinkedIn-like: the refresh token dies on a fixed date; refreshes keep it.
+    let creds = Credentials::OAuth(
+        TokenSet::new("access-0")
+            .with_refresh_token("refresh-0")
+            .with_obtained_at(now - chrono::Duration::hours(2))
+            .with_expires_at(now - chrono::Duration::minutes(1))
+            .with_refresh_expires_at(now + chrono::Duration::days(6)),
+    );
+    v.store("t", "a", Platform::TikTok, &creds, vec![])
+        .await
+        .unwrap();
+    let connector = Arc::new(ScriptConnector::default());
+    let lookup = {
+        let c: Arc<dyn Connector> = connector.clone();
+        move |_: Platform| Some(c.clone())
+    };
+    assert_eq!(v.send_reauth_warnings(&lookup).await.unwrap(), 1);
+    let fresh = v
+        .fresh_credentials("t", "a", connector.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(access_of(&fresh), "access-1");
+    assert_eq!(v.send_reauth_warnings(&lookup).await.unwrap(), 0);
+    let warnings = drain(&mut events)
+        .into_iter()
+        .filter(|k| matches!(k, VaultEventKind::ReauthWarning { .. }))
+        .count();
+    assert_eq!(warnings, 1);
+}
