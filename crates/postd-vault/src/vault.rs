@@ -70,7 +70,7 @@ struct Inner {
     store: Arc<dyn TokenStore>,
     keys: KeyRing,
     config: VaultConfig,
-    local_locks: Mutex<HashMap<AccountKey, Arc<tokio::sync::Mutex<()>>>>,
+    local_locks: LockMap,
     events: broadcast::Sender<VaultEvent>,
 }
 
@@ -263,8 +263,8 @@ impl TokenVault {
 
         let cfg = &self.inner.config;
         let deadline = tokio::time::Instant::now() + cfg.refresh_lock_wait;
-        let local = self.local_lock(tenant, account);
-        let Ok(_local) = tokio::time::timeout_at(deadline, local.lock()).await else {
+        let slot = self.local_lock(tenant, account);
+        let Ok(_local) = tokio::time::timeout_at(deadline, slot.lock.lock()).await else {
             return self.while_busy(tenant, account).await;
         };
         match self.prepare_refresh(tenant, account, connector).await? {
@@ -557,14 +557,18 @@ impl TokenVault {
         self.open_credentials(&r)
     }
 
-    fn local_lock(&self, tenant: &str, account: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = match self.inner.local_locks.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.entry((tenant.to_owned(), account.to_owned()))
+    fn local_lock(&self, tenant: &str, account: &str) -> LocalSlot<'_> {
+        let key = (tenant.to_owned(), account.to_owned());
+        let mut map = lock_map(&self.inner.local_locks);
+        let lock = map
+            .entry(key.clone())
             .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(())))
-            .clone()
+            .clone();
+        LocalSlot {
+            map: &self.inner.local_locks,
+            key,
+            lock,
+        }
     }
 
     /// Reads, changes and writes a record, retrying when another writer got there first.
@@ -634,39 +638,75 @@ impl TokenVault {
     }
 
     /// Seals every record not sealed with the newest key again, online; returns how many moved.
+    ///
+    /// A record that cannot be opened (its key was removed too early) does
+    /// not stop the others: they all move, then the error names how many
+    /// stayed behind and the first of them.
     pub async fn rotate(&self) -> Result<usize> {
         let newest = self.inner.keys.sealing_key_id();
         let mut moved = 0;
+        let mut stuck: Vec<(AccountKey, Error)> = Vec::new();
         loop {
+            // Stuck rows still match the filter: ask for enough to get past them.
             let filter = ListFilter {
                 key_id_not: Some(newest),
-                limit: Some(100),
+                limit: Some(100 + stuck.len()),
                 ..ListFilter::default()
             };
-            let batch = self.inner.store.list(&filter).await?;
+            let batch: Vec<AccountRecord> = self
+                .inner
+                .store
+                .list(&filter)
+                .await?
+                .into_iter()
+                .filter(|r| {
+                    !stuck
+                        .iter()
+                        .any(|((t, a), _)| *t == r.tenant && *a == r.account)
+                })
+                .collect();
             if batch.is_empty() {
-                return Ok(moved);
+                break;
             }
             for r in batch {
                 let from = key_id_of(&r.sealed_credentials).unwrap_or(r.key_id);
-                let record = self
+                // The plaintext moves as it is, byte for byte.
+                let resealed = self
                     .update_with(&r.tenant, &r.account, |rec| {
-                        let creds = self.open_credentials(rec)?;
-                        let bytes = payload::to_bytes(&creds)?;
-                        rec.sealed_credentials = seal(&self.inner.keys, &ctx(rec), &bytes)?;
+                        let plain = open(&self.inner.keys, &ctx(rec), &rec.sealed_credentials)?;
+                        rec.sealed_credentials = seal(&self.inner.keys, &ctx(rec), &plain)?;
                         rec.key_id = newest;
                         Ok(())
                     })
-                    .await?;
-                moved += 1;
-                self.emit(
-                    &record,
-                    VaultEventKind::Resealed {
-                        from_key: from,
-                        to_key: newest,
-                    },
-                );
+                    .await;
+                match resealed {
+                    Ok(record) => {
+                        moved += 1;
+                        self.emit(
+                            &record,
+                            VaultEventKind::Resealed {
+                                from_key: from,
+                                to_key: newest,
+                            },
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(tenant = %r.tenant, account = %r.account, kind = e.kind().as_str(), "cannot reseal a record");
+                        stuck.push(((r.tenant, r.account), e));
+                    }
+                }
             }
+        }
+        match stuck.first() {
+            None => Ok(moved),
+            Some(((tenant, account), e)) => Err(vault_error(
+                e.kind(),
+                format!(
+                    "{moved} records resealed, {} could not be (first: tenant {tenant}, account {account}: {})",
+                    stuck.len(),
+                    e.message()
+                ),
+            )),
         }
     }
 
@@ -826,6 +866,38 @@ fn same_secret(a: &Credentials, b: &Credentials) -> bool {
     }
 }
 
+type LockMap = Mutex<HashMap<AccountKey, Arc<tokio::sync::Mutex<()>>>>;
+
+fn lock_map(
+    map: &LockMap,
+) -> std::sync::MutexGuard<'_, HashMap<AccountKey, Arc<tokio::sync::Mutex<()>>>> {
+    match map.lock() {
+        Ok(m) => m,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// One account's in-process refresh lock; the last user removes it from the
+/// map, so the map holds only accounts being refreshed right now.
+struct LocalSlot<'a> {
+    map: &'a LockMap,
+    key: AccountKey,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for LocalSlot<'_> {
+    fn drop(&mut self) {
+        let mut map = lock_map(self.map);
+        // Under the map's lock nobody can take a new handle: two means the map's and ours.
+        if map
+            .get(&self.key)
+            .is_some_and(|l| Arc::ptr_eq(l, &self.lock) && Arc::strong_count(l) == 2)
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
 /// What [`TokenVault::prepare_refresh`] decided.
 enum Prepared {
     /// The stored credentials serve as they are.
@@ -914,4 +986,29 @@ fn record_failure(
     r.next_refresh_at = chrono::Duration::from_std(wait)
         .ok()
         .and_then(|d| now.checked_add_signed(d));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_lock_map_holds_only_accounts_in_use() {
+        let store: Arc<dyn TokenStore> = Arc::new(crate::MemoryStore::new());
+        let keys = KeyRing::from_keys([(1, [7u8; 32])]).unwrap();
+        let v = TokenVault::new(store, keys, VaultConfig::default())
+            .await
+            .unwrap();
+        let count = || lock_map(&v.inner.local_locks).len();
+        let a1 = v.local_lock("t", "a");
+        let a2 = v.local_lock("t", "a");
+        assert!(Arc::ptr_eq(&a1.lock, &a2.lock), "one lock per account");
+        let b = v.local_lock("t", "b");
+        assert_eq!(count(), 2);
+        drop(a1);
+        assert_eq!(count(), 2, "a is still in use");
+        drop(a2);
+        drop(b);
+        assert_eq!(count(), 0);
+    }
 }

@@ -226,6 +226,59 @@ async fn rotation_reseals_every_row_online() {
     );
 }
 
+#[tokio::test]
+async fn a_record_whose_key_is_gone_does_not_stop_the_rotation() {
+    let store = memory().await;
+    let old = TokenVault::new(store.clone(), keys(&[1]), VaultConfig::default())
+        .await
+        .unwrap();
+    for i in 0..3 {
+        old.store(
+            "t",
+            &format!("a{i}"),
+            Platform::Meta,
+            &Credentials::OAuth(TokenSet::new(format!("tok-{i}"))),
+            vec![],
+        )
+        .await
+        .unwrap();
+    }
+    // A record sealed under a key the new deployment does not have.
+    let stray = TokenVault::new(store.clone(), keys(&[5]), VaultConfig::default())
+        .await
+        .unwrap();
+    stray
+        .store(
+            "t",
+            "lost",
+            Platform::Meta,
+            &Credentials::OAuth(TokenSet::new("tok-lost")),
+            vec![],
+        )
+        .await
+        .unwrap();
+
+    let both = TokenVault::new(store.clone(), keys(&[1, 2]), VaultConfig::default())
+        .await
+        .unwrap();
+    let err = both.rotate().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("3 records resealed, 1 could not be"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("lost"), "{err}");
+    for i in 0..3 {
+        let r = both.record("t", &format!("a{i}")).await.unwrap();
+        assert_eq!(r.key_id, 2);
+    }
+    // The stray row is untouched and still opens under its own key.
+    assert_eq!(
+        access_of(&stray.credentials("t", "lost").await.unwrap()),
+        "tok-lost"
+    );
+}
+
 #[test]
 fn nonces_never_repeat_over_a_million_seals() {
     let ring = KeyRing::from_keys([(1, [9u8; 32])]).unwrap();
