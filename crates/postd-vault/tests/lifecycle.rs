@@ -104,15 +104,7 @@ async fn transient_failures_back_off_then_give_up_after_four_days() {
     let connector = TestConnector::new(&server);
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     endpoint.fail_next.store(100, Ordering::SeqCst);
 
     let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
@@ -154,15 +146,7 @@ async fn recovery_after_a_failure_is_an_event() {
     let connector = TestConnector::new(&server);
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     endpoint.fail_next.store(1, Ordering::SeqCst);
     assert!(v.fresh_credentials("t", "a", &connector).await.is_err());
     clear_backoff(&v, "t", "a").await;
@@ -257,15 +241,7 @@ async fn health_checks_run_every_six_hours_through_the_refresh_path() {
     let connector: Arc<dyn Connector> = test;
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let lookup = move |_: Platform| Some(connector.clone());
 
     let results = v.run_health_checks(&lookup).await.unwrap();

@@ -71,6 +71,15 @@ fn drain(
     out
 }
 
+/// `fresh_credentials` for `t`/`a` in its own task.
+fn in_background(
+    v: &TokenVault,
+    connector: &Arc<ScriptConnector>,
+) -> tokio::task::JoinHandle<Result<Credentials>> {
+    let (v, c) = (v.clone(), connector.clone());
+    tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
+}
+
 fn valid(access: &str) -> Credentials {
     let now = Utc::now();
     Credentials::OAuth(
@@ -86,15 +95,7 @@ fn valid(access: &str) -> Credentials {
 async fn a_caller_that_gives_up_mid_write_does_not_lose_the_rotated_token() {
     let store = Arc::new(SlowWrites::default());
     let v = vault_over(store.clone(), VaultConfig::default()).await;
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let connector = ScriptConnector::default();
 
     // The platform answers at once; the write is slow and the caller stops waiting.
@@ -120,20 +121,9 @@ async fn a_caller_that_gives_up_mid_write_does_not_lose_the_rotated_token() {
 #[tokio::test]
 async fn a_reauthorization_during_a_refresh_wins() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(300)));
-    let refreshing = {
-        let (v, c) = (v.clone(), connector.clone());
-        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
-    };
+    let refreshing = in_background(&v, &connector);
     tokio::time::sleep(Duration::from_millis(100)).await;
     // The user authorizes again while the old grant is being refreshed.
     v.store("t", "a", Platform::TikTok, &valid("access-reauth"), vec![])
@@ -149,20 +139,9 @@ async fn a_reauthorization_during_a_refresh_wins() {
 #[tokio::test]
 async fn a_revocation_during_a_refresh_stays_revoked() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(300)));
-    let refreshing = {
-        let (v, c) = (v.clone(), connector.clone());
-        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
-    };
+    let refreshing = in_background(&v, &connector);
     tokio::time::sleep(Duration::from_millis(100)).await;
     v.revoke("t", "a", "the user disconnected").await.unwrap();
     let err = refreshing.await.unwrap().unwrap_err();
@@ -178,21 +157,10 @@ async fn a_revocation_during_a_refresh_stays_revoked() {
 #[tokio::test]
 async fn a_failure_answer_during_a_reauthorization_does_not_mark_the_new_grant() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(300)));
     *connector.fail_with.lock().unwrap() = Some(ErrorKind::ReauthRequired);
-    let refreshing = {
-        let (v, c) = (v.clone(), connector.clone());
-        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
-    };
+    let refreshing = in_background(&v, &connector);
     tokio::time::sleep(Duration::from_millis(100)).await;
     v.store("t", "a", Platform::TikTok, &valid("access-reauth"), vec![])
         .await
@@ -212,15 +180,7 @@ async fn a_hanging_refresh_times_out_inside_the_lock_and_counts_as_a_failure() {
     config.refresh_timeout = Duration::from_millis(200);
     config.refresh_lock_ttl = Duration::from_secs(2);
     let v = vault_over(memory().await, config).await;
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let connector = ScriptConnector::slow(Duration::from_secs(30));
     let started = Instant::now();
     let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
@@ -250,20 +210,9 @@ async fn waiting_callers_give_up_after_the_lock_wait_not_after_the_refresh() {
     let mut config = VaultConfig::default();
     config.refresh_lock_wait = Duration::from_millis(200);
     let v = vault_over(memory().await, config).await;
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(1_500)));
-    let first = {
-        let (v, c) = (v.clone(), connector.clone());
-        tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
-    };
+    let first = in_background(&v, &connector);
     tokio::time::sleep(Duration::from_millis(50)).await;
     // Queued behind the in-process lock: bounded by the wait, with an expired token.
     let started = Instant::now();
@@ -323,15 +272,7 @@ async fn a_passed_deadline_is_marked_once_without_calling_the_platform() {
 #[tokio::test]
 async fn our_own_misconfiguration_is_not_a_failure_day() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
-    v.store(
-        "t",
-        "a",
-        Platform::TikTok,
-        &expired("access-0", "refresh-0"),
-        vec![],
-    )
-    .await
-    .unwrap();
+    store_expired(&v).await;
     let connector = ScriptConnector::default();
     *connector.fail_with.lock().unwrap() = Some(ErrorKind::Config);
     let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();

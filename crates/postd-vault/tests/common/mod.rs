@@ -180,11 +180,7 @@ impl Connector for TestConnector {
         credentials: &Credentials,
         _now: chrono::DateTime<Utc>,
     ) -> Result<RefreshPlan> {
-        Ok(RefreshPlan::for_credentials(
-            credentials,
-            RefreshModel::RefreshToken { rotates: true },
-            &RefreshPolicy::default(),
-        ))
+        Ok(rotating_plan(credentials))
     }
 
     async fn health_check(&self, credentials: &Credentials) -> Result<Health> {
@@ -293,10 +289,28 @@ impl Connector for ScriptConnector {
         credentials: &Credentials,
         _now: chrono::DateTime<Utc>,
     ) -> Result<RefreshPlan> {
-        Ok(RefreshPlan::for_credentials(
-            credentials,
-            RefreshModel::RefreshToken { rotates: true },
-            &RefreshPolicy::default(),
-        ))
+        Ok(rotating_plan(credentials))
     }
+}
+
+/// The plan of a platform with rotating refresh tokens and default margins.
+pub fn rotating_plan(credentials: &Credentials) -> RefreshPlan {
+    RefreshPlan::for_credentials(
+        credentials,
+        RefreshModel::RefreshToken { rotates: true },
+        &RefreshPolicy::default(),
+    )
+}
+
+/// Account `t`/`a` with an expired access token and refresh token `refresh-0`.
+pub async fn store_expired(v: &postd_vault::TokenVault) {
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
 }
