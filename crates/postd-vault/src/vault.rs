@@ -26,7 +26,7 @@ const CREDENTIALS_FIELD: &str = "credentials";
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct VaultConfig {
-    /// How long a refresh lock lives if its holder dies. Longer than `refresh_timeout`.
+    /// How long a refresh lock lives if its holder dies: at least 30 s more than `refresh_timeout`.
     pub refresh_lock_ttl: Duration,
     /// How long one refresh call may take before it counts as a timed-out failure.
     pub refresh_timeout: Duration,
@@ -56,6 +56,10 @@ impl Default for VaultConfig {
         }
     }
 }
+
+/// What the refresh lock's lease keeps beyond the refresh timeout, for
+/// reading the record before and storing the result after.
+const WRITE_MARGIN: Duration = Duration::from_secs(30);
 
 /// (tenant, account).
 type AccountKey = (String, String);
@@ -104,10 +108,14 @@ impl TokenVault {
         keys: KeyRing,
         config: VaultConfig,
     ) -> Result<Self> {
-        if config.refresh_timeout >= config.refresh_lock_ttl {
+        // The lock must outlive the refresh and the write after it.
+        if config.refresh_timeout.saturating_add(WRITE_MARGIN) > config.refresh_lock_ttl {
             return Err(vault_error(
                 ErrorKind::Config,
-                "refresh_timeout must be shorter than refresh_lock_ttl, or two refreshes could overlap",
+                format!(
+                    "refresh_lock_ttl must exceed refresh_timeout by at least {} s (the time to store the result), or two refreshes could overlap",
+                    WRITE_MARGIN.as_secs()
+                ),
             ));
         }
         store.migrate().await?;
@@ -530,8 +538,18 @@ impl TokenVault {
                 };
                 if record.status == AccountStatus::ReauthRequired {
                     let reason = record.status_reason.clone().unwrap_or_default();
-                    self.emit(&record, VaultEventKind::ReauthRequired { reason });
-                    return Err(e);
+                    self.emit(
+                        &record,
+                        VaultEventKind::ReauthRequired {
+                            reason: reason.clone(),
+                        },
+                    );
+                    // Retrying will not help any more: say so, not the last failure's kind.
+                    return Err(vault_error(
+                        ErrorKind::ReauthRequired,
+                        format!("account {account} needs the user to authorize again: {reason}"),
+                    )
+                    .with_platform(record.platform));
                 }
                 self.emit(
                     &record,
@@ -690,6 +708,8 @@ impl TokenVault {
                             },
                         );
                     }
+                    // Deleted since the listing: nothing left to move.
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
                     Err(e) => {
                         tracing::warn!(tenant = %r.tenant, account = %r.account, kind = e.kind().as_str(), "cannot reseal a record");
                         stuck.push(((r.tenant, r.account), e));
@@ -735,22 +755,40 @@ impl TokenVault {
         };
         let dead_token = !health.token_valid;
         let stored = health.clone();
+        const DEAD: &str = "the platform no longer accepts the token";
+        let mut marked = false;
         let record = self
             .update_with(tenant, account, |r| {
                 r.health = Some(stored.clone());
                 r.last_health_at = Some(now);
-                // A token that was replaced meanwhile (re-authorization) is not the dead one.
-                let replaced = match &checked {
-                    Some(used) => !same_secret(used, &self.open_credentials(r)?),
+                // Only the platform refusing the very token stored now marks the
+                // account: without a checked token the refresh path has already
+                // said what it had to, and a token replaced meanwhile
+                // (re-authorization) is not the dead one.
+                let refused_current = match &checked {
+                    Some(used) => dead_token && same_secret(used, &self.open_credentials(r)?),
                     None => false,
                 };
-                if dead_token && !replaced && r.status != AccountStatus::Revoked {
+                marked = refused_current
+                    && matches!(
+                        r.status,
+                        AccountStatus::Active | AccountStatus::RefreshFailing
+                    );
+                if marked {
                     r.status = AccountStatus::ReauthRequired;
-                    r.status_reason = Some("the platform no longer accepts the token".to_owned());
+                    r.status_reason = Some(DEAD.to_owned());
                 }
                 Ok(())
             })
             .await?;
+        if marked {
+            self.emit(
+                &record,
+                VaultEventKind::ReauthRequired {
+                    reason: DEAD.to_owned(),
+                },
+            );
+        }
         self.emit(
             &record,
             VaultEventKind::HealthChecked {
@@ -827,12 +865,26 @@ impl TokenVault {
             if r.warned_days_before.is_some_and(|d| d <= days) {
                 continue;
             }
-            let record = self
-                .update_with(&r.tenant, &r.account, |rec| {
+            // Another instance may have warned, or the user re-authorized, since the listing.
+            let written = self
+                .update_if(&r.tenant, &r.account, |rec| {
+                    if rec.sealed_credentials != r.sealed_credentials
+                        || rec.warned_days_before.is_some_and(|d| d <= days)
+                    {
+                        return Ok(false);
+                    }
                     rec.warned_days_before = Some(days);
-                    Ok(())
+                    Ok(true)
                 })
-                .await?;
+                .await;
+            let record = match written {
+                Ok(Some(record)) => record,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(tenant = %r.tenant, account = %r.account, kind = e.kind().as_str(), "cannot record a warning");
+                    continue;
+                }
+            };
             self.emit(
                 &record,
                 VaultEventKind::ReauthWarning {

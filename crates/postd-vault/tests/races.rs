@@ -178,7 +178,7 @@ async fn a_failure_answer_during_a_reauthorization_does_not_mark_the_new_grant()
 async fn a_hanging_refresh_times_out_inside_the_lock_and_counts_as_a_failure() {
     let mut config = VaultConfig::default();
     config.refresh_timeout = Duration::from_millis(200);
-    config.refresh_lock_ttl = Duration::from_secs(2);
+    config.refresh_lock_ttl = Duration::from_secs(31);
     let v = vault_over(memory().await, config).await;
     store_expired(&v).await;
     let connector = ScriptConnector::slow(Duration::from_secs(30));
@@ -197,12 +197,166 @@ async fn a_hanging_refresh_times_out_inside_the_lock_and_counts_as_a_failure() {
 
 #[tokio::test]
 async fn the_refresh_timeout_must_fit_inside_the_lock_ttl() {
+    // The lease must also cover storing the result: 30 s beyond the timeout.
+    for (timeout, ttl) in [(300, 300), (180, 209)] {
+        let mut config = VaultConfig::default();
+        config.refresh_timeout = Duration::from_secs(timeout);
+        config.refresh_lock_ttl = Duration::from_secs(ttl);
+        let err = TokenVault::new(memory().await, keys(&[1]), config)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
     let mut config = VaultConfig::default();
-    config.refresh_timeout = config.refresh_lock_ttl;
-    let err = TokenVault::new(memory().await, keys(&[1]), config)
+    config.refresh_timeout = Duration::from_secs(180);
+    config.refresh_lock_ttl = Duration::from_secs(210);
+    assert!(
+        TokenVault::new(memory().await, keys(&[1]), config)
+            .await
+            .is_ok()
+    );
+}
+
+/// A caller cancelled while the platform is still answering frees the lock at
+/// once: the next caller refreshes instead of waiting out the 5-minute lease.
+async fn cancelled_holder_frees_the_lock(store: Arc<dyn TokenStore>) {
+    let mut config = VaultConfig::default();
+    config.refresh_lock_wait = Duration::from_millis(500);
+    let v = vault_over(store, config).await;
+    store_expired(&v).await;
+    let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(400)));
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        v.fresh_credentials("t", "a", connector.as_ref()),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    *connector.delay.lock().unwrap() = Duration::ZERO;
+    // The cancelled refresh never reached the platform's answer: refresh-0 is still current.
+    let fresh = v
+        .fresh_credentials("t", "a", connector.as_ref())
         .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
+        .unwrap();
+    assert_eq!(access_of(&fresh), "access-2");
+}
+
+#[tokio::test]
+async fn a_cancelled_holder_frees_the_memory_lock() {
+    cancelled_holder_frees_the_lock(memory().await).await;
+}
+
+#[tokio::test]
+async fn a_cancelled_holder_frees_the_sqlite_lease() {
+    cancelled_holder_frees_the_lock(sqlite(&temp_db("cancelled")).await).await;
+}
+
+#[tokio::test]
+async fn the_failure_that_ends_authorization_says_so() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    store_expired(&v).await;
+    let store = v.store_handle();
+    let mut r = store.get("t", "a").await.unwrap().unwrap();
+    r.refresh_failure_days = 3;
+    r.last_refresh_failure_at = Some(Utc::now() - chrono::Duration::days(1));
+    store.update(&r).await.unwrap();
+    let connector = ScriptConnector::default();
+    *connector.fail_with.lock().unwrap() = Some(ErrorKind::Unavailable);
+    // The fourth failing day: the caller must stop retrying.
+    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReauthRequired);
+    assert!(err.to_string().contains("4 days"), "{err}");
+}
+
+#[tokio::test]
+async fn a_health_check_does_not_mark_a_grant_it_did_not_check() {
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    let mut events = v.subscribe();
+    let now = Utc::now();
+    // Authorization ended: the health check's own refresh path marks it.
+    let dead = Credentials::OAuth(
+        TokenSet::new("access-0")
+            .with_refresh_token("refresh-0")
+            .with_obtained_at(now - chrono::Duration::days(400))
+            .with_expires_at(now - chrono::Duration::days(1))
+            .with_refresh_expires_at(now - chrono::Duration::minutes(1)),
+    );
+    v.store("t", "a", Platform::TikTok, &dead, vec![])
+        .await
+        .unwrap();
+    let connector = ScriptConnector::default();
+    let health = v.check_health("t", "a", &connector).await.unwrap();
+    assert!(!health.token_valid);
+    let r = v.record("t", "a").await.unwrap();
+    assert_eq!(r.status, AccountStatus::ReauthRequired);
+    assert_eq!(
+        r.status_reason.as_deref(),
+        Some("the authorization's deadline has passed"),
+        "the refresh path's reason is kept"
+    );
+    // One ReauthRequired, from the refresh path; the health write adds none.
+    let reauths = drain(&mut events)
+        .into_iter()
+        .filter(|k| matches!(k, VaultEventKind::ReauthRequired { .. }))
+        .count();
+    assert_eq!(reauths, 1);
+}
+
+#[tokio::test]
+async fn a_health_check_that_finds_the_token_refused_emits_reauth_required() {
+    let (server, _endpoint) = token_endpoint("refresh-0").await;
+    let test = TestConnector::new(&server);
+    test.healthy.store(false, Ordering::SeqCst);
+    let v = vault_over(memory().await, VaultConfig::default()).await;
+    let mut events = v.subscribe();
+    v.store("t", "a", Platform::TikTok, &valid("access-ok"), vec![])
+        .await
+        .unwrap();
+    v.check_health("t", "a", &test).await.unwrap();
+    assert_eq!(
+        v.record("t", "a").await.unwrap().status,
+        AccountStatus::ReauthRequired
+    );
+    let kinds = drain(&mut events);
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                VaultEventKind::Stored,
+                VaultEventKind::ReauthRequired { .. },
+                VaultEventKind::HealthChecked { .. }
+            ]
+        ),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn two_instances_sending_warnings_warn_once() {
+    // Slow writes, so both instances list the account before either writes.
+    let slow = Arc::new(SlowWrites::default());
+    let store: Arc<dyn TokenStore> = slow.clone();
+    let a = vault_over(store.clone(), VaultConfig::default()).await;
+    let b = vault_over(store, VaultConfig::default()).await;
+    let now = Utc::now();
+    let creds = Credentials::OAuth(
+        TokenSet::new("access-0")
+            .with_refresh_token("refresh-0")
+            .with_obtained_at(now)
+            .with_expires_at(now + chrono::Duration::hours(2))
+            .with_refresh_expires_at(now + chrono::Duration::days(6)),
+    );
+    a.store("t", "a", Platform::TikTok, &creds, vec![])
+        .await
+        .unwrap();
+    let connector: Arc<dyn Connector> = Arc::new(ScriptConnector::default());
+    let lookup = move |_: Platform| Some(connector.clone());
+    slow.slow.store(true, Ordering::SeqCst);
+    let (x, y) = tokio::join!(
+        a.send_reauth_warnings(&lookup),
+        b.send_reauth_warnings(&lookup)
+    );
+    assert_eq!(x.unwrap() + y.unwrap(), 1);
 }
 
 #[tokio::test]

@@ -80,3 +80,50 @@ async fn sqlite_two_instances_one_refresh() {
 async fn postgres_two_instances_one_refresh() {
     hundred_callers_one_refresh(postgres().await, postgres().await, &tenant("single-flight")).await;
 }
+
+/// More accounts refreshing at once than the store's pool has connections:
+/// lock holders must not starve the writes that store their results.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_more_concurrent_refreshes_than_pool_connections() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(&postgres_url())
+        .await
+        .unwrap();
+    let store: Arc<dyn TokenStore> =
+        Arc::new(postd_vault::PostgresStore::from_pool(pool).await.unwrap());
+    let vault = TokenVault::new(store, keys(&[1]), VaultConfig::default())
+        .await
+        .unwrap();
+    let tenant = tenant("pool");
+    let connector = Arc::new(ScriptConnector::slow(std::time::Duration::from_millis(300)));
+    for i in 0..12 {
+        vault
+            .store(
+                &tenant,
+                &format!("acct-{i}"),
+                Platform::TikTok,
+                &expired("access-0", "refresh-0"),
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (vault, connector, tenant) = (vault.clone(), connector.clone(), tenant.clone());
+        tasks.push(tokio::spawn(async move {
+            vault
+                .fresh_credentials(&tenant, &format!("acct-{i}"), connector.as_ref())
+                .await
+        }));
+    }
+    for t in tasks {
+        let creds = t.await.unwrap().unwrap();
+        assert!(access_of(&creds).starts_with("access-"));
+        assert_ne!(access_of(&creds), "access-0");
+    }
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 12);
+}

@@ -146,9 +146,8 @@ struct MemoryLock {
     holder: u64,
 }
 
-#[async_trait]
-impl StoreLock for MemoryLock {
-    async fn release(self: Box<Self>) -> Result<()> {
+impl MemoryLock {
+    fn free(&self) -> Result<()> {
         let mut inner = self.store.inner()?;
         if inner
             .locks
@@ -158,5 +157,20 @@ impl StoreLock for MemoryLock {
             inner.locks.remove(&self.name);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl StoreLock for MemoryLock {
+    async fn release(self: Box<Self>) -> Result<()> {
+        // Dropping frees it (below); releasing only makes that explicit.
+        self.free()
+    }
+}
+
+impl Drop for MemoryLock {
+    fn drop(&mut self) {
+        // A holder dropped mid-refresh (cancelled) frees the lock at once.
+        let _ = self.free();
     }
 }

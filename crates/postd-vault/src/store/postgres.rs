@@ -48,10 +48,19 @@ const MIGRATIONS: &[(i64, &str)] = &[(
 )];
 
 /// A vault store in Postgres.
+///
+/// Refresh locks live on connections of their own pool: a lock holder keeps
+/// its connection for the whole refresh, and if locks shared the records'
+/// pool, enough concurrent refreshes would leave none for the writes that
+/// store their results.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    locks: PgPool,
 }
+
+/// Connections for refresh locks, each held for one refresh.
+const LOCK_CONNECTIONS: u32 = 16;
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host/db`) and migrates the schema.
@@ -61,14 +70,17 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(|e| db_error("connecting to the Postgres vault", e))?;
-        let store = PostgresStore { pool };
-        store.migrate().await?;
-        Ok(store)
+        PostgresStore::from_pool(pool).await
     }
 
-    /// Uses an existing pool (the schema is migrated).
+    /// Uses an existing pool for records (the schema is migrated); locks get
+    /// a small pool of their own with the same connect options, opened lazily.
     pub async fn from_pool(pool: PgPool) -> Result<Self> {
-        let store = PostgresStore { pool };
+        let locks = PgPoolOptions::new()
+            .max_connections(LOCK_CONNECTIONS)
+            .min_connections(0)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        let store = PostgresStore { pool, locks };
         store.migrate().await?;
         Ok(store)
     }
@@ -214,7 +226,7 @@ impl TokenStore for PostgresStore {
             // A connection per try: a waiter must not hold one of the pool's
             // connections while another caller does the work it waits for.
             let mut conn = self
-                .pool
+                .locks
                 .acquire()
                 .await
                 .map_err(|e| db_error("taking a connection for a lock", e))?;
@@ -265,15 +277,19 @@ impl Drop for PgLock {
 #[async_trait]
 impl StoreLock for PgLock {
     async fn release(mut self: Box<Self>) -> Result<()> {
-        if let Some(mut conn) = self.conn.take() {
-            let unlocked =
-                sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-                    .bind(&self.name)
-                    .fetch_one(&mut *conn)
-                    .await;
-            if unlocked.is_err() {
-                conn.close_on_drop();
-            }
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        let unlocked =
+            sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                .bind(&self.name)
+                .fetch_one(&mut **conn)
+                .await;
+        if unlocked.is_ok() {
+            // Unlocked: the connection may go back to the pool. Until then (an
+            // error, or this future dropped mid-query) `Drop` closes it instead,
+            // so a pooled session never carries the lock.
+            drop(self.conn.take());
         }
         Ok(())
     }

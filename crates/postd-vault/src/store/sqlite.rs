@@ -259,6 +259,7 @@ impl TokenStore for SqliteStore {
                     pool: self.pool.clone(),
                     name: name.to_owned(),
                     holder,
+                    released: false,
                 })));
             }
             if Instant::now() >= deadline {
@@ -287,17 +288,51 @@ struct SqliteLease {
     pool: SqlitePool,
     name: String,
     holder: String,
+    released: bool,
+}
+
+impl SqliteLease {
+    async fn delete(pool: &SqlitePool, name: &str, holder: &str) -> Result<()> {
+        sqlx::query("DELETE FROM postd_vault_leases WHERE name = ? AND holder = ?")
+            .bind(name)
+            .bind(holder)
+            .execute(pool)
+            .await
+            .map_err(|e| db_error("releasing a lease", e))?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl StoreLock for SqliteLease {
-    async fn release(self: Box<Self>) -> Result<()> {
-        sqlx::query("DELETE FROM postd_vault_leases WHERE name = ? AND holder = ?")
-            .bind(&self.name)
-            .bind(&self.holder)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("releasing a lease", e))?;
+    async fn release(mut self: Box<Self>) -> Result<()> {
+        SqliteLease::delete(&self.pool, &self.name, &self.holder).await?;
+        self.released = true;
         Ok(())
+    }
+}
+
+impl Drop for SqliteLease {
+    fn drop(&mut self) {
+        // Dropped unreleased (its holder was cancelled): free it now rather
+        // than make every caller of the account wait out the TTL.
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (pool, name, holder) = (
+                self.pool.clone(),
+                std::mem::take(&mut self.name),
+                std::mem::take(&mut self.holder),
+            );
+            runtime.spawn(async move {
+                if let Err(e) = SqliteLease::delete(&pool, &name, &holder).await {
+                    tracing::warn!(
+                        kind = e.kind().as_str(),
+                        "a dropped lease stays until its TTL"
+                    );
+                }
+            });
+        }
     }
 }
