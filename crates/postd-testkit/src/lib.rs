@@ -13,6 +13,10 @@
 //!   connection. Faults marked [`Timing::AfterCommit`] are applied by the
 //!   stateful fakes after they have performed the request's effect, which is
 //!   how "the platform did it but the answer was lost" is modelled.
+//! - [`FakeServer::mount_stateful`] mounts a stateful fake's router: it
+//!   answers each request from the fake's state and says whether the request
+//!   committed; after-commit faults and resets are applied there, once, for
+//!   every fake.
 //! - [`meta`] and [`linkedin`] are stateful fakes of Meta's Graph API and
 //!   LinkedIn's REST API, built on [`FakeServer`].
 //! - [`conformance`] holds checks every connector runs.
@@ -284,6 +288,72 @@ impl Respond for Unmatched {
     }
 }
 
+/// What a stateful fake's handler made of one request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Handled {
+    /// Not this fake's host or path: other routes (and the catch-all) see it.
+    NotMine,
+    /// The platform's answer, and whether it applied the request's effect.
+    /// [`Timing::AfterCommit`] faults strike only committed requests.
+    Answer {
+        /// The answer to send.
+        response: ResponseTemplate,
+        /// True when the platform's state changed (or the request was served)
+        /// before the answer left.
+        committed: bool,
+    },
+}
+
+/// A stateful route: the handler runs exactly once per request, in the
+/// matcher, so it can decide on a connection reset (which wiremock can only
+/// give from a matched route); any other answer is parked for the responder.
+/// wiremock serialises request handling, so the slot never holds two answers.
+struct StatefulRoute {
+    handler: Box<dyn Fn(&Request) -> Handled + Send + Sync>,
+    faults: Faults,
+    slot: Mutex<Option<ResponseTemplate>>,
+}
+
+struct StatefulGate(Arc<StatefulRoute>);
+
+impl Match for StatefulGate {
+    fn matches(&self, request: &Request) -> bool {
+        let route = &self.0;
+        let answer = match (route.handler)(request) {
+            Handled::NotMine => return false,
+            Handled::Answer {
+                response,
+                committed: true,
+            } => match route.faults.take(request, Timing::AfterCommit) {
+                // The effect happened; the connection dies before the answer.
+                Some(fault) if fault.is_reset() => return true,
+                Some(fault) => fault.response(),
+                None => response,
+            },
+            Handled::Answer { response, .. } => response,
+        };
+        *route.slot.lock().unwrap() = Some(answer);
+        false
+    }
+}
+
+struct StatefulAnswer(Arc<StatefulRoute>);
+
+impl Match for StatefulAnswer {
+    fn matches(&self, _request: &Request) -> bool {
+        self.0.slot.lock().unwrap().is_some()
+    }
+}
+
+impl Respond for StatefulAnswer {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        self.0.slot.lock().unwrap().take().unwrap_or_else(|| {
+            ResponseTemplate::new(500).set_body_string("postd-testkit: answer vanished")
+        })
+    }
+}
+
 /// A wiremock server with a loud catch-all and fault injection.
 pub struct FakeServer {
     server: MockServer,
@@ -381,6 +451,43 @@ impl FakeServer {
     /// Mounts a route.
     pub async fn mount(&self, mock: Mock) {
         mock.mount(&self.server).await;
+    }
+
+    /// Mounts a stateful fake's router. `handler` sees every request not
+    /// taken by a [`Timing::BeforeCommit`] fault, once, and answers
+    /// [`Handled::NotMine`] for what is not its platform's. After-commit
+    /// faults (statuses, bodies, connection resets) are applied here, to
+    /// committed requests only, so every fake models "the platform did it but
+    /// the answer was lost" the same way.
+    pub async fn mount_stateful(
+        &self,
+        name: &str,
+        handler: impl Fn(&Request) -> Handled + Send + Sync + 'static,
+    ) {
+        let route = Arc::new(StatefulRoute {
+            handler: Box::new(handler),
+            faults: self.faults.clone(),
+            slot: Mutex::new(None),
+        });
+        self.mount(
+            Mock::given(StatefulGate(route.clone()))
+                .respond_with_err(|_: &Request| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "postd-testkit: injected reset after commit",
+                    )
+                })
+                .with_priority(2)
+                .named(format!("{name} router")),
+        )
+        .await;
+        self.mount(
+            Mock::given(StatefulAnswer(route.clone()))
+                .respond_with(StatefulAnswer(route))
+                .with_priority(3)
+                .named(format!("{name} answer")),
+        )
+        .await;
     }
 
     /// Requests no route matched, as `METHOD /path`.

@@ -59,7 +59,7 @@
 //! - **Response headers**: `x-li-uuid` on every answer and
 //!   `x-restli-protocol-version: 2.0.0` on API answers.
 //!
-//! Faults injected with [`Timing::AfterCommit`] strike the routes that change
+//! Faults injected with [`Timing::AfterCommit`](crate::Timing::AfterCommit) strike the routes that change
 //! state (`POST /rest/posts`, post updates and deletes, `initializeUpload`,
 //! `finalizeUpload` and the `/dms-uploads` byte uploads) *after* the change
 //! happened, including [`crate::Fault::Reset`].
@@ -103,10 +103,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use url::Url;
-use wiremock::{Match, Mock, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 pub use crate::meta::upload_checksum;
-use crate::{FakeServer, Faults, Timing, UnmatchedLog};
+use crate::{FakeServer, Handled, UnmatchedLog};
 
 // ---------------------------------------------------------------------------------------------
 // Public configuration and records
@@ -1330,26 +1330,17 @@ impl<'a> Ctx<'a> {
 // Routing
 // ---------------------------------------------------------------------------------------------
 
-enum Outcome {
-    Respond(ResponseTemplate),
-    Reset,
-}
-
-/// Routes LinkedIn requests against the shared state. Mounted twice, like the
-/// Meta fake: a gate (matcher) that runs the request once and either asks for
-/// a connection reset (an after-commit [`crate::Fault::Reset`]) or parks the
-/// answer, and the responder that hands the parked answer out.
+/// Routes LinkedIn requests against the shared state, through
+/// [`FakeServer::mount_stateful`] (which applies after-commit faults).
 struct Router {
     state: Arc<Mutex<State>>,
-    faults: Faults,
     unmatched: UnmatchedLog,
-    slot: Mutex<Option<ResponseTemplate>>,
 }
 
 impl Router {
-    fn handle(&self, req: &Request) -> Outcome {
+    fn handle(&self, req: &Request) -> Handled {
         let Some(area) = area_of(req.url.path()) else {
-            return Outcome::Respond(self.unmatched.record(req));
+            return Handled::NotMine;
         };
         let mut ctx = Ctx::new(req, area);
         let mut st = self.state.lock().unwrap();
@@ -1371,7 +1362,10 @@ impl Router {
             Ok(r) | Err(Fail::Reply(r)) => r,
             Err(Fail::Unmatched) => {
                 drop(st);
-                return Outcome::Respond(self.unmatched.record(req));
+                return Handled::Answer {
+                    response: self.unmatched.record(req),
+                    committed: false,
+                };
             }
         };
         let uuid = format!("{:016x}{:08x}", st.salt("uuid"), st.seq);
@@ -1387,49 +1381,10 @@ impl Router {
         for (k, v) in &reply.headers {
             t = t.insert_header(k.as_str(), v.as_str());
         }
-        if ctx.committed
-            && let Some(fault) = self.faults.take(req, Timing::AfterCommit)
-        {
-            return if fault.is_reset() {
-                Outcome::Reset
-            } else {
-                Outcome::Respond(fault.response())
-            };
+        Handled::Answer {
+            response: t,
+            committed: ctx.committed,
         }
-        Outcome::Respond(t)
-    }
-}
-
-struct Gate(Arc<Router>);
-
-impl Match for Gate {
-    fn matches(&self, request: &Request) -> bool {
-        if area_of(request.url.path()).is_none() {
-            return false;
-        }
-        match self.0.handle(request) {
-            Outcome::Reset => true,
-            Outcome::Respond(t) => {
-                *self.0.slot.lock().unwrap() = Some(t);
-                false
-            }
-        }
-    }
-}
-
-struct Parked(Arc<Router>);
-
-impl Match for Parked {
-    fn matches(&self, _request: &Request) -> bool {
-        self.0.slot.lock().unwrap().is_some()
-    }
-}
-
-impl Respond for Parked {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
-        self.0.slot.lock().unwrap().take().unwrap_or_else(|| {
-            ResponseTemplate::new(500).set_body_string("postd-testkit: linkedin answer vanished")
-        })
     }
 }
 
@@ -3162,32 +3117,12 @@ impl LinkedInFake {
             FakeServer::start_without_recording().await
         };
         let state = Arc::new(Mutex::new(State::new(config.clone(), server.uri())));
-        let router = Arc::new(Router {
+        let router = Router {
             state: state.clone(),
-            faults: server.faults().clone(),
             unmatched: server.unmatched_log(),
-            slot: Mutex::new(None),
-        });
+        };
         server
-            .mount(
-                Mock::given(Gate(router.clone()))
-                    .respond_with_err(|_: &Request| {
-                        std::io::Error::new(
-                            std::io::ErrorKind::ConnectionReset,
-                            "postd-testkit: injected reset after commit",
-                        )
-                    })
-                    .with_priority(2)
-                    .named("postd-testkit linkedin router"),
-            )
-            .await;
-        server
-            .mount(
-                Mock::given(Parked(router.clone()))
-                    .respond_with(Parked(router))
-                    .with_priority(3)
-                    .named("postd-testkit linkedin answer"),
-            )
+            .mount_stateful("postd-testkit linkedin", move |req| router.handle(req))
             .await;
         LinkedInFake {
             server,

@@ -43,7 +43,7 @@
 //!   (`X-App-Usage`, `X-Business-Use-Case-Usage`) and **rate limiting**
 //!   ([`MetaFake::throttle`]).
 //!
-//! Faults injected with [`Timing::AfterCommit`] strike the routes that change
+//! Faults injected with [`Timing::AfterCommit`](crate::Timing::AfterCommit) strike the routes that change
 //! state (`/feed`, `/photos`, `/videos`, `/{app-id}/uploads`,
 //! `/upload:{session}`, `/media`, `/media_publish`, `/ig-api-upload`) *after*
 //! the change happened, including [`crate::Fault::Reset`].
@@ -80,9 +80,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use url::Url;
-use wiremock::{Match, Mock, Request, Respond, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
-use crate::{FakeServer, Faults, Timing, UnmatchedLog};
+use crate::{FakeServer, Handled, UnmatchedLog};
 
 // ---------------------------------------------------------------------------------------------
 // Public configuration and records
@@ -1297,25 +1297,22 @@ fn parse_time(s: &str, now: i64) -> Option<i64> {
 // Routing
 // ---------------------------------------------------------------------------------------------
 
-enum Outcome {
-    Respond(ResponseTemplate),
-    Reset,
-}
-
-/// Routes Meta requests against the shared state. Mounted twice: a gate
-/// (matcher) that runs the request once and either asks for a connection
-/// reset (an after-commit [`crate::Fault::Reset`]) or parks the answer, and
-/// the responder that hands the parked answer out. wiremock serialises
-/// request handling, so the slot never holds two answers.
+/// Routes Meta requests against the shared state, through
+/// [`FakeServer::mount_stateful`] (which applies after-commit faults).
 struct Router {
     state: Arc<Mutex<State>>,
-    faults: Faults,
     unmatched: UnmatchedLog,
-    slot: Mutex<Option<ResponseTemplate>>,
 }
 
 impl Router {
-    fn handle(&self, req: &Request) -> Outcome {
+    fn handle(&self, req: &Request) -> Handled {
+        if !is_meta_path(req.url.path()) {
+            return Handled::NotMine;
+        }
+        let unmatched = |req: &Request| Handled::Answer {
+            response: self.unmatched.record(req),
+            committed: false,
+        };
         let segs: Vec<String> = req
             .url
             .path()
@@ -1332,7 +1329,7 @@ impl Router {
                 (v, rest, true)
             }
             Some(v) if is_version(v) => (v.to_owned(), segs[1..].to_vec(), false),
-            _ => return Outcome::Respond(self.unmatched.record(req)),
+            _ => return unmatched(req),
         };
         let is_upload = rupload || rest.first().is_some_and(|s| s.starts_with("upload:"));
         let mut ctx = build_ctx(req, &version, !is_upload);
@@ -1363,7 +1360,7 @@ impl Router {
             ),
             Err(Fail::Unmatched) => {
                 drop(st);
-                return Outcome::Respond(self.unmatched.record(req));
+                return unmatched(req);
             }
         };
         let mut t = ResponseTemplate::new(status)
@@ -1391,49 +1388,10 @@ impl Router {
             t = t.insert_header("x-business-use-case-usage", buc.to_string().as_str());
         }
         drop(st);
-        if ctx.committed
-            && let Some(fault) = self.faults.take(req, Timing::AfterCommit)
-        {
-            return if fault.is_reset() {
-                Outcome::Reset
-            } else {
-                Outcome::Respond(fault.response())
-            };
+        Handled::Answer {
+            response: t,
+            committed: ctx.committed,
         }
-        Outcome::Respond(t)
-    }
-}
-
-struct Gate(Arc<Router>);
-
-impl Match for Gate {
-    fn matches(&self, request: &Request) -> bool {
-        if !is_meta_path(request.url.path()) {
-            return false;
-        }
-        match self.0.handle(request) {
-            Outcome::Reset => true,
-            Outcome::Respond(t) => {
-                *self.0.slot.lock().unwrap() = Some(t);
-                false
-            }
-        }
-    }
-}
-
-struct Parked(Arc<Router>);
-
-impl Match for Parked {
-    fn matches(&self, _request: &Request) -> bool {
-        self.0.slot.lock().unwrap().is_some()
-    }
-}
-
-impl Respond for Parked {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
-        self.0.slot.lock().unwrap().take().unwrap_or_else(|| {
-            ResponseTemplate::new(500).set_body_string("postd-testkit: meta answer vanished")
-        })
     }
 }
 
@@ -4016,32 +3974,12 @@ impl MetaFake {
             FakeServer::start_without_recording().await
         };
         let state = Arc::new(Mutex::new(State::new(config.clone(), server.uri())));
-        let router = Arc::new(Router {
+        let router = Router {
             state: state.clone(),
-            faults: server.faults().clone(),
             unmatched: server.unmatched_log(),
-            slot: Mutex::new(None),
-        });
+        };
         server
-            .mount(
-                Mock::given(Gate(router.clone()))
-                    .respond_with_err(|_: &Request| {
-                        std::io::Error::new(
-                            std::io::ErrorKind::ConnectionReset,
-                            "postd-testkit: injected reset after commit",
-                        )
-                    })
-                    .with_priority(2)
-                    .named("postd-testkit meta router"),
-            )
-            .await;
-        server
-            .mount(
-                Mock::given(Parked(router.clone()))
-                    .respond_with(Parked(router))
-                    .with_priority(3)
-                    .named("postd-testkit meta answer"),
-            )
+            .mount_stateful("postd-testkit meta", move |req| router.handle(req))
             .await;
         MetaFake {
             server,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use postd_core::reqwest::Client;
-use postd_testkit::{FakeServer, Fault, Timing};
+use postd_testkit::{FakeServer, Fault, Handled, Timing};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, ResponseTemplate};
 
@@ -133,4 +133,71 @@ async fn after_commit_faults_are_left_to_the_stateful_fake() {
             .take(&req("POST", "/1/media_publish"), Timing::AfterCommit),
         None
     );
+}
+
+/// A one-counter platform: `POST /count` commits an increment, `GET /count` reads it.
+async fn counter_fake() -> (FakeServer, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let fake = FakeServer::start().await;
+    let count = std::sync::Arc::new(AtomicU32::new(0));
+    let c = count.clone();
+    fake.mount_stateful("counter", move |req: &Request| {
+        if req.url.path() != "/count" {
+            return Handled::NotMine;
+        }
+        let committed = req.method.as_str() == "POST";
+        if committed {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+        let n = c.load(Ordering::SeqCst);
+        Handled::Answer {
+            response: ResponseTemplate::new(200).set_body_string(n.to_string()),
+            committed,
+        }
+    })
+    .await;
+    (fake, count)
+}
+
+#[tokio::test]
+async fn stateful_routes_apply_after_commit_faults_to_committed_requests_only() {
+    use std::sync::atomic::Ordering;
+    let (fake, count) = counter_fake().await;
+    let url = format!("{}/count", fake.uri());
+    let c = Client::new();
+    fake.faults()
+        .inject("GET", "/count", Fault::status(500), 1, Timing::AfterCommit);
+    fake.faults()
+        .inject("POST", "/count", Fault::status(502), 1, Timing::AfterCommit);
+    // A read commits nothing: the after-commit fault waits.
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 200);
+    // The increment happens, its answer is replaced.
+    assert_eq!(c.post(&url).send().await.unwrap().status(), 502);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        c.post(&url).send().await.unwrap().text().await.unwrap(),
+        "2"
+    );
+
+    // A reset after commit: applied, and the connection dies.
+    fake.faults()
+        .inject("POST", "/count", Fault::Reset, 1, Timing::AfterCommit);
+    assert!(c.post(&url).send().await.is_err());
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+    // The GET fault was never taken by a committed request.
+    assert_eq!(fake.faults().injected(), 2);
+    fake.faults().clear();
+}
+
+#[tokio::test]
+#[should_panic(expected = "requests matched no fake route")]
+async fn stateful_routes_leave_other_paths_to_the_catch_all() {
+    let (fake, _) = counter_fake().await;
+    let resp = Client::new()
+        .get(format!("{}/other", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 421);
+    drop(fake); // panics
 }
