@@ -10,6 +10,7 @@
 //! built from parsed fields, and text that came from a platform passes through
 //! [`redact`] before it is stored.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -386,21 +387,50 @@ const SECRET_KEYS: &[&str] = &[
 /// assert!(!clean.contains("abc"));
 /// ```
 pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    // Longest first, so a secret inside a longer one does not leave the rest behind.
-    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
-    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for s in ordered {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "[REDACTED]");
-        }
-    }
+    let mut out = match replace_secrets(text.as_bytes(), secrets) {
+        Cow::Borrowed(_) => text.to_owned(),
+        // A UTF-8 secret matches only whole characters, so this stays UTF-8.
+        Cow::Owned(bytes) => String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    };
     // Authorization schemes first, so `Authorization: Bearer x` loses the token, not just the word.
     for scheme in ["bearer ", "basic ", "oauth "] {
         out = redact_after_scheme(&out, scheme);
     }
     for key in SECRET_KEYS {
         out = redact_field(&out, key);
+    }
+    out
+}
+
+/// `text` with every known secret replaced by `[REDACTED]`, longest first
+/// (so a secret inside a longer one leaves nothing behind). Strings shorter
+/// than 4 bytes are too short to tell from ordinary text and are left alone.
+/// Borrowed when no secret occurs.
+pub(crate) fn replace_secrets<'a>(text: &'a [u8], secrets: &[String]) -> Cow<'a, [u8]> {
+    let mut ordered: Vec<&[u8]> = secrets
+        .iter()
+        .map(String::as_bytes)
+        .filter(|s| s.len() >= 4)
+        .collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = Cow::Borrowed(text);
+    for needle in ordered {
+        if !out.windows(needle.len()).any(|w| w == needle) {
+            continue;
+        }
+        let mut replaced = Vec::with_capacity(out.len());
+        let mut i = 0;
+        while i < out.len() {
+            if out[i..].starts_with(needle) {
+                replaced.extend_from_slice(b"[REDACTED]");
+                i += needle.len();
+            } else {
+                replaced.push(out[i]);
+                i += 1;
+            }
+        }
+        out = Cow::Owned(replaced);
     }
     out
 }
@@ -557,6 +587,23 @@ mod tests {
         assert_eq!(err.platform(), Some(Platform::TikTok));
         assert_eq!(err.operation(), Some("publish"));
         assert!(err.to_string().contains("CONNECTOR_SPECS_TIKTOK.md"));
+    }
+
+    #[test]
+    fn replace_secrets_works_on_bytes_longest_first() {
+        let secrets = vec!["tok".to_owned(), "abcd".to_owned(), "abcdefgh".to_owned()];
+        let body = br#"{"a":"abcdefgh","b":"abcd","c":"tok"}"#;
+        let out = replace_secrets(body, &secrets);
+        // The longer secret goes first, so no tail of it survives; three-byte
+        // strings are too short to be told from ordinary text.
+        assert_eq!(
+            &*out,
+            br#"{"a":"[REDACTED]","b":"[REDACTED]","c":"tok"}"#.as_slice()
+        );
+        assert!(matches!(
+            replace_secrets(b"nothing here", &secrets),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

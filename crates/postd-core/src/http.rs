@@ -625,7 +625,9 @@ fn classify_failure(
     secrets: &[String],
     parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
 ) -> Error {
-    let body = redact_body(body, secrets);
+    // Before any parser sees it: a parser that cuts a message short must not
+    // leave half a token behind for the later redaction to miss.
+    let body = crate::error::replace_secrets(body, secrets);
     let mut err = parse_error(status, headers, &body)
         .redact_secrets(secrets)
         .or_operation(ctx.operation);
@@ -685,36 +687,6 @@ async fn read_body(
             Err(e) => return Err(BodyError::CutOff(e.without_url())),
         }
     }
-}
-
-/// The body with every known secret replaced, so a platform parser that cuts
-/// the body short cannot leave half a token behind.
-fn redact_body<'a>(body: &'a [u8], secrets: &[String]) -> std::borrow::Cow<'a, [u8]> {
-    let hit = secrets
-        .iter()
-        .any(|s| s.len() >= 4 && body.windows(s.len()).any(|w| w == s.as_bytes()));
-    if !hit {
-        return std::borrow::Cow::Borrowed(body);
-    }
-    let mut out = body.to_vec();
-    let mut ordered: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
-    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for s in ordered {
-        let needle = s.as_bytes();
-        let mut replaced = Vec::with_capacity(out.len());
-        let mut i = 0;
-        while i < out.len() {
-            if out[i..].starts_with(needle) {
-                replaced.extend_from_slice(b"[REDACTED]");
-                i += needle.len();
-            } else {
-                replaced.push(out[i]);
-                i += 1;
-            }
-        }
-        out = replaced;
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 fn transport_error(ctx: &RequestContext, e: reqwest::Error) -> Error {
@@ -933,23 +905,6 @@ mod tests {
         for bad in ["", "-5", "1.5", "soon", "Sun, 99 Nov 1994 08:49:47 GMT"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn redact_body_replaces_every_secret_longest_first() {
-        let secrets = vec!["tok".to_owned(), "abcd".to_owned(), "abcdefgh".to_owned()];
-        let body = br#"{"a":"abcdefgh","b":"abcd","c":"tok"}"#;
-        let out = redact_body(body, &secrets);
-        // The longer secret goes first, so no tail of it survives; three-byte
-        // strings are too short to be told from ordinary text.
-        assert_eq!(
-            &*out,
-            br#"{"a":"[REDACTED]","b":"[REDACTED]","c":"tok"}"#.as_slice()
-        );
-        assert!(matches!(
-            redact_body(b"nothing here", &secrets),
-            std::borrow::Cow::Borrowed(_)
-        ));
     }
 
     #[test]

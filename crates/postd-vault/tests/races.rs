@@ -71,6 +71,21 @@ fn drain(
     out
 }
 
+/// Account `t`/`a` whose refresh token died a minute ago.
+async fn store_ended(v: &TokenVault) {
+    let now = Utc::now();
+    let dead = Credentials::OAuth(
+        TokenSet::new("access-0")
+            .with_refresh_token("refresh-0")
+            .with_obtained_at(now - chrono::Duration::days(400))
+            .with_expires_at(now - chrono::Duration::days(1))
+            .with_refresh_expires_at(now - chrono::Duration::minutes(1)),
+    );
+    v.store("t", "a", Platform::TikTok, &dead, vec![])
+        .await
+        .unwrap();
+}
+
 /// `fresh_credentials` for `t`/`a` in its own task.
 fn in_background(
     v: &TokenVault,
@@ -272,18 +287,8 @@ async fn the_failure_that_ends_authorization_says_so() {
 async fn a_health_check_does_not_mark_a_grant_it_did_not_check() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
     let mut events = v.subscribe();
-    let now = Utc::now();
     // Authorization ended: the health check's own refresh path marks it.
-    let dead = Credentials::OAuth(
-        TokenSet::new("access-0")
-            .with_refresh_token("refresh-0")
-            .with_obtained_at(now - chrono::Duration::days(400))
-            .with_expires_at(now - chrono::Duration::days(1))
-            .with_refresh_expires_at(now - chrono::Duration::minutes(1)),
-    );
-    v.store("t", "a", Platform::TikTok, &dead, vec![])
-        .await
-        .unwrap();
+    store_ended(&v).await;
     let connector = ScriptConnector::default();
     let health = v.check_health("t", "a", &connector).await.unwrap();
     assert!(!health.token_valid);
@@ -389,17 +394,7 @@ async fn waiting_callers_give_up_after_the_lock_wait_not_after_the_refresh() {
 async fn a_passed_deadline_is_marked_once_without_calling_the_platform() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
     let mut events = v.subscribe();
-    let now = Utc::now();
-    let dead = Credentials::OAuth(
-        TokenSet::new("access-0")
-            .with_refresh_token("refresh-0")
-            .with_obtained_at(now - chrono::Duration::days(400))
-            .with_expires_at(now - chrono::Duration::days(1))
-            .with_refresh_expires_at(now - chrono::Duration::minutes(1)),
-    );
-    v.store("t", "a", Platform::TikTok, &dead, vec![])
-        .await
-        .unwrap();
+    store_ended(&v).await;
     let connector = ScriptConnector::default();
     for _ in 0..3 {
         let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
