@@ -6,6 +6,8 @@ use postd_core::{Credentials, Error, Result, TokenSet};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::store::codec::{millis, time};
+
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
 pub(crate) struct SecretPayload {
     kind: String,
@@ -19,14 +21,6 @@ pub(crate) struct SecretPayload {
     scopes: Vec<String>,
     subject: Option<String>,
     obtained_at: i64,
-}
-
-fn ms(t: Option<DateTime<Utc>>) -> Option<i64> {
-    t.map(|t| t.timestamp_millis())
-}
-
-fn time(t: Option<i64>) -> Option<DateTime<Utc>> {
-    t.and_then(DateTime::from_timestamp_millis)
 }
 
 /// Serializes credentials for sealing; the buffer is zeroized when dropped.
@@ -45,9 +39,9 @@ pub(crate) fn to_bytes(credentials: &Credentials) -> Result<Zeroizing<Vec<u8>>> 
                 .iter()
                 .map(|(k, v)| (k.clone(), v.expose_secret().to_owned()))
                 .collect();
-            payload.expires_at = ms(t.expires_at);
-            payload.refresh_expires_at = ms(t.refresh_expires_at);
-            payload.consent_expires_at = ms(t.consent_expires_at);
+            payload.expires_at = millis(t.expires_at);
+            payload.refresh_expires_at = millis(t.refresh_expires_at);
+            payload.consent_expires_at = millis(t.consent_expires_at);
             payload.scopes = t.scopes.clone();
             payload.subject = t.subject.clone();
             payload.obtained_at = t.obtained_at.timestamp_millis();

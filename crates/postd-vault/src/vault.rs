@@ -900,10 +900,8 @@ impl TokenVault {
 
 /// The re-authorization deadlines of a record, to the millisecond (as sealed).
 fn deadlines_of(r: &AccountRecord) -> (Option<i64>, Option<i64>) {
-    (
-        r.refresh_expires_at.map(|t| t.timestamp_millis()),
-        r.consent_expires_at.map(|t| t.timestamp_millis()),
-    )
+    use crate::store::codec::millis;
+    (millis(r.refresh_expires_at), millis(r.consent_expires_at))
 }
 
 /// Whether two credentials carry the same access token (or API key).

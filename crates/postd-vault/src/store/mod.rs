@@ -15,7 +15,7 @@ pub mod memory;
 pub mod postgres;
 pub mod sqlite;
 
-mod codec;
+pub(crate) mod codec;
 
 /// The result of an optimistic write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
