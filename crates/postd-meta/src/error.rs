@@ -45,6 +45,22 @@ pub(crate) struct GraphError {
 }
 
 /// Classifies a non-2xx Graph answer.
+/// A post that fails validation: nothing was sent to Meta.
+pub(crate) fn invalid(msg: &str) -> Error {
+    validation(ErrorKind::InvalidContent, msg)
+}
+
+/// Media that fails validation (kind, size, count): nothing was sent to Meta.
+pub(crate) fn rejected(msg: &str) -> Error {
+    validation(ErrorKind::MediaRejected, msg)
+}
+
+fn validation(kind: ErrorKind, msg: &str) -> Error {
+    Error::new(kind, msg)
+        .with_platform(Platform::Meta)
+        .with_operation("validate")
+}
+
 pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body) else {
         // An HTML 502 from a proxy, an empty body: keep the status and a snippet.

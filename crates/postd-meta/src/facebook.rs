@@ -30,6 +30,7 @@ use postd_core::{
 };
 use url::Url;
 
+use crate::error::invalid;
 use crate::graph::{Auth, Graph};
 use crate::models::{Id, PagePost, Paged, PhotoCreated, VideoStatus, parse_time};
 use crate::upload::{STREAM_CHUNK, resumable_upload};
@@ -113,12 +114,6 @@ fn is_mp4(m: &Media) -> bool {
 /// The schedule time to send: only a time still ahead (a past one means "publish now").
 fn schedule_of(post: &Post) -> Option<DateTime<Utc>> {
     post.schedule_at.filter(|at| *at > Utc::now())
-}
-
-fn invalid(msg: &str) -> Error {
-    Error::new(ErrorKind::InvalidContent, msg)
-        .with_platform(Platform::Meta)
-        .with_operation("validate")
 }
 
 pub(crate) async fn publish(

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::container_status_kind;
+use crate::error::{container_status_kind, invalid, rejected};
 use crate::facebook::same_text;
 use crate::graph::{Auth, Graph};
 use crate::models::{
@@ -260,18 +260,6 @@ fn count_marked(text: &str, mark: char) -> usize {
         prev = Some(c);
     }
     count
-}
-
-fn invalid(msg: &str) -> Error {
-    Error::new(ErrorKind::InvalidContent, msg)
-        .with_platform(Platform::Meta)
-        .with_operation("validate")
-}
-
-fn rejected(msg: &str) -> Error {
-    Error::new(ErrorKind::MediaRejected, msg)
-        .with_platform(Platform::Meta)
-        .with_operation("validate")
 }
 
 pub(crate) async fn publish(

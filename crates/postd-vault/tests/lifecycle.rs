@@ -18,16 +18,6 @@ async fn vault(store: Arc<dyn TokenStore>) -> TokenVault {
         .unwrap()
 }
 
-fn drain(
-    rx: &mut tokio::sync::broadcast::Receiver<postd_vault::VaultEvent>,
-) -> Vec<VaultEventKind> {
-    let mut out = Vec::new();
-    while let Ok(e) = rx.try_recv() {
-        out.push(e.kind);
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_lost_refresh_answer_ends_in_reauth_required_at_once_not_a_loop() {
     let (server, endpoint) = token_endpoint("refresh-0").await;

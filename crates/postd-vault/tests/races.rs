@@ -61,16 +61,6 @@ async fn vault_over(store: Arc<dyn TokenStore>, config: VaultConfig) -> TokenVau
     TokenVault::new(store, keys(&[1]), config).await.unwrap()
 }
 
-fn drain(
-    rx: &mut tokio::sync::broadcast::Receiver<postd_vault::VaultEvent>,
-) -> Vec<VaultEventKind> {
-    let mut out = Vec::new();
-    while let Ok(e) = rx.try_recv() {
-        out.push(e.kind);
-    }
-    out
-}
-
 /// Account `t`/`a` whose refresh token died a minute ago.
 async fn store_ended(v: &TokenVault) {
     let now = Utc::now();

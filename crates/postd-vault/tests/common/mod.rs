@@ -314,3 +314,14 @@ pub async fn store_expired(v: &postd_vault::TokenVault) {
     .await
     .unwrap();
 }
+
+/// The kinds of the events received so far.
+pub fn drain(
+    rx: &mut tokio::sync::broadcast::Receiver<postd_vault::VaultEvent>,
+) -> Vec<postd_vault::VaultEventKind> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        out.push(e.kind);
+    }
+    out
+}
