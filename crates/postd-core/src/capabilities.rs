@@ -180,6 +180,18 @@ impl Capabilities {
         // error: the queue holds the post until then.
         Ok(())
     }
+
+    /// Checks every local media item of `post` before any call: a regular
+    /// file (or bytes), not empty, within this platform's size limit for its
+    /// kind. See [`Media::check_local`]; this is the I/O half of validation,
+    /// which [`check_common`](Self::check_common) cannot do without a disk.
+    pub async fn check_local_media(&self, post: &Post) -> Result<()> {
+        crate::content::check_local_media(self.platform, post, |m| match m.kind {
+            MediaKind::Video => self.media.max_video_bytes,
+            _ => self.media.max_image_bytes,
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,24 @@
 //! The content model: a [`Post`], its [`Media`], and typed per-platform options.
+//!
+//! Every options struct has `new()` and `with_*` setters, so a post is built in one expression:
+//!
+//! ```
+//! use postd_core::{ClientRef, InstagramKind, InstagramOptions, LinkedInArticle, LinkedInOptions, Post};
+//! use url::Url;
+//!
+//! let post = Post::new(ClientRef::new("launch-1")?)
+//!     .with_text("We shipped")
+//!     .with_linkedin(
+//!         LinkedInOptions::new().with_article(
+//!             LinkedInArticle::new(Url::parse("https://example.com/launch")?)
+//!                 .with_title("Launch notes")
+//!                 .with_description("What is new"),
+//!         ),
+//!     )
+//!     .with_instagram(InstagramOptions::new().with_kind(InstagramKind::Carousel));
+//! assert_eq!(post.options.linkedin.and_then(|o| o.article).and_then(|a| a.title).as_deref(), Some("Launch notes"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::path::PathBuf;
@@ -127,6 +147,48 @@ impl Post {
     /// Sets the per-platform options.
     pub fn with_options(mut self, options: PostOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Sets the Facebook Page options.
+    pub fn with_facebook(mut self, options: FacebookOptions) -> Self {
+        self.options.facebook = Some(options);
+        self
+    }
+
+    /// Sets the Instagram options.
+    pub fn with_instagram(mut self, options: InstagramOptions) -> Self {
+        self.options.instagram = Some(options);
+        self
+    }
+
+    /// Sets the LinkedIn options.
+    pub fn with_linkedin(mut self, options: LinkedInOptions) -> Self {
+        self.options.linkedin = Some(options);
+        self
+    }
+
+    /// Sets the TikTok options.
+    pub fn with_tiktok(mut self, options: TikTokOptions) -> Self {
+        self.options.tiktok = Some(options);
+        self
+    }
+
+    /// Sets the Google Business Profile options.
+    pub fn with_gbp(mut self, options: GbpOptions) -> Self {
+        self.options.gbp = Some(options);
+        self
+    }
+
+    /// Sets the Mailchimp campaign options.
+    pub fn with_mailchimp(mut self, options: MailchimpOptions) -> Self {
+        self.options.mailchimp = Some(options);
+        self
+    }
+
+    /// Sets the X options.
+    pub fn with_twitter(mut self, options: TwitterOptions) -> Self {
+        self.options.twitter = Some(options);
         self
     }
 
@@ -292,6 +354,10 @@ impl Media {
     }
 
     /// The size in bytes: the hint, the length of in-memory bytes, or a file's metadata.
+    ///
+    /// A path that is not a regular file (a directory, a device, a pipe) is
+    /// an [`ErrorKind::MediaRejected`] error: its metadata says nothing about
+    /// the bytes a read would give.
     pub async fn len(&self) -> Result<Option<u64>> {
         match &self.source {
             MediaSource::Bytes(b) => Ok(Some(b.len() as u64)),
@@ -299,9 +365,48 @@ impl Media {
                 let meta = tokio::fs::metadata(p)
                     .await
                     .map_err(|e| media_io_error(p, e))?;
-                Ok(Some(meta.len()))
+                regular_file_len(p, &meta).map(Some)
             }
             MediaSource::Url(_) => Ok(self.size_hint),
+        }
+    }
+
+    /// Checks local media before any call and returns its length in bytes.
+    ///
+    /// Local bytes (a file or bytes in memory) must be a regular file, not
+    /// empty, and at most `max_bytes` when a limit is given; each failure is an
+    /// [`ErrorKind::MediaRejected`] error (a missing file is
+    /// [`ErrorKind::InvalidContent`]) raised before anything is sent, so it is
+    /// never mistaken for a network failure or an outcome the platform may
+    /// have applied. Media given by URL has no local bytes: `Ok(None)`, unless
+    /// its size hint is over the limit.
+    pub async fn check_local(&self, max_bytes: Option<u64>) -> Result<Option<u64>> {
+        let len = self.len().await?;
+        let local = !matches!(self.source, MediaSource::Url(_));
+        match len {
+            Some(0) if local => Err(Error::new(
+                ErrorKind::MediaRejected,
+                format!("media {} is empty", self.describe()),
+            )),
+            Some(n) if max_bytes.is_some_and(|max| n > max) => Err(Error::new(
+                ErrorKind::MediaRejected,
+                format!(
+                    "media {} is {n} bytes; the limit is {}",
+                    self.describe(),
+                    max_bytes.unwrap_or_default()
+                ),
+            )),
+            Some(n) if local => Ok(Some(n)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A short name for messages: the file's name, or what the media is.
+    fn describe(&self) -> String {
+        match &self.source {
+            MediaSource::File(_) => format!("file {:?}", self.file_name()),
+            MediaSource::Bytes(_) => "bytes".to_owned(),
+            MediaSource::Url(u) => format!("at {}", u.host_str().unwrap_or("a URL")),
         }
     }
 
@@ -316,9 +421,7 @@ impl Media {
                 Ok(b.slice(start..end))
             }
             MediaSource::File(p) => {
-                let mut file = tokio::fs::File::open(p)
-                    .await
-                    .map_err(|e| media_io_error(p, e))?;
+                let (mut file, _) = open_regular(p).await?;
                 file.seek(std::io::SeekFrom::Start(offset))
                     .await
                     .map_err(|e| media_io_error(p, e))?;
@@ -382,16 +485,21 @@ impl Media {
                 futures_util::stream::iter(chunks).left_stream()
             }
             MediaSource::File(p) => {
-                let mut file = tokio::fs::File::open(p)
-                    .await
-                    .map_err(|e| media_io_error(p, e))?;
+                let (mut file, size) = open_regular(p).await?;
                 if offset > 0 {
                     file.seek(std::io::SeekFrom::Start(offset))
                         .await
                         .map_err(|e| media_io_error(p, e))?;
                 }
-                tokio_util::io::ReaderStream::with_capacity(file.take(len), chunk_size)
-                    .right_stream()
+                // Exactly the bytes the metadata promised, never more and never fewer:
+                // a body must match the length declared for it.
+                let expected = size.saturating_sub(offset).min(len);
+                exact_stream(
+                    tokio_util::io::ReaderStream::with_capacity(file.take(expected), chunk_size),
+                    expected,
+                    file_label(p),
+                )
+                .right_stream()
             }
             MediaSource::Url(_) => {
                 return Err(Error::new(
@@ -401,6 +509,27 @@ impl Media {
             }
         };
         Ok(stream)
+    }
+
+    /// Exactly `len` bytes from byte `offset`, for a request body that
+    /// declared that length (a multipart part, a `Content-Length`).
+    ///
+    /// A file that has fewer bytes by the time they are read fails inside the
+    /// stream with a [`MediaReadError`] (which the HTTP layer reports as a
+    /// local failure); one that grew is cut at `len`. The body sent always has
+    /// the length declared for it, or is not sent in full.
+    pub async fn stream_exact(
+        &self,
+        offset: u64,
+        len: u64,
+        chunk_size: usize,
+    ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static + use<>> {
+        let label = match &self.source {
+            MediaSource::File(p) => file_label(p),
+            _ => "bytes".to_owned(),
+        };
+        let inner = self.stream_range(offset, len, chunk_size).await?;
+        Ok(exact_stream(inner, len, label))
     }
 
     /// A file name for upload forms: the file's own name, or `media` plus an extension from the MIME type.
@@ -427,15 +556,165 @@ impl Media {
     }
 }
 
-fn media_io_error(path: &std::path::Path, e: std::io::Error) -> Error {
-    let name = path
-        .file_name()
+/// Checks every media item of `post` with [`Media::check_local`], each
+/// against the byte limit `limit(item)` gives (`None`: no limit), before any
+/// call. The error names the item by its position.
+pub async fn check_local_media(
+    platform: crate::Platform,
+    post: &Post,
+    limit: impl Fn(&Media) -> Option<u64>,
+) -> Result<()> {
+    for (i, m) in post.media.iter().enumerate() {
+        m.check_local(limit(m)).await.map_err(|e| {
+            let message = format!("media item {}: {}", i + 1, e.message());
+            e.with_platform(platform)
+                .with_operation("validate")
+                .with_message(message)
+        })?;
+    }
+    Ok(())
+}
+
+/// A local media file failed while its bytes were being read for an upload.
+///
+/// A media stream yields it inside the `std::io::Error` it fails with; the
+/// HTTP layer finds it in the failed request's source chain and reports a
+/// local, permanent [`ErrorKind::MediaRejected`] error. A request whose body
+/// broke off was never received whole, so the platform cannot have applied
+/// it: this is never an unknown outcome and never worth a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaReadError {
+    file: String,
+    reason: String,
+}
+
+impl MediaReadError {
+    /// The file's name (not its full path).
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+}
+
+impl fmt::Display for MediaReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "media file {:?} could not be read: {}",
+            self.file, self.reason
+        )
+    }
+}
+
+impl std::error::Error for MediaReadError {}
+
+impl MediaReadError {
+    /// Finds a media read failure in an error's source chain, looking inside `std::io::Error`s.
+    pub fn find<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a MediaReadError> {
+        let mut next = Some(error);
+        while let Some(e) = next {
+            if let Some(m) = e.downcast_ref::<MediaReadError>() {
+                return Some(m);
+            }
+            if let Some(m) = e
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<MediaReadError>())
+            {
+                return Some(m);
+            }
+            next = e.source();
+        }
+        None
+    }
+
+    fn into_io(self) -> std::io::Error {
+        std::io::Error::other(self)
+    }
+}
+
+fn file_label(path: &std::path::Path) -> String {
+    path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Opens a file for reading, refusing anything but a regular file, and returns its length.
+async fn open_regular(path: &std::path::Path) -> Result<(tokio::fs::File, u64)> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| media_io_error(path, e))?;
+    // The metadata of the opened handle, not of the path: what is read is what was checked.
+    let meta = file.metadata().await.map_err(|e| media_io_error(path, e))?;
+    let len = regular_file_len(path, &meta)?;
+    Ok((file, len))
+}
+
+fn regular_file_len(path: &std::path::Path, meta: &std::fs::Metadata) -> Result<u64> {
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(Error::new(
+            ErrorKind::MediaRejected,
+            format!("media file {:?} is {what}", file_label(path)),
+        ));
+    }
+    Ok(meta.len())
+}
+
+/// Passes `expected` bytes through, then ends; a read error, or an end before
+/// `expected` bytes, is a [`MediaReadError`].
+fn exact_stream(
+    inner: impl Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    expected: u64,
+    file: String,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    use futures_util::StreamExt;
+    let inner = Box::pin(inner);
+    futures_util::stream::unfold((inner, 0u64, false), move |(mut inner, seen, done)| {
+        let file = file.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match inner.next().await {
+                Some(Ok(chunk)) => {
+                    let seen = seen + chunk.len() as u64;
+                    Some((Ok(chunk), (inner, seen, false)))
+                }
+                Some(Err(e)) => {
+                    let err = MediaReadError {
+                        file,
+                        reason: e.to_string(),
+                    };
+                    Some((Err(err.into_io()), (inner, seen, true)))
+                }
+                None if seen < expected => {
+                    let err = MediaReadError {
+                        file,
+                        reason: format!(
+                            "it ended after {seen} of the {expected} bytes it had when the upload started"
+                        ),
+                    };
+                    Some((Err(err.into_io()), (inner, seen, true)))
+                }
+                None => None,
+            }
+        }
+    })
+}
+
+fn media_io_error(path: &std::path::Path, e: std::io::Error) -> Error {
+    let name = file_label(path);
+    // A file that is not there is a wrong post; one that cannot be read is
+    // unusable media. Neither is the platform's doing, and neither improves
+    // with a retry.
     let kind = if e.kind() == std::io::ErrorKind::NotFound {
         ErrorKind::InvalidContent
     } else {
-        ErrorKind::Unexpected
+        ErrorKind::MediaRejected
     };
     Error::new(kind, format!("cannot read media file {name:?}")).with_source(e)
 }
@@ -467,6 +746,19 @@ pub struct PostOptions {
 pub struct FacebookOptions {
     /// A title for a video post.
     pub video_title: Option<String>,
+}
+
+impl FacebookOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the title of a video post.
+    pub fn with_video_title(mut self, video_title: impl Into<String>) -> Self {
+        self.video_title = Some(video_title.into());
+        self
+    }
 }
 
 /// How an Instagram post is published.
@@ -501,6 +793,43 @@ pub struct InstagramOptions {
     pub thumb_offset_ms: Option<u64>,
     /// A location page id.
     pub location_id: Option<String>,
+}
+
+impl InstagramOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the kind of post.
+    pub fn with_kind(mut self, kind: InstagramKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets whether a reel also shows in the feed.
+    pub fn with_share_to_feed(mut self, share_to_feed: bool) -> Self {
+        self.share_to_feed = Some(share_to_feed);
+        self
+    }
+
+    /// Sets a reel's cover image URL.
+    pub fn with_cover_url(mut self, cover_url: Url) -> Self {
+        self.cover_url = Some(cover_url);
+        self
+    }
+
+    /// Sets the reel frame used as thumbnail, in milliseconds.
+    pub fn with_thumb_offset_ms(mut self, thumb_offset_ms: u64) -> Self {
+        self.thumb_offset_ms = Some(thumb_offset_ms);
+        self
+    }
+
+    /// Sets the location page id.
+    pub fn with_location_id(mut self, location_id: impl Into<String>) -> Self {
+        self.location_id = Some(location_id.into());
+        self
+    }
 }
 
 /// LinkedIn post visibility.
@@ -541,6 +870,24 @@ impl LinkedInArticle {
             thumbnail: None,
         }
     }
+
+    /// Sets the article's title.
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets the article's description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets a thumbnail image.
+    pub fn with_thumbnail(mut self, thumbnail: Media) -> Self {
+        self.thumbnail = Some(thumbnail);
+        self
+    }
 }
 
 /// LinkedIn post options.
@@ -553,6 +900,31 @@ pub struct LinkedInOptions {
     pub article: Option<LinkedInArticle>,
     /// A title for a video.
     pub video_title: Option<String>,
+}
+
+impl LinkedInOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets who can see the post.
+    pub fn with_visibility(mut self, visibility: LinkedInVisibility) -> Self {
+        self.visibility = visibility;
+        self
+    }
+
+    /// Sets the article attachment.
+    pub fn with_article(mut self, article: LinkedInArticle) -> Self {
+        self.article = Some(article);
+        self
+    }
+
+    /// Sets the title of a video.
+    pub fn with_video_title(mut self, video_title: impl Into<String>) -> Self {
+        self.video_title = Some(video_title.into());
+        self
+    }
 }
 
 /// TikTok privacy levels, as returned by `creator_info`.
@@ -588,6 +960,49 @@ pub struct TikTokOptions {
     pub branded_content: bool,
 }
 
+impl TikTokOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets who can see the post.
+    pub fn with_privacy_level(mut self, privacy_level: TikTokPrivacy) -> Self {
+        self.privacy_level = Some(privacy_level);
+        self
+    }
+
+    /// Sets whether comments are off.
+    pub fn with_disable_comment(mut self, disable_comment: bool) -> Self {
+        self.disable_comment = disable_comment;
+        self
+    }
+
+    /// Sets whether duets are off.
+    pub fn with_disable_duet(mut self, disable_duet: bool) -> Self {
+        self.disable_duet = disable_duet;
+        self
+    }
+
+    /// Sets whether stitches are off.
+    pub fn with_disable_stitch(mut self, disable_stitch: bool) -> Self {
+        self.disable_stitch = disable_stitch;
+        self
+    }
+
+    /// Sets whether the post promotes the creator's own brand.
+    pub fn with_brand_organic(mut self, brand_organic: bool) -> Self {
+        self.brand_organic = brand_organic;
+        self
+    }
+
+    /// Sets whether the post is paid partnership content.
+    pub fn with_branded_content(mut self, branded_content: bool) -> Self {
+        self.branded_content = branded_content;
+        self
+    }
+}
+
 /// The topic type of a Google Business Profile local post.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -614,6 +1029,22 @@ pub struct GbpCallToAction {
     pub url: Option<Url>,
 }
 
+impl GbpCallToAction {
+    /// A button of `action_type` (`BOOK`, `ORDER`, `SHOP`, `LEARN_MORE`, `SIGN_UP`, `CALL`).
+    pub fn new(action_type: impl Into<String>) -> Self {
+        GbpCallToAction {
+            action_type: action_type.into(),
+            url: None,
+        }
+    }
+
+    /// Sets the button's URL.
+    pub fn with_url(mut self, url: Url) -> Self {
+        self.url = Some(url);
+        self
+    }
+}
+
 /// A GBP event's title and schedule.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -626,6 +1057,17 @@ pub struct GbpEvent {
     pub end: DateTime<Utc>,
 }
 
+impl GbpEvent {
+    /// An event titled `title` from `start` to `end`.
+    pub fn new(title: impl Into<String>, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        GbpEvent {
+            title: title.into(),
+            start,
+            end,
+        }
+    }
+}
+
 /// A GBP offer's details.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -636,6 +1078,31 @@ pub struct GbpOffer {
     pub redeem_online_url: Option<Url>,
     /// Terms and conditions.
     pub terms_conditions: Option<String>,
+}
+
+impl GbpOffer {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the coupon code.
+    pub fn with_coupon_code(mut self, coupon_code: impl Into<String>) -> Self {
+        self.coupon_code = Some(coupon_code.into());
+        self
+    }
+
+    /// Sets where to redeem online.
+    pub fn with_redeem_online_url(mut self, redeem_online_url: Url) -> Self {
+        self.redeem_online_url = Some(redeem_online_url);
+        self
+    }
+
+    /// Sets the terms and conditions.
+    pub fn with_terms_conditions(mut self, terms_conditions: impl Into<String>) -> Self {
+        self.terms_conditions = Some(terms_conditions.into());
+        self
+    }
 }
 
 /// Google Business Profile local post options.
@@ -652,6 +1119,43 @@ pub struct GbpOptions {
     pub call_to_action: Option<GbpCallToAction>,
     /// The post's language (BCP 47).
     pub language_code: Option<String>,
+}
+
+impl GbpOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the topic type.
+    pub fn with_topic(mut self, topic: GbpTopic) -> Self {
+        self.topic = topic;
+        self
+    }
+
+    /// Sets the event.
+    pub fn with_event(mut self, event: GbpEvent) -> Self {
+        self.event = Some(event);
+        self
+    }
+
+    /// Sets the offer details.
+    pub fn with_offer(mut self, offer: GbpOffer) -> Self {
+        self.offer = Some(offer);
+        self
+    }
+
+    /// Sets the call-to-action button.
+    pub fn with_call_to_action(mut self, call_to_action: GbpCallToAction) -> Self {
+        self.call_to_action = Some(call_to_action);
+        self
+    }
+
+    /// Sets the post's language (BCP 47).
+    pub fn with_language_code(mut self, language_code: impl Into<String>) -> Self {
+        self.language_code = Some(language_code.into());
+        self
+    }
 }
 
 /// Mailchimp campaign options.
@@ -672,6 +1176,49 @@ pub struct MailchimpOptions {
     pub html: Option<String>,
 }
 
+impl MailchimpOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the subject line.
+    pub fn with_subject_line(mut self, subject_line: impl Into<String>) -> Self {
+        self.subject_line = Some(subject_line.into());
+        self
+    }
+
+    /// Sets the preview text.
+    pub fn with_preview_text(mut self, preview_text: impl Into<String>) -> Self {
+        self.preview_text = Some(preview_text.into());
+        self
+    }
+
+    /// Sets the campaign's internal title.
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets the sender's name.
+    pub fn with_from_name(mut self, from_name: impl Into<String>) -> Self {
+        self.from_name = Some(from_name.into());
+        self
+    }
+
+    /// Sets the reply-to address.
+    pub fn with_reply_to(mut self, reply_to: impl Into<String>) -> Self {
+        self.reply_to = Some(reply_to.into());
+        self
+    }
+
+    /// Sets the HTML body.
+    pub fn with_html(mut self, html: impl Into<String>) -> Self {
+        self.html = Some(html.into());
+        self
+    }
+}
+
 /// X post options.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -680,6 +1227,25 @@ pub struct TwitterOptions {
     pub reply_to: Option<String>,
     /// Quote this post id.
     pub quote_post_id: Option<String>,
+}
+
+impl TwitterOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the post id this one replies to.
+    pub fn with_reply_to(mut self, reply_to: impl Into<String>) -> Self {
+        self.reply_to = Some(reply_to.into());
+        self
+    }
+
+    /// Sets the post id this one quotes.
+    pub fn with_quote_post_id(mut self, quote_post_id: impl Into<String>) -> Self {
+        self.quote_post_id = Some(quote_post_id.into());
+        self
+    }
 }
 
 #[cfg(test)]
@@ -756,6 +1322,127 @@ mod tests {
             assert_eq!(part, &data[1_000..3_500]);
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn local_media_is_checked_before_any_call() {
+        let dir = std::env::temp_dir().join(format!("postd-core-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.jpg");
+        std::fs::write(&empty, b"").unwrap();
+        let ok = dir.join("ok.jpg");
+        std::fs::write(&ok, [1u8; 10]).unwrap();
+
+        for (media, kind) in [
+            (
+                Media::file(MediaKind::Image, &dir),
+                ErrorKind::MediaRejected,
+            ),
+            (
+                Media::file(MediaKind::Video, "/dev/zero"),
+                ErrorKind::MediaRejected,
+            ),
+            (
+                Media::file(MediaKind::Image, &empty),
+                ErrorKind::MediaRejected,
+            ),
+            (
+                Media::bytes(MediaKind::Image, Vec::<u8>::new()),
+                ErrorKind::MediaRejected,
+            ),
+            (Media::file(MediaKind::Image, &ok), ErrorKind::MediaRejected), // over the limit below
+            (
+                Media::file(MediaKind::Image, dir.join("absent.jpg")),
+                ErrorKind::InvalidContent,
+            ),
+        ] {
+            let err = media.check_local(Some(5)).await.unwrap_err();
+            assert_eq!(err.kind(), kind, "{media:?}: {err}");
+            assert!(!err.is_temporary());
+        }
+        assert_eq!(
+            Media::file(MediaKind::Image, &ok)
+                .check_local(Some(10))
+                .await
+                .unwrap(),
+            Some(10)
+        );
+        let url = Media::url(
+            MediaKind::Image,
+            Url::parse("https://cdn.example/a.jpg").unwrap(),
+        );
+        assert_eq!(url.check_local(Some(5)).await.unwrap(), None);
+        // Streams refuse non-regular files too, whoever asks.
+        let dev = Media::file(MediaKind::Video, "/dev/zero");
+        assert!(dev.stream(1024).await.is_err());
+        assert!(dev.read_chunk(0, 1024).await.is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_runs_short_fails_with_a_media_read_error() {
+        let dir = std::env::temp_dir().join(format!("postd-core-short-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("clip.mp4");
+        std::fs::write(&path, vec![7u8; 1000]).unwrap();
+        let media = Media::file(MediaKind::Video, &path);
+        // Declared 2,000 bytes; the file has 1,000: the stream must not just end.
+        let mut s = Box::pin(media.stream_exact(0, 2000, 256).await.unwrap());
+        let mut got = 0;
+        let mut failure = None;
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(c) => got += c.len(),
+                Err(e) => failure = Some(e),
+            }
+        }
+        assert_eq!(got, 1000);
+        let failure = failure.expect("a short file ends in an error");
+        let found = MediaReadError::find(&failure).expect("the error names the media");
+        assert_eq!(found.file(), "clip.mp4");
+        // A file that grew is cut at the declared length.
+        let mut s = Box::pin(media.stream_exact(100, 300, 64).await.unwrap());
+        let mut n = 0;
+        while let Some(item) = s.next().await {
+            n += item.unwrap().len();
+        }
+        assert_eq!(n, 300);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn options_build_in_one_expression() {
+        let post = Post::new(ClientRef::new("r").unwrap())
+            .with_facebook(FacebookOptions::new().with_video_title("T"))
+            .with_tiktok(
+                TikTokOptions::new()
+                    .with_privacy_level(TikTokPrivacy::SelfOnly)
+                    .with_disable_duet(true),
+            )
+            .with_gbp(
+                GbpOptions::new()
+                    .with_topic(GbpTopic::Offer)
+                    .with_offer(GbpOffer::new().with_coupon_code("SAVE10"))
+                    .with_call_to_action(GbpCallToAction::new("LEARN_MORE")),
+            )
+            .with_mailchimp(MailchimpOptions::new().with_subject_line("Hi"))
+            .with_twitter(TwitterOptions::new().with_reply_to("123"));
+        assert_eq!(
+            post.options.facebook.unwrap().video_title.as_deref(),
+            Some("T")
+        );
+        assert!(post.options.tiktok.unwrap().disable_duet);
+        let gbp = post.options.gbp.unwrap();
+        assert_eq!(gbp.topic, GbpTopic::Offer);
+        assert_eq!(gbp.offer.unwrap().coupon_code.as_deref(), Some("SAVE10"));
+        assert_eq!(
+            post.options.mailchimp.unwrap().subject_line.as_deref(),
+            Some("Hi")
+        );
+        assert_eq!(
+            post.options.twitter.unwrap().reply_to.as_deref(),
+            Some("123")
+        );
     }
 
     #[tokio::test]

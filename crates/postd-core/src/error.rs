@@ -97,6 +97,14 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// The longest wait an error carries: one day.
+///
+/// Platforms' hints (`Retry-After`, usage headers) can say anything, up to
+/// `2^64 - 1` seconds; a caller adding such a wait to an `Instant` would
+/// panic. Every wait set on an [`Error`] is clamped to this, so
+/// [`Error::retry_after`] is always safe to add to a clock reading.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Whether the same call may be made again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -199,9 +207,14 @@ impl Error {
         self
     }
 
-    /// Sets the retry disposition.
+    /// Sets the retry disposition; a wait longer than [`MAX_RETRY_WAIT`] is clamped to it.
     pub fn with_retry(mut self, retry: Retry) -> Self {
-        self.retry = retry;
+        self.retry = match retry {
+            Retry::Temporary { after } => Retry::Temporary {
+                after: after.map(|a| a.min(MAX_RETRY_WAIT)),
+            },
+            other => other,
+        };
         self
     }
 
@@ -213,6 +226,12 @@ impl Error {
     /// Marks the error permanent.
     pub fn permanent(self) -> Self {
         self.with_retry(Retry::Permanent)
+    }
+
+    /// Replaces the message, keeping everything else (the same rule: no secrets).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
     }
 
     /// Changes the kind, keeping everything else.

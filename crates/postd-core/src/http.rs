@@ -226,7 +226,12 @@ pub struct HttpResponse {
     pub headers: HeaderMap,
     /// The body.
     pub body: Bytes,
+    /// The secrets the request carried, to remove from an error read from this body.
+    secrets: Arc<[String]>,
 }
+
+/// A platform's `parse_error`: classifies an error answer from its status, headers and (redacted) body.
+pub type ParseError = dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync;
 
 impl fmt::Debug for HttpResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -266,6 +271,34 @@ impl HttpResponse {
     /// The value of a header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// An error document in a 2xx answer, classified as a failure would be.
+    ///
+    /// Some endpoints answer `200` with an error body (token endpoints with
+    /// `{"error":"invalid_grant"}`, Graph with `{"error":{...}}`). Decoding
+    /// such a body as the success type would report a missing field, and for a
+    /// create an unknown outcome; the body says what happened, whatever the
+    /// status. When `is_error(body)` says the body is an error document, it is
+    /// redacted and handed to `parse_error` with the same rules as a non-2xx
+    /// answer; otherwise `None`.
+    pub fn error_in_body(
+        &self,
+        ctx: &RequestContext,
+        is_error: impl Fn(&[u8]) -> bool,
+        parse_error: &ParseError,
+    ) -> Option<Error> {
+        if !is_error(&self.body) {
+            return None;
+        }
+        Some(classify_failure(
+            ctx,
+            self.status,
+            &self.headers,
+            &self.body,
+            &self.secrets,
+            parse_error,
+        ))
     }
 }
 
@@ -461,7 +494,7 @@ impl HttpClient {
         parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
     ) -> Result<HttpResponse> {
         let policy = &self.inner.retry;
-        let secrets = request_secrets(&request);
+        let secrets: Arc<[String]> = request_secrets(&request).into();
         let started = Instant::now();
         let mut pending = Some(request);
         let mut attempt: u32 = 0;
@@ -542,7 +575,7 @@ impl HttpClient {
         &self,
         ctx: &RequestContext,
         request: reqwest::Request,
-        secrets: &[String],
+        secrets: &Arc<[String]>,
         parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
     ) -> Result<HttpResponse> {
         let response = match self.inner.client.execute(request).await {
@@ -603,6 +636,7 @@ impl HttpClient {
                 status,
                 headers,
                 body,
+                secrets: Arc::clone(secrets),
             });
         }
         Err(classify_failure(
@@ -690,6 +724,18 @@ async fn read_body(
 }
 
 fn transport_error(ctx: &RequestContext, e: reqwest::Error) -> Error {
+    // A media file that failed while its bytes were read: the body broke off,
+    // so the platform never received the request whole and cannot have
+    // applied it. Local, permanent, never an unknown outcome.
+    if let Some(media) = crate::content::MediaReadError::find(&e) {
+        return Error::new(
+            ErrorKind::MediaRejected,
+            format!("{media}; the request was not sent in full, so nothing was applied"),
+        )
+        .permanent()
+        .with_platform(ctx.platform)
+        .with_operation(ctx.operation);
+    }
     let (kind, retry, what) = if e.is_connect() {
         // The request never reached the platform: always safe to retry.
         (
@@ -786,18 +832,52 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     parse_retry_after(value, now)
 }
 
-/// Parses a `Retry-After` value: delta-seconds, or an HTTP-date (a date in the past means no wait).
+/// Parses a `Retry-After` value (RFC 9110 section 10.2.3): delta-seconds, or
+/// an HTTP-date in any of the three forms recipients must accept (section
+/// 5.6.7): IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete RFC 850
+/// form (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`).
+///
+/// A date in the past means no wait. The result is at most
+/// [`MAX_RETRY_WAIT`](crate::error::MAX_RETRY_WAIT) (one day): a number too
+/// large for any clock is "a very long time", never "no wait" and never a panic.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    use crate::error::MAX_RETRY_WAIT;
+    let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        // Too many digits for a u64 is still "a very long time", not "no wait".
-        return Some(Duration::from_secs(
-            value.parse::<u64>().unwrap_or(u64::MAX),
-        ));
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_WAIT));
     }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let now: chrono::DateTime<chrono::Utc> = now.into();
-    let wait = date.with_timezone(&chrono::Utc) - now;
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    let date = http_date(value, now)?;
+    let wait = date - now;
+    Some(wait.to_std().unwrap_or(Duration::ZERO).min(MAX_RETRY_WAIT))
+}
+
+/// An HTTP-date in any of its three forms, in UTC.
+fn http_date(
+    value: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{Datelike, NaiveDateTime};
+    if let Ok(d) = chrono::DateTime::parse_from_rfc2822(value) {
+        return Some(d.with_timezone(&chrono::Utc));
+    }
+    // asctime pads the day with a space (`Nov  6`): collapse runs of spaces first.
+    let single_spaced = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Ok(d) = NaiveDateTime::parse_from_str(&single_spaced, "%a %b %d %H:%M:%S %Y") {
+        return Some(d.and_utc());
+    }
+    // RFC 850: a two-digit year that would be more than 50 years ahead is the
+    // most recent past year with those digits (RFC 9110 section 5.6.7).
+    // The weekday is left out: parsing would check it against chrono's own century.
+    let (_weekday, rest) = value.split_once(", ")?;
+    let d = NaiveDateTime::parse_from_str(rest, "%d-%b-%y %H:%M:%S GMT").ok()?;
+    let two_digits = d.year().rem_euclid(100);
+    let mut year = now.year() - now.year().rem_euclid(100) + two_digits;
+    if year > now.year() + 50 {
+        year -= 100;
+    }
+    Some(d.with_year(year)?.and_utc())
 }
 
 /// A status error from `parse_error` helpers: the default classification of a status alone.
@@ -897,14 +977,57 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now),
             Some(Duration::ZERO)
         );
-        // More digits than a u64 holds is a very long wait, never "no wait".
+        // More digits than a u64 holds is a very long wait, never "no wait",
+        // and never more than a day: callers add it to clocks.
+        for huge in [
+            "99999999999999999999999",
+            "1000000000000000000000000000000",
+            "18446744073709551615",
+        ] {
+            assert_eq!(
+                parse_retry_after(huge, now),
+                Some(crate::error::MAX_RETRY_WAIT),
+                "{huge}"
+            );
+            let wait = parse_retry_after(huge, now).unwrap();
+            let _ = Instant::now() + wait; // must not panic
+        }
         assert_eq!(
-            parse_retry_after("99999999999999999999999", now),
-            Some(Duration::from_secs(u64::MAX))
+            parse_retry_after("Sat, 06 Nov 2094 08:49:47 GMT", now),
+            Some(crate::error::MAX_RETRY_WAIT)
         );
         for bad in ["", "-5", "1.5", "soon", "Sun, 99 Nov 1994 08:49:47 GMT"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn retry_after_accepts_the_obsolete_date_forms() {
+        // RFC 9110 section 5.6.7's own example instant, in its three forms.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        for form in [
+            "Sun, 06 Nov 1994 08:50:37 GMT",
+            "Sunday, 06-Nov-94 08:50:37 GMT",
+            "Sun Nov  6 08:50:37 1994",
+        ] {
+            assert_eq!(
+                parse_retry_after(form, now),
+                Some(Duration::from_secs(60)),
+                "{form}"
+            );
+        }
+        // A two-digit year is read within 50 years of now, not as 19xx forever.
+        let in_2026 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000); // 2026-11-30
+        assert_eq!(
+            parse_retry_after("Sunday, 29-Nov-26 08:00:00 GMT", in_2026),
+            Some(Duration::ZERO),
+            "a 2026 date already past means no wait"
+        );
+        assert!(
+            parse_retry_after("Wednesday, 02-Dec-26 08:00:00 GMT", in_2026)
+                .is_some_and(|d| d > Duration::from_secs(3600)),
+            "26 is 2026, not 1926"
+        );
     }
 
     #[test]

@@ -54,8 +54,8 @@ pub use connector::{
 pub use content::{
     ClientRef, FacebookOptions, Fingerprint, GbpCallToAction, GbpEvent, GbpOffer, GbpOptions,
     GbpTopic, InstagramKind, InstagramOptions, LinkedInArticle, LinkedInOptions,
-    LinkedInVisibility, MailchimpOptions, Media, MediaKind, MediaSource, Post, PostOptions,
-    TikTokOptions, TikTokPrivacy, TwitterOptions,
+    LinkedInVisibility, MailchimpOptions, Media, MediaKind, MediaReadError, MediaSource, Post,
+    PostOptions, TikTokOptions, TikTokPrivacy, TwitterOptions,
 };
 pub use credentials::{Credentials, TokenSet};
 pub use error::{Error, ErrorKind, Result, Retry};

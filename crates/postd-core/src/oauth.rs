@@ -36,7 +36,7 @@ use url::Url;
 
 use crate::credentials::TokenSet;
 use crate::error::{Error, ErrorKind, Result, body_snippet};
-use crate::http::{HttpClient, RequestContext, classify_status};
+use crate::http::{HttpClient, HttpResponse, RequestContext, classify_status};
 use crate::platform::Platform;
 
 const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -508,8 +508,39 @@ impl OAuthClient {
                 parse_oauth_error(platform, status, headers, body)
             })
             .await?;
-        response.json::<TokenResponse>(&ctx)
+        token_response(&ctx, &response)
     }
+}
+
+/// Reads a token endpoint's answer: the tokens, or the OAuth error it carries
+/// whatever its status.
+///
+/// RFC 6749 section 5.2 sends errors with `400`, but some platforms answer
+/// `200` with `{"error":"invalid_grant",...}`. That is the error, classified
+/// by [`parse_oauth_error`] (so `invalid_grant` is
+/// [`ErrorKind::ReauthRequired`]), never an answer with a missing
+/// `access_token`, and never an unknown outcome.
+pub fn token_response(ctx: &RequestContext, response: &HttpResponse) -> Result<TokenResponse> {
+    let platform = ctx.platform;
+    if let Some(err) =
+        response.error_in_body(ctx, is_oauth_error_body, &move |status, headers, body| {
+            parse_oauth_error(platform, status, headers, body)
+        })
+    {
+        return Err(err);
+    }
+    response.json::<TokenResponse>(ctx)
+}
+
+/// An OAuth error document: an object with a string `error` and no `access_token`.
+pub fn is_oauth_error_body(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        error: Option<serde_json::Value>,
+        access_token: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(body)
+        .is_ok_and(|p| p.access_token.is_none() && p.error.as_ref().is_some_and(|e| e.is_string()))
 }
 
 fn form_encode(s: &str) -> String {

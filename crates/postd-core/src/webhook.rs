@@ -1,6 +1,7 @@
 //! Webhook requests and the crypto to verify them: HMAC-SHA256 over the raw
-//! body bytes, hex and base64 forms, constant-time comparison, and timestamp
-//! tolerance with checked arithmetic.
+//! body bytes, hex and base64 forms, constant-time comparison, timestamp
+//! tolerance with checked arithmetic, and the one rule every challenge
+//! responder follows ([`challenge_token`]).
 //!
 //! ```
 //! use postd_core::webhook::{hmac_sha256_hex, verify_hmac_sha256, SignatureEncoding};
@@ -26,10 +27,64 @@ use crate::platform::Platform;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
+/// Longest challenge token a responder signs.
+pub const CHALLENGE_TOKEN_MAX: usize = 128;
+/// Shortest challenge token a responder signs.
+pub const CHALLENGE_TOKEN_MIN: usize = 8;
+
 /// An incoming webhook HTTP request, as the service's web framework received it.
 ///
 /// `body` must be the exact bytes received: signatures are computed over
 /// them, and a parsed-then-reserialized body will not verify.
+///
+/// Build it from an `http::Request` (what axum and hyper hand a handler),
+/// from `http` parts, or from plain `(name, value)` pairs:
+///
+/// ```
+/// use postd_core::webhook::WebhookRequest;
+///
+/// let request = http::Request::post("/webhooks/meta?from=test")
+///     .header("x-hub-signature-256", "sha256=00")
+///     .body(bytes::Bytes::from_static(br#"{"object":"page"}"#))?;
+/// let webhook = WebhookRequest::from_http(request);
+/// assert_eq!(webhook.method, "POST");
+/// assert_eq!(webhook.query_param("from"), Some("test"));
+///
+/// let same = WebhookRequest::from_pairs(
+///     "POST",
+///     "from=test",
+///     [("X-Hub-Signature-256", "sha256=00")],
+///     &br#"{"object":"page"}"#[..],
+/// )?;
+/// assert_eq!(same.headers, webhook.headers);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// In an axum handler (axum is not a dependency of POSTD, so this sketch is
+/// not compiled here), take the raw body as `Bytes` and the `http` parts:
+///
+/// ```text
+/// async fn meta_webhook(
+///     State(meta): State<Arc<dyn Connector>>,
+///     method: Method,
+///     uri: Uri,
+///     headers: HeaderMap,
+///     body: Bytes,
+/// ) -> StatusCode {
+///     let request = WebhookRequest::from_parts(&method, &uri, headers, body);
+///     if method == Method::GET {
+///         return match meta.webhook_challenge(&request) {
+///             Ok(_) => StatusCode::OK, // send the ChallengeResponse body back
+///             Err(_) => StatusCode::FORBIDDEN,
+///         };
+///     }
+///     match meta.verify_webhook(&request) {
+///         Ok(events) => { /* hand events to a queue; answer fast */ StatusCode::OK }
+///         Err(e) if e.kind() == ErrorKind::InvalidSignature => StatusCode::UNAUTHORIZED,
+///         Err(_) => StatusCode::BAD_REQUEST,
+///     }
+/// }
+/// ```
 ///
 /// Its `Debug` shows the method, the query keys, the header names and the
 /// body's length: a query can carry a verify token and headers a signature.
@@ -88,6 +143,66 @@ impl WebhookRequest {
         WebhookRequest::get(url::form_urlencoded::parse(query.as_bytes()).into_owned())
     }
 
+    /// The request an `http` server (axum, hyper) received, with its body already read.
+    pub fn from_http<B: Into<Bytes>>(request: ::http::Request<B>) -> Self {
+        let (parts, body) = request.into_parts();
+        WebhookRequest::from_parts(&parts.method, &parts.uri, parts.headers, body)
+    }
+
+    /// A request from `http` parts: the method, the URI (only its query is
+    /// kept), the headers and the raw body.
+    pub fn from_parts(
+        method: &::http::Method,
+        uri: &::http::Uri,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> Self {
+        WebhookRequest {
+            method: method.as_str().to_owned(),
+            query: parse_query(uri.query().unwrap_or("")),
+            headers,
+            body: body.into(),
+        }
+    }
+
+    /// A request from plain values: the method, the raw query string (`a=1&b=2`,
+    /// without `?`), `(name, value)` header pairs and the raw body.
+    ///
+    /// A header name or value that HTTP cannot carry is an
+    /// [`ErrorKind::InvalidSignature`] error: such a request cannot have come
+    /// from the platform.
+    pub fn from_pairs<N, V>(
+        method: &str,
+        query: &str,
+        headers: impl IntoIterator<Item = (N, V)>,
+        body: impl Into<Bytes>,
+    ) -> Result<Self>
+    where
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let name =
+                ::http::header::HeaderName::from_bytes(name.as_ref().as_bytes()).map_err(|_| {
+                    Error::new(ErrorKind::InvalidSignature, "a header name is not valid")
+                })?;
+            let value = ::http::header::HeaderValue::from_bytes(value.as_ref()).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidSignature,
+                    format!("header {name} has a value HTTP cannot carry"),
+                )
+            })?;
+            map.append(name, value);
+        }
+        Ok(WebhookRequest {
+            method: method.to_ascii_uppercase(),
+            query: parse_query(query.strip_prefix('?').unwrap_or(query)),
+            headers: map,
+            body: body.into(),
+        })
+    }
+
     /// The first value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query
@@ -111,6 +226,72 @@ impl WebhookRequest {
             )
         })
     }
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The challenge token of a validation request, checked before a responder signs it.
+///
+/// LinkedIn's `challengeCode` and X's `crc_token` are answered with an
+/// HMAC-SHA256 of the token under the same key (client or consumer secret)
+/// that signs event deliveries. A responder that signs whatever it is sent is
+/// a **signing oracle**: an attacker sends a forged delivery body as the token,
+/// reads the signature from the answer, and posts the body with that
+/// signature, which then verifies. So a responder signs only tokens of the
+/// documented shape, which no delivery can have: [`CHALLENGE_TOKEN_MIN`] to
+/// [`CHALLENGE_TOKEN_MAX`] characters of `[A-Za-z0-9_-]` (a UUID fits), and
+/// not a JSON value (a bare number would be a JSON body). Anything else is an
+/// [`ErrorKind::InvalidSignature`] error, and no HMAC is computed.
+///
+/// `name` is the parameter's name, for the error message.
+///
+/// ```
+/// use postd_core::webhook::challenge_token;
+/// use postd_core::{ErrorKind, Platform};
+///
+/// let ok = challenge_token(Platform::LinkedIn, "challengeCode", Some("f0a6f3d8-4a5c-4b5e-9d3b-2b1f3c4d5e6f"));
+/// assert!(ok.is_ok());
+/// let forged = challenge_token(Platform::LinkedIn, "challengeCode", Some(r#"{"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"}"#));
+/// assert_eq!(forged.unwrap_err().kind(), ErrorKind::InvalidSignature);
+/// ```
+pub fn challenge_token<'a>(
+    platform: Platform,
+    name: &str,
+    token: Option<&'a str>,
+) -> Result<&'a str> {
+    let refuse = |why: &str| {
+        Err(Error::new(
+            ErrorKind::InvalidSignature,
+            format!("the validation request's {name} {why}; nothing was signed"),
+        )
+        .with_platform(platform)
+        .with_operation("webhook_challenge"))
+    };
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return refuse("is missing");
+    };
+    if !(CHALLENGE_TOKEN_MIN..=CHALLENGE_TOKEN_MAX).contains(&token.len()) {
+        return refuse(&format!(
+            "is {} bytes long; a challenge token has {CHALLENGE_TOKEN_MIN} to {CHALLENGE_TOKEN_MAX}",
+            token.len()
+        ));
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    {
+        return refuse(
+            "has characters a challenge token does not have (only A-Z, a-z, 0-9, '-' and '_')",
+        );
+    }
+    if serde_json::from_str::<serde::de::IgnoredAny>(token).is_ok() {
+        return refuse("is a JSON value, which a delivery body could be");
+    }
+    Ok(token)
 }
 
 /// The answer to a webhook challenge, to send back as the HTTP response.
@@ -525,6 +706,75 @@ mod tests {
                 ErrorKind::InvalidSignature,
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn challenge_tokens_of_the_documented_shape_pass_and_nothing_else() {
+        for ok in [
+            "f0a6f3d8-4a5c-4b5e-9d3b-2b1f3c4d5e6f",
+            "9b4507b3-9040-4669-9ca3-6b94edb50553",
+            "abcDEF12_-xyz",
+        ] {
+            assert_eq!(
+                challenge_token(Platform::LinkedIn, "challengeCode", Some(ok)).unwrap(),
+                ok
+            );
+        }
+        let long = "a".repeat(CHALLENGE_TOKEN_MAX + 1);
+        for bad in [
+            None,
+            Some(""),
+            Some("short"),
+            Some(long.as_str()),
+            Some(r#"{"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS","notifications":[]}"#),
+            Some("[1,2,3,4,5,6,7,8]"),
+            Some("\"quoted-string\""),
+            Some("1234567890123456"), // a JSON number: a body a delivery could have
+            Some("1e100000000000"),   // a JSON number too
+            Some("hmacsha256=abcdef0123"),
+            Some("with space inside"),
+            Some("ünïcödé-token-1234"),
+        ] {
+            let err = challenge_token(Platform::Twitter, "crc_token", bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{bad:?}");
+            assert_eq!(err.platform(), Some(Platform::Twitter));
+            assert!(err.message().contains("crc_token"), "{err}");
+        }
+    }
+
+    #[test]
+    fn requests_build_from_http_types_and_plain_pairs() {
+        let request = ::http::Request::post("/hook?hub.mode=subscribe&x=a%20b")
+            .header("X-Hub-Signature-256", "sha256=00")
+            .header("x-multi", "1")
+            .header("x-multi", "2")
+            .body(Bytes::from_static(b"{}"))
+            .unwrap();
+        let w = WebhookRequest::from_http(request);
+        assert_eq!(w.method, "POST");
+        assert_eq!(w.query_param("x"), Some("a b"));
+        assert_eq!(
+            w.required_header("x-hub-signature-256").unwrap(),
+            "sha256=00"
+        );
+        assert_eq!(w.headers.get_all("x-multi").iter().count(), 2);
+        assert_eq!(&w.body[..], b"{}");
+
+        let p = WebhookRequest::from_pairs(
+            "get",
+            "?challengeCode=abc",
+            [("X-Thing", "v")],
+            Bytes::new(),
+        )
+        .unwrap();
+        assert_eq!(p.method, "GET");
+        assert_eq!(p.query_param("challengeCode"), Some("abc"));
+        assert_eq!(p.required_header("x-thing").unwrap(), "v");
+        for (name, value) in [("bad name", "v"), ("x-ok", "line\nbreak")] {
+            let err =
+                WebhookRequest::from_pairs("POST", "", [(name, value)], Bytes::new()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{name}");
         }
     }
 

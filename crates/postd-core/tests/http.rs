@@ -523,3 +523,126 @@ async fn a_long_token_echoed_deep_in_an_error_body_is_redacted() {
     }
     assert!(err.to_string().contains("[REDACTED]"));
 }
+
+#[tokio::test]
+async fn an_absurd_retry_after_is_clamped_to_a_day_and_never_panics_a_caller() {
+    for huge in ["1000000000000000000000000000000", "18446744073709551615"] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", huge))
+            .mount(&server)
+            .await;
+        let err = call(&client(None), GET, Method::GET, &server.uri())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        let wait = err.retry_after().unwrap();
+        assert_eq!(wait, postd_core::error::MAX_RETRY_WAIT, "{huge}");
+        // What a queue does with the hint: this used to overflow and panic.
+        let _due = Instant::now() + wait;
+        assert_eq!(requests_to(&server).await, 1, "a day is not slept on");
+    }
+    // A platform's own parser cannot hand back more than a day either.
+    let err = Error::new(ErrorKind::RateLimited, "x").temporary(Some(Duration::MAX));
+    assert_eq!(err.retry_after(), Some(postd_core::error::MAX_RETRY_WAIT));
+}
+
+#[tokio::test]
+async fn retry_after_in_the_obsolete_date_forms_is_honoured() {
+    for format in ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"] {
+        let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+        let form = soon.format(format).to_string();
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503).insert_header("retry-after", form.as_str()))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .mount(&server)
+            .await;
+        let started = Instant::now();
+        call(&client(None), GET, Method::GET, &server.uri())
+            .await
+            .unwrap();
+        // The date is 1-2 s ahead (whole seconds): the retry waited for it,
+        // rather than the 5-20 ms backoff of "no hint".
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{form}: retried after {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_endpoint_answering_200_with_an_oauth_error_is_that_error() {
+    use postd_core::oauth::OAuthClient;
+    for (body, kind) in [
+        (
+            r#"{"error":"invalid_grant","error_description":"Refresh token revoked"}"#,
+            ErrorKind::ReauthRequired,
+        ),
+        (r#"{"error":"invalid_client"}"#, ErrorKind::Config),
+        (
+            r#"{"error":"temporarily_unavailable"}"#,
+            // A create-like call (a refresh rotates tokens) with a temporary
+            // answer may have been applied: never retried blindly.
+            ErrorKind::UnknownOutcome,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+        let oauth = OAuthClient::new(
+            Platform::TikTok,
+            Url::parse(&format!("{}/auth", server.uri())).unwrap(),
+            Url::parse(&format!("{}/token", server.uri())).unwrap(),
+            "client",
+        );
+        let err = oauth
+            .refresh(&client(None), &SecretString::from("REFRESH_CANARY_123"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), kind, "{body}: {err}");
+        assert_eq!(err.http_status(), Some(200));
+        assert!(!err.to_string().contains("REFRESH_CANARY_123"));
+        assert_eq!(requests_to(&server).await, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_media_file_failing_mid_upload_is_a_local_error_not_an_unknown_outcome() {
+    use postd_core::{Media, MediaKind};
+    let dir = std::env::temp_dir().join(format!("postd-http-media-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clip.mp4");
+    std::fs::write(&path, vec![1u8; 64 * 1024]).unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"id":"1"}"#))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let media = Media::file(MediaKind::Video, &path);
+    // The request declares more bytes than the file has by the time they are read.
+    let declared = 128 * 1024;
+    let body = postd_core::reqwest::Body::wrap_stream(
+        media.stream_exact(0, declared, 8 * 1024).await.unwrap(),
+    );
+    let request = c
+        .request(Method::POST, Url::parse(&server.uri()).unwrap())
+        .header("content-length", declared)
+        .body(body)
+        .build()
+        .unwrap();
+    let err = c.execute(POST, request, &parse).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MediaRejected, "{err}");
+    assert_eq!(err.retry(), Retry::Permanent);
+    assert!(err.message().contains("clip.mp4"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
