@@ -123,21 +123,18 @@ async fn token_call(
     operation: &'static str,
     params: &[(&str, &str)],
 ) -> Result<TokenResponse> {
+    // A form body: the client secret, the code and the token never travel in a URL.
     let builder = graph
         .request(
-            Method::GET,
+            Method::POST,
             graph.url(&["oauth", "access_token"]),
             Auth::None,
         )
-        .query(params);
+        .form(params);
     // Never retried after it may have been applied: a code works once.
-    graph
-        .send(
-            RequestContext::non_idempotent(Platform::Meta, operation),
-            builder,
-            None,
-        )
-        .await
+    let ctx = RequestContext::non_idempotent(Platform::Meta, operation);
+    let response = graph.send_raw(ctx, builder, None).await?;
+    postd_core::oauth::token_response(&ctx, &response)
 }
 
 /// `GET /debug_token` with the app token.
@@ -232,22 +229,42 @@ pub(crate) async fn targets(graph: &Graph, credentials: &Credentials) -> Result<
     Ok(out)
 }
 
-/// The token to call `target` with: its page token, or an `Auth` error telling the caller to refresh.
+/// The token to call `target` with.
+///
+/// A Facebook Page needs its page token (`TokenSet::derived` under the page
+/// id): Graph refuses page posts made with a user token. An Instagram account
+/// takes the token stored under its own id, else its page's token (found
+/// through [`Target::parent_id`]), else the user token: Meta's content
+/// publishing API accepts a user or page token for an Instagram professional
+/// account linked to a Page the user manages (Instagram Platform with Facebook
+/// Login).
 pub(crate) fn target_token<'a>(tokens: &'a TokenSet, target: &Target) -> Result<&'a SecretString> {
-    tokens.derived.get(&target.id).ok_or_else(|| {
-        Error::new(
-            ErrorKind::Auth,
-            format!(
-                "no page token for {} {}; refresh the credentials (the page may have been added after login)",
-                match target.kind {
-                    TargetKind::InstagramAccount => "Instagram account",
-                    _ => "page",
-                },
-                target.id
-            ),
-        )
-        .with_platform(Platform::Meta)
-    })
+    token_for(tokens, target.kind, &target.id, target.parent_id.as_deref())
+}
+
+/// [`target_token`] for a target known by its kind, id and parent.
+pub(crate) fn token_for<'a>(
+    tokens: &'a TokenSet,
+    kind: TargetKind,
+    id: &str,
+    parent: Option<&str>,
+) -> Result<&'a SecretString> {
+    if let Some(token) = tokens.derived.get(id) {
+        return Ok(token);
+    }
+    if kind == TargetKind::InstagramAccount {
+        let page_token = parent.and_then(|p| tokens.derived.get(p));
+        return Ok(page_token.unwrap_or(&tokens.access_token));
+    }
+    Err(Error::new(
+        ErrorKind::Auth,
+        format!(
+            "no page token for page {id}: publish with the credentials exchange_code or refresh \
+             returned (they hold each page's token), or add it with \
+             TokenSet::with_derived(\"{id}\", <page token>); a page added after login needs a refresh"
+        ),
+    )
+    .with_platform(Platform::Meta))
 }
 
 /// A Unix time from Graph, where 0 means "never".

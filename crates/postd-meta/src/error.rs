@@ -70,6 +70,16 @@ pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) 
     from_graph_error(&error, Some(status), wait)
 }
 
+/// Graph's error envelope, `{"error": {...}}`, which no successful answer has.
+pub(crate) fn is_graph_error_body(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        error: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<Probe>(body)
+        .is_ok_and(|p| p.error.as_ref().is_some_and(serde_json::Value::is_object))
+}
+
 /// Turns a Graph `error` object into an [`Error`]; `wait` is the rate-limit
 /// wait the usage headers announced, if any.
 pub(crate) fn from_graph_error(
@@ -142,7 +152,8 @@ pub(crate) fn classify(
             2207027 => Some((Unavailable, temporary(Some(Duration::from_secs(10))))), // not ready for publishing
             1390008 => Some((RateLimited, temporary(Some(Duration::from_secs(900))))), // posting too fast
             33 if code == 100 => Some((NotFound, Retry::Permanent)), // object does not exist
-            36007 | 36009 => Some((Auth, Retry::Permanent)), // authorization code expired or already used
+            // An expired or used authorization code: only a new authorization gives another.
+            36007 | 36009 => Some((ReauthRequired, Retry::Permanent)),
             492 => Some((PermissionDenied, Retry::Permanent)), // page token user has no role on the page
             _ => None,
         };
@@ -237,8 +248,8 @@ mod tests {
             (400, 299, None, false, PermissionDenied, false),
             (400, 100, None, false, InvalidContent, false),
             (400, 100, Some(33), false, NotFound, false),
-            (400, 100, Some(36007), false, Auth, false),
-            (400, 100, Some(36009), false, Auth, false),
+            (400, 100, Some(36007), false, ReauthRequired, false),
+            (400, 100, Some(36009), false, ReauthRequired, false),
             (400, 368, None, false, RateLimited, true),
             (400, 368, Some(1390008), false, RateLimited, true),
             (400, 506, None, false, Duplicate, false),

@@ -122,6 +122,9 @@ pub(crate) async fn publish(
     target: &Target,
     post: &Post,
 ) -> Result<PublishOutcome> {
+    // Local media is checked before the first call: a directory, a device or an
+    // empty file is refused here, not discovered half way through a create.
+    postd_core::content::check_local_media(Platform::Meta, post, |_| None).await?;
     let page_token = crate::auth::target_token(tokens, target)?;
     let page = target.id.as_str();
     let schedule = schedule_of(post);
@@ -144,7 +147,11 @@ pub(crate) async fn publish(
         }
         [video] if video.kind == MediaKind::Video => {
             let id = upload_video(graph, tokens, page_token, page, video, post, schedule).await?;
-            let handle = PublishHandle::new(Platform::Meta, page, HANDLE_VIDEO, &id);
+            let mut handle = PublishHandle::new(Platform::Meta, page, HANDLE_VIDEO, &id);
+            if let Some(at) = schedule {
+                // The go-live time travels with the handle, so every later answer carries it.
+                handle = handle.with_state(serde_json::json!({ "scheduled_for": at }));
+            }
             // The video exists now: whatever the first status look says, never fail the
             // publish (a retry would upload a second video); answer Pending instead.
             let Ok(first_look) = video_status(graph, tokens, &handle, page_token).await else {
@@ -290,9 +297,13 @@ async fn photo(
                 .await
         }
         MediaSource::File(_) | MediaSource::Bytes(_) => {
-            let len = media.len().await?.unwrap_or(0);
+            let len = media.check_local(None).await?.unwrap_or(0);
+            // The part declares `len` bytes and carries exactly `len`, or the
+            // upload fails locally: never a body whose length differs from the one declared.
             let part = Part::stream_with_length(
-                postd_core::reqwest::Body::wrap_stream(media.stream(STREAM_CHUNK).await?),
+                postd_core::reqwest::Body::wrap_stream(
+                    media.stream_exact(0, len, STREAM_CHUNK).await?,
+                ),
                 len,
             )
             .file_name(media.file_name());
@@ -388,7 +399,11 @@ pub(crate) async fn video_status(
                 handle.target_id, handle.id
             ))
             .ok();
-            PublishStatus::Published(PublishedPost::new(&handle.id).with_url(url))
+            let mut post = PublishedPost::new(&handle.id).with_url(url);
+            if let Some(at) = scheduled_for(handle) {
+                post = post.with_scheduled_for(at);
+            }
+            PublishStatus::Published(post)
         }
         "error" => PublishStatus::Failed {
             kind: ErrorKind::MediaRejected,
@@ -406,6 +421,14 @@ pub(crate) async fn video_status(
             next: None,
         },
     })
+}
+
+/// The go-live time of a natively scheduled video, kept in its handle.
+fn scheduled_for(handle: &PublishHandle) -> Option<DateTime<Utc>> {
+    handle
+        .state
+        .get("scheduled_for")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
 }
 
 /// Looks for the post among the page's recent published and scheduled posts.

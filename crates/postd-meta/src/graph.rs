@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::config::MetaConfig;
-use crate::error::parse_error;
+use crate::error::{is_graph_error_body, parse_error};
 use crate::usage::UsageTracker;
 
 /// How a request proves who it is.
@@ -148,6 +148,10 @@ impl Graph {
             })
             .await?;
         self.usage.observe(&response.headers, Utc::now());
+        // Graph's error envelope in a 2xx answer is still an error.
+        if let Some(err) = response.error_in_body(&ctx, is_graph_error_body, &parse_error) {
+            return Err(err);
+        }
         Ok(response)
     }
 

@@ -28,7 +28,7 @@ use postd_core::secrecy::SecretString;
 use postd_core::{
     Capabilities, Error, ErrorKind, Fingerprint, InstagramKind, Media, MediaKind, MediaSource,
     Platform, Post, PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Target,
-    TokenSet,
+    TargetKind, TokenSet,
 };
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -362,27 +362,15 @@ pub(crate) async fn publish(
     advance(graph, token, ig, progress, handle, deadline).await
 }
 
-/// Local video files are measured before any call (URL media carry a size hint at most).
+/// Local media is checked before any call: a regular file, not empty, within
+/// Instagram's limit for the post kind (URL media carry a size hint at most).
 async fn check_local_sizes(kind: Kind, post: &Post) -> Result<()> {
-    for (i, m) in post.media.iter().enumerate() {
-        if m.as_url().is_some() || m.kind != MediaKind::Video {
-            continue;
-        }
-        let len = crate::upload::media_len(m).await?;
-        let max = if kind == Kind::Story {
-            STORY_VIDEO_MAX_BYTES
-        } else {
-            REEL_MAX_BYTES
-        };
-        if len > max {
-            return Err(rejected(&format!(
-                "media item {}: the video is {len} bytes, over Instagram's {} MB limit",
-                i + 1,
-                max / (1024 * 1024)
-            )));
-        }
-    }
-    Ok(())
+    postd_core::content::check_local_media(Platform::Meta, post, |m| match m.kind {
+        MediaKind::Video if kind == Kind::Story => Some(STORY_VIDEO_MAX_BYTES),
+        MediaKind::Video => Some(REEL_MAX_BYTES),
+        _ => Some(IMAGE_MAX_BYTES),
+    })
+    .await
 }
 
 /// Drives a publish forward until `deadline`: children, parent, container, `media_publish`.
@@ -773,13 +761,7 @@ pub(crate) async fn publish_status(
         .with_operation("publish_status")
     })?;
     let ig = handle.target_id.as_str();
-    let token = tokens.derived.get(ig).ok_or_else(|| {
-        Error::new(
-            ErrorKind::Auth,
-            format!("no page token for Instagram account {ig}; refresh the credentials"),
-        )
-        .with_platform(Platform::Meta)
-    })?;
+    let token = crate::auth::token_for(tokens, TargetKind::InstagramAccount, ig, None)?;
     let deadline = Instant::now() + graph.cfg.publish_wait;
     match advance(graph, token, ig, progress, handle.clone(), deadline).await? {
         PublishOutcome::Published(p) => Ok(PublishStatus::Published(p)),

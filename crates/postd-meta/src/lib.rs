@@ -205,16 +205,8 @@ impl Connector for MetaConnector {
                 instagram::publish_status(&self.graph, tokens, handle).await
             }
             facebook::HANDLE_VIDEO => {
-                let token = tokens.derived.get(&handle.target_id).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Auth,
-                        format!(
-                            "no page token for page {}; refresh the credentials",
-                            handle.target_id
-                        ),
-                    )
-                    .with_platform(Platform::Meta)
-                })?;
+                let token =
+                    auth::token_for(tokens, TargetKind::FacebookPage, &handle.target_id, None)?;
                 facebook::video_status(&self.graph, tokens, handle, token).await
             }
             other => Err(Error::new(

@@ -95,7 +95,8 @@ pub(crate) async fn resumable_upload(
     let mut stalls = 0u32;
     loop {
         let part = UPLOAD_CHUNK.min(len - offset);
-        let body = Body::wrap_stream(media.stream_range(offset, part, STREAM_CHUNK).await?);
+        // Exactly the bytes the Content-Length declares, or a local failure.
+        let body = Body::wrap_stream(media.stream_exact(offset, part, STREAM_CHUNK).await?);
         let builder = graph
             .request(
                 Method::POST,
@@ -176,7 +177,7 @@ pub(crate) async fn rupload(
     let len = media_len(media).await?;
     let mut last_error = None;
     for _ in 0..graph.cfg.upload_attempts.max(1) {
-        let body = Body::wrap_stream(media.stream(STREAM_CHUNK).await?);
+        let body = Body::wrap_stream(media.stream_exact(0, len, STREAM_CHUNK).await?);
         let builder = graph
             .request(Method::POST, url.clone(), Auth::OAuthScheme(token))
             .header("offset", "0")
@@ -215,15 +216,15 @@ fn resumable(e: &Error) -> bool {
     )
 }
 
+/// The length of local media to upload: a regular file or bytes, not empty (see `Media::check_local`).
 pub(crate) async fn media_len(media: &Media) -> Result<u64> {
-    match media.len().await? {
-        Some(0) => Err(Error::new(ErrorKind::MediaRejected, "media file is empty")
-            .with_platform(Platform::Meta)),
-        Some(n) => Ok(n),
-        None => Err(
+    match media.check_local(None).await {
+        Ok(Some(n)) => Ok(n),
+        Ok(None) => Err(
             Error::new(ErrorKind::Unsupported, "media has no local bytes to upload")
                 .with_platform(Platform::Meta),
         ),
+        Err(e) => Err(e.with_platform(Platform::Meta)),
     }
 }
 

@@ -87,7 +87,8 @@ async fn code_exchange_yields_long_lived_tokens_pages_and_instagram() {
         .publish(&creds, &e.page, &post("x").with_text("hello from login"))
         .await
         .unwrap();
-    assert_no_tokens_in_urls(&e.fake);
+    // The code, the client secret and the short-lived token went in form bodies.
+    assert_no_secrets_in_urls(&e.fake).await;
 }
 
 #[tokio::test]
@@ -126,7 +127,8 @@ async fn used_or_bad_codes_fail_cleanly() {
     };
     e.meta.exchange_code(exchange(&code)).await.unwrap();
     let err = e.meta.exchange_code(exchange(&code)).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Auth);
+    // A spent code cannot be refreshed: the user must authorize again.
+    assert_eq!(err.kind(), ErrorKind::ReauthRequired);
     assert_eq!(err.platform_code(), Some("100/36009"));
     assert!(
         !err.to_string().contains(&code),
@@ -144,6 +146,7 @@ async fn refresh_re_exchanges_and_keeps_page_tokens() {
     assert_ne!(t.access_token.expose_secret(), e.user_token);
     assert!(t.expires_at.unwrap() > Utc::now() + chrono::Duration::days(55));
     assert!(t.derived.contains_key(PAGE) && t.derived.contains_key(IG));
+    assert_no_secrets_in_urls(&e.fake).await;
 }
 
 #[tokio::test]
@@ -207,4 +210,26 @@ async fn refresh_plan_re_exchanges_ahead_and_warns_before_expiry() {
     );
     let plan = e.meta.refresh_plan(&creds, now).unwrap();
     assert_eq!(plan.reauth_deadline, Some(consent));
+}
+
+#[tokio::test]
+async fn a_token_call_answered_200_with_an_error_body_is_that_error() {
+    use postd_testkit::{Fault, Timing};
+    for body in [
+        r#"{"error":"invalid_grant","error_description":"The token has been revoked"}"#,
+        r#"{"error":{"message":"Error validating access token: The session has been invalidated","type":"OAuthException","code":190,"error_subcode":460}}"#,
+    ] {
+        let e = env().await;
+        e.fake.server().faults().inject(
+            "POST",
+            "oauth/access_token",
+            Fault::status_with_body(200, body),
+            1,
+            Timing::BeforeCommit,
+        );
+        let err = e.meta.refresh(&e.creds).await.unwrap_err();
+        // Not "missing field access_token", and not an unknown outcome.
+        assert_eq!(err.kind(), ErrorKind::ReauthRequired, "{body}: {err}");
+        assert_eq!(err.http_status(), Some(200));
+    }
 }

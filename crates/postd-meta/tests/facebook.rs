@@ -373,3 +373,156 @@ async fn throttled_page_is_not_called_again_until_it_recovers() {
     );
     assert!(e.meta.usage().throttled_until.contains_key(PAGE));
 }
+
+/// Scratch files for one test, removed when it ends.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("postd-meta-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn file(&self, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn unusable_local_media_is_refused_before_any_call() {
+    let dir = Scratch::new("bad-media");
+    let empty = dir.file("empty.jpg", b"");
+    let empty_video = dir.file("empty.mp4", b"");
+    let cases: Vec<(&str, Media)> = vec![
+        ("directory photo", Media::file(MediaKind::Image, &dir.0)),
+        ("device photo", Media::file(MediaKind::Image, "/dev/zero")),
+        ("empty photo file", Media::file(MediaKind::Image, &empty)),
+        (
+            "empty photo bytes",
+            Media::bytes(MediaKind::Image, Vec::<u8>::new()),
+        ),
+        (
+            "directory video",
+            Media::file(MediaKind::Video, dir.0.join("clip.mp4")).with_mime_type("video/mp4"),
+        ),
+        ("empty video", Media::file(MediaKind::Video, &empty_video)),
+        (
+            "device video",
+            Media::file(MediaKind::Video, "/dev/zero").with_mime_type("video/mp4"),
+        ),
+    ];
+    std::fs::create_dir_all(dir.0.join("clip.mp4")).unwrap();
+    for (what, media) in cases {
+        let e = env().await;
+        let err = e
+            .meta
+            .publish(
+                &e.creds,
+                &e.page,
+                &post("m").with_text("caption").with_media(media),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MediaRejected, "{what}: {err}");
+        assert_eq!(err.retry(), Retry::Permanent, "{what}");
+        assert!(
+            e.fake.requests().is_empty(),
+            "{what}: the platform was called: {:?}",
+            e.fake.requests()
+        );
+        assert!(e.fake.photos(PAGE).is_empty() && e.fake.facebook_posts(PAGE).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_photo_part_carries_exactly_the_bytes_it_declares() {
+    let e = env().await;
+    let dir = Scratch::new("photo");
+    let photo: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let path = dir.file("bread.jpg", &photo);
+    e.meta
+        .publish(
+            &e.creds,
+            &e.page,
+            &post("p")
+                .with_text("fresh bread")
+                .with_media(Media::file(MediaKind::Image, &path).with_mime_type("image/jpeg")),
+        )
+        .await
+        .unwrap();
+    let photos = e.fake.photos(PAGE);
+    assert_eq!(photos.len(), 1);
+    // The caption and `published` after the file part arrived intact.
+    assert_eq!(photos[0].caption.as_deref(), Some("fresh bread"));
+    assert_eq!(photos[0].uploaded_bytes, photo.len());
+    assert!(photos[0].published);
+}
+
+#[tokio::test]
+async fn a_natively_scheduled_video_carries_its_go_live_time() {
+    let e = env().await;
+    let at = chrono::DateTime::from_timestamp(e.fake.now() + 7200, 0).unwrap();
+    let video = Media::url(
+        MediaKind::Video,
+        Url::parse("https://cdn.example/later.mp4").unwrap(),
+    );
+    let outcome = e
+        .meta
+        .publish(
+            &e.creds,
+            &e.page,
+            &post("sv")
+                .with_text("tonight")
+                .with_media(video)
+                .with_schedule_at(at),
+        )
+        .await
+        .unwrap();
+    let p = match outcome {
+        PublishOutcome::Published(p) => p,
+        PublishOutcome::Pending(handle) => {
+            let mut done = None;
+            for _ in 0..20 {
+                if let PublishStatus::Published(p) =
+                    e.meta.publish_status(&e.creds, &handle).await.unwrap()
+                {
+                    done = Some(p);
+                    break;
+                }
+            }
+            done.expect("the video never became ready")
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        p.scheduled_for,
+        Some(at),
+        "a scheduled video is not live now"
+    );
+    assert!(
+        !e.fake.videos(PAGE)[0].published,
+        "sent as scheduled, not live"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_page_token_error_says_what_to_pass() {
+    let e = env().await;
+    let creds = postd_core::Credentials::OAuth(postd_core::TokenSet::new(e.user_token.as_str()));
+    let err = e
+        .meta
+        .publish(&creds, &e.page, &post("x").with_text("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(err.message().contains("TokenSet::with_derived"), "{err}");
+    assert!(err.message().contains(PAGE), "{err}");
+}

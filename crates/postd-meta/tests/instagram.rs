@@ -464,3 +464,58 @@ async fn bad_input_never_reaches_the_platform() {
     }
     assert!(e.fake.requests().is_empty(), "{:?}", e.fake.requests());
 }
+
+#[tokio::test]
+async fn instagram_finds_its_token_through_the_parent_page_or_the_user_token() {
+    let e = env().await;
+    let page_token = e.fake.page_token(PAGE).unwrap();
+    // What a caller naturally stores: the user token and the page token under the page id.
+    let by_parent = postd_core::Credentials::OAuth(
+        postd_core::TokenSet::new(e.user_token.as_str()).with_derived(PAGE, page_token.as_str()),
+    );
+    // And only the user token, which Meta accepts for a linked Instagram account.
+    let user_only =
+        postd_core::Credentials::OAuth(postd_core::TokenSet::new(e.user_token.as_str()));
+    for (i, creds) in [by_parent, user_only].iter().enumerate() {
+        let p = published(
+            e.meta
+                .publish(
+                    creds,
+                    &e.ig,
+                    &post(&format!("ig-{i}"))
+                        .with_text(format!("parent lookup {i}"))
+                        .with_media(image(&format!("p{i}"))),
+                )
+                .await
+                .unwrap(),
+        );
+        assert!(e.fake.instagram_media(IG).iter().any(|m| m.id == p.id));
+    }
+    assert_eq!(e.fake.instagram_media(IG).len(), 2);
+}
+
+#[tokio::test]
+async fn unusable_local_reels_are_refused_before_any_call() {
+    let dir = std::env::temp_dir().join(format!("postd-meta-badreel-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("reel.mp4")).unwrap();
+    let empty = dir.join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    for media in [
+        Media::file(MediaKind::Video, dir.join("reel.mp4")).with_mime_type("video/mp4"),
+        Media::file(MediaKind::Video, &empty).with_mime_type("video/mp4"),
+        Media::file(MediaKind::Video, "/dev/zero").with_mime_type("video/mp4"),
+    ] {
+        let e = env().await;
+        let err = e
+            .meta
+            .publish(&e.creds, &e.ig, &post("r").with_text("x").with_media(media))
+            .await
+            .unwrap_err();
+        // Local and permanent: not Unavailable, not five retries.
+        assert_eq!(err.kind(), ErrorKind::MediaRejected, "{err}");
+        assert!(!err.is_temporary());
+        assert!(e.fake.containers().is_empty());
+        assert!(e.fake.requests().is_empty(), "{:?}", e.fake.requests());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -92,6 +92,40 @@ pub fn post(r: &str) -> Post {
     Post::new(ClientRef::new(r).unwrap())
 }
 
+/// No request the fake received carried a secret in its URL: not the client
+/// secret, an authorization code, a token to exchange or an access token.
+/// `debug_token`'s `input_token` is the one documented exception.
+pub async fn assert_no_secrets_in_urls(fake: &MetaFake) {
+    const SECRET_PARAMS: &[&str] = &[
+        "client_secret",
+        "code",
+        "fb_exchange_token",
+        "access_token",
+        "refresh_token",
+    ];
+    let requests = fake
+        .server()
+        .server()
+        .received_requests()
+        .await
+        .unwrap_or_default();
+    assert!(!requests.is_empty(), "the fake saw no requests");
+    for r in requests {
+        for (k, _) in r.url.query_pairs() {
+            assert!(
+                !SECRET_PARAMS.contains(&k.as_ref()),
+                "{} {} carried {k} in its URL",
+                r.method,
+                r.url.path()
+            );
+        }
+        if r.url.path().ends_with("/oauth/access_token") {
+            assert_eq!(r.method.as_str(), "POST", "token calls send a form body");
+        }
+    }
+    assert_no_tokens_in_urls(fake);
+}
+
 /// No request carried a token in its URL.
 pub fn assert_no_tokens_in_urls(fake: &MetaFake) {
     assert_eq!(
