@@ -44,7 +44,8 @@ pub(crate) fn authorize_url(rest: &Rest, request: &AuthorizationRequest) -> Resu
 pub(crate) async fn exchange_code(rest: &Rest, exchange: CodeExchange) -> Result<Credentials> {
     let response = oauth_client(rest)
         .exchange_code(&rest.http, &exchange)
-        .await?;
+        .await
+        .map_err(|e| spent_code(dead_grant(e)))?;
     let mut tokens = response.into_token_set(Utc::now());
     let me = userinfo(rest, &tokens.access_token).await?;
     tokens.subject = Some(person_urn(&me.sub));
@@ -67,6 +68,29 @@ pub(crate) async fn refresh(rest: &Rest, credentials: &Credentials) -> Result<Cr
         .map_err(dead_grant)?;
     let fresh = response.into_token_set(Utc::now());
     Ok(Credentials::OAuth(tokens.merge_refreshed(fresh)))
+}
+
+/// LinkedIn answers an expired or already used authorization code with
+/// `400 invalid_redirect_uri` ("Unable to retrieve access token:
+/// appid/redirect uri/code verifier does not match authorization code. Or
+/// authorization code expired"; Authorization Code Flow, error table). Either
+/// way the code is spent and the member must authorize again; it is not a
+/// configuration error unless the redirect URI really differs, which the
+/// message names too.
+fn spent_code(e: Error) -> Error {
+    if e.platform_code() != Some("invalid_redirect_uri") {
+        return e;
+    }
+    Error::new(
+        ErrorKind::ReauthRequired,
+        "LinkedIn refused the authorization code: it expired (codes last 30 minutes) or was \
+         already used, or the redirect URI differs from the one the authorization used; \
+         start the authorization again (and pass the exchange the redirect URI the authorization used)",
+    )
+    .with_platform(Platform::LinkedIn)
+    .with_operation("exchange_code")
+    .with_status(e.http_status().unwrap_or(400))
+    .with_code("invalid_redirect_uri")
 }
 
 /// LinkedIn answers a dead, expired or revoked refresh token with

@@ -97,6 +97,9 @@ pub(crate) fn parse_error(
         (401, Some("REVOKED_ACCESS_TOKEN"), _) | (401, _, Some(65601)) => {
             (ErrorKind::ReauthRequired, Retry::Permanent)
         }
+        // The body's code says more than the status: it wins.
+        (_, Some("DUPLICATE_POST"), _) => (ErrorKind::Duplicate, Retry::Permanent),
+        (_, Some("VERSION_MISSING"), _) => (ErrorKind::Config, Retry::Permanent),
         (401, _, _) => (ErrorKind::Auth, Retry::Permanent),
         (403, _, _) => (ErrorKind::PermissionDenied, Retry::Permanent),
         (404, _, _) => (ErrorKind::NotFound, Retry::Permanent),
@@ -104,8 +107,6 @@ pub(crate) fn parse_error(
             ErrorKind::Unavailable,
             temporary(Some(Duration::from_secs(5))),
         ),
-        (_, Some("DUPLICATE_POST"), _) => (ErrorKind::Duplicate, Retry::Permanent),
-        (_, Some("VERSION_MISSING"), _) => (ErrorKind::Config, Retry::Permanent),
         (400 | 422, _, _) => (ErrorKind::InvalidContent, Retry::Permanent),
         // Daily limits reset at midnight UTC and LinkedIn sends no Retry-After.
         // The same 429 body serves daily limits (reset at UTC midnight) and infrastructure
@@ -213,6 +214,21 @@ mod tests {
                 Unavailable,
                 true,
                 None,
+            ),
+            // The body's code wins over the status: a 409 that says DUPLICATE_POST is a duplicate.
+            (
+                409,
+                r#"{"status":409,"code":"DUPLICATE_POST","message":"Content is a duplicate of urn:li:share:7141138937766391808"}"#,
+                Duplicate,
+                false,
+                Some("DUPLICATE_POST"),
+            ),
+            (
+                409,
+                r#"{"status":409,"message":"Duplicate post is detected","errorDetails":{"inputErrors":[{"code":"DUPLICATE_POST"}]}}"#,
+                Duplicate,
+                false,
+                Some("DUPLICATE_POST"),
             ),
             (
                 422,

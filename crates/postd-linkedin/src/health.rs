@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 use postd_core::http::RequestContext;
-use postd_core::oauth::parse_oauth_error;
+use postd_core::oauth::{is_oauth_error_body, parse_oauth_error};
 use postd_core::reqwest::Method;
 use postd_core::secrecy::ExposeSecret;
 use postd_core::{Credentials, Error, Health, HealthStatus, Platform, Result};
@@ -34,12 +34,20 @@ pub(crate) async fn check(rest: &Rest, credentials: &Credentials) -> Result<Heal
             Error::config("could not build the introspection request").with_source(e.without_url())
         })?;
     // The OAuth host answers errors in RFC 6749 form, not the REST API's.
+    let parse = |status, headers: &_, body: &[u8]| {
+        parse_oauth_error(Platform::LinkedIn, status, headers, body)
+    };
+    // An OAuth error document is an error whatever the status it came with.
     let answer = rest
         .http
-        .execute(ctx, request, &|status, headers, body| {
-            parse_oauth_error(Platform::LinkedIn, status, headers, body)
-        })
-        .await;
+        .execute(ctx, request, &parse)
+        .await
+        .and_then(
+            |resp| match resp.error_in_body(&ctx, is_oauth_error_body, &parse) {
+                Some(err) => Err(err),
+                None => Ok(resp),
+            },
+        );
     let info: Introspection = match answer {
         Ok(resp) => resp.json(&ctx)?,
         // "400 for an invalid token": the token is not one LinkedIn knows any more.

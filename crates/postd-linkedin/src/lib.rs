@@ -145,6 +145,8 @@ impl Connector for LinkedInConnector {
         post: &Post,
     ) -> Result<PublishOutcome> {
         self.validate(target, post)?;
+        // Local media is checked before the first call (regular file, not empty, within limits).
+        self.capabilities().check_local_media(post).await?;
         let tokens = credentials.token_set(Platform::LinkedIn)?;
         let started = std::time::Instant::now();
         let result = posts::publish(&self.rest, tokens, target, post).await;

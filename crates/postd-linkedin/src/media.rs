@@ -167,10 +167,11 @@ pub(crate) async fn upload_video(
             .read_chunk(part.first_byte, usize::try_from(size).unwrap_or(usize::MAX))
             .await?;
         if chunk.len() as u64 != size {
-            return Err(
-                Error::unexpected("the video file changed size during the upload")
-                    .with_platform(Platform::LinkedIn),
-            );
+            return Err(Error::new(
+                ErrorKind::MediaRejected,
+                "the video file changed size during the upload",
+            )
+            .with_platform(Platform::LinkedIn));
         }
         let upload_url = parse_upload_url(&part.upload_url)?;
         let auth = rest.trusted_upload_host(&upload_url).then_some(token);

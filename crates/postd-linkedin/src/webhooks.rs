@@ -3,6 +3,9 @@
 //! - Validation: `GET ?challengeCode=...` -> `200 application/json`
 //!   `{"challengeCode": ..., "challengeResponse": hex(HMAC-SHA256(key = client secret, msg = challengeCode))}`.
 //!   LinkedIn re-validates every 2 hours and blocks the endpoint after 3 failures.
+//!   The client secret also signs deliveries, so only a challenge code of the
+//!   documented shape (a UUID-like token) is signed; anything else is refused
+//!   without computing an HMAC ([`postd_core::webhook::challenge_token`]).
 //! - Events: `POST` with `X-LI-Signature`. LinkedIn's documentation is
 //!   ambiguous about the signed string; the header is accepted with or
 //!   without a `hmacsha256=` prefix, and the digest is checked over
@@ -12,8 +15,8 @@
 
 use postd_core::secrecy::ExposeSecret;
 use postd_core::webhook::{
-    ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, hmac_sha256_hex,
-    verify_hmac_sha256, verify_hmac_sha256_parts,
+    ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, challenge_token,
+    hmac_sha256_hex, verify_hmac_sha256, verify_hmac_sha256_parts,
 };
 use postd_core::{Error, ErrorKind, Platform, Result};
 use serde::Deserialize;
@@ -28,17 +31,13 @@ pub(crate) fn challenge(
     cfg: &LinkedInConfig,
     request: &WebhookRequest,
 ) -> Result<ChallengeResponse> {
-    let code = request
-        .query_param("challengeCode")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidSignature,
-                "the validation request has no challengeCode",
-            )
-            .with_platform(Platform::LinkedIn)
-            .with_operation("webhook_challenge")
-        })?;
+    // The answer is an HMAC under the key that signs deliveries: only a token of
+    // the documented shape is signed, or this endpoint would sign forged bodies.
+    let code = challenge_token(
+        Platform::LinkedIn,
+        "challengeCode",
+        request.query_param("challengeCode"),
+    )?;
     let response = hmac_sha256_hex(
         cfg.client_secret.expose_secret().as_bytes(),
         code.as_bytes(),

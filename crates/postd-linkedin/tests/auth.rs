@@ -170,3 +170,44 @@ async fn refresh_plan_warns_before_the_refresh_token_dies() {
     assert_eq!(plan.refresh_at, None);
     assert_eq!(plan.reauth_deadline, Some(now + chrono::Duration::days(60)));
 }
+
+#[tokio::test]
+async fn a_spent_or_expired_code_means_authorize_again() {
+    let e = env().await;
+    let code = e.fake.issue_code(SUB, REDIRECT, SCOPES);
+    let exchange = |code: &str, redirect: &str| {
+        let state = State::generate();
+        let received = state.as_str().to_owned();
+        CodeExchange::new(
+            code.to_owned(),
+            received,
+            state,
+            None,
+            Url::parse(redirect).unwrap(),
+        )
+    };
+    e.li.exchange_code(exchange(&code, REDIRECT)).await.unwrap();
+    // A reused code: "The provided authorization grant ... is invalid, expired or revoked".
+    let err =
+        e.li.exchange_code(exchange(&code, REDIRECT))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReauthRequired, "{err}");
+    assert!(!err.to_string().contains(&code), "the code leaked: {err}");
+    // An expired code: LinkedIn's 400 invalid_redirect_uri, which also covers a
+    // redirect URI that differs. Either way: authorize again, and the message says both.
+    let old = e.fake.issue_code(SUB, REDIRECT, SCOPES);
+    e.fake.advance_time(31 * 60);
+    let err =
+        e.li.exchange_code(exchange(&old, REDIRECT))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReauthRequired, "{err}");
+    assert_eq!(err.platform_code(), Some("invalid_redirect_uri"));
+    let text = err.to_string();
+    assert!(
+        text.contains("expired") && text.contains("already used"),
+        "{text}"
+    );
+    assert!(text.contains("redirect URI"), "{text}");
+}

@@ -481,3 +481,58 @@ async fn member_posts_cannot_be_listed_without_the_restricted_scope() {
             .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 }
+
+#[tokio::test]
+async fn a_409_that_says_duplicate_post_is_a_duplicate_not_an_unknown_outcome() {
+    let e = env().await;
+    e.fake.server().faults().inject(
+        "POST",
+        "/rest/posts",
+        Fault::status_with_body(
+            409,
+            r#"{"status":409,"code":"DUPLICATE_POST","message":"Content is a duplicate of urn:li:share:7141138937766391808"}"#,
+        ),
+        1,
+        Timing::BeforeCommit,
+    );
+    let err =
+        e.li.publish(
+            &e.creds,
+            &e.person,
+            &post("dup409").with_text("said before"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Duplicate, "{err}");
+    assert_eq!(err.retry(), Retry::Permanent);
+    assert_eq!(err.http_status(), Some(409));
+}
+
+#[tokio::test]
+async fn unusable_local_media_is_refused_before_any_call() {
+    let dir = std::env::temp_dir().join(format!("postd-li-bad-media-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("clip.mp4")).unwrap();
+    let empty = dir.join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    for media in [
+        Media::file(MediaKind::Image, dir.join("clip.mp4")),
+        Media::file(MediaKind::Image, &empty),
+        Media::file(MediaKind::Image, "/dev/zero"),
+        Media::file(MediaKind::Video, dir.join("clip.mp4")),
+        Media::file(MediaKind::Video, "/dev/zero"),
+    ] {
+        let e = env().await;
+        let err =
+            e.li.publish(
+                &e.creds,
+                &e.person,
+                &post("m").with_text("x").with_media(media),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MediaRejected, "{err}");
+        assert!(!err.is_temporary());
+        assert!(e.fake.requests().is_empty(), "{:?}", e.fake.requests());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -144,3 +144,31 @@ fn unknown_event_types_are_kept_and_malformed_bodies_refused() {
         );
     }
 }
+
+#[test]
+fn the_challenge_responder_is_not_a_signing_oracle() {
+    let c = connector("client_secret_example");
+    // An attacker asks the responder to "answer a challenge" that is a forged delivery.
+    let forged = BODY;
+    let forged_text = std::str::from_utf8(forged).unwrap();
+    let prefixed = format!("hmacsha256={forged_text}");
+    for code in [
+        forged_text,
+        prefixed.as_str(),
+        "1234567890123456789",
+        &"a".repeat(129),
+    ] {
+        let err = c
+            .webhook_challenge(&WebhookRequest::get([("challengeCode", code)]))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{code}");
+    }
+    // A real challenge code still gets its answer.
+    assert!(
+        c.webhook_challenge(&WebhookRequest::get([(
+            "challengeCode",
+            "f0a6f3d8-4a5c-4b5e-9d3b-2b1f3c4d5e6f"
+        )]))
+        .is_ok()
+    );
+}
