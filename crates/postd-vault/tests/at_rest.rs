@@ -324,3 +324,53 @@ async fn no_key_no_start() {
     };
     assert_eq!(t.access_token.expose_secret(), "x");
 }
+
+#[tokio::test]
+async fn corrupt_metadata_is_a_permanent_error_naming_the_account_and_field() {
+    let path = temp_db("corrupt-columns");
+    for (i, (column, value)) in [
+        ("expires_at", "'not a time'"),
+        ("key_id", "'one'"),
+        ("version", "'v2'"),
+        ("key_id", "-7"),
+        ("status", "'on fire'"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let store = sqlite(&path).await;
+        let vault = TokenVault::new(store.clone(), keys(&[1]), VaultConfig::default())
+            .await
+            .unwrap();
+        let account = format!("acct-{i}");
+        vault
+            .store(
+                "t",
+                &account,
+                Platform::Meta,
+                &Credentials::OAuth(TokenSet::new("a-token")),
+                vec![],
+            )
+            .await
+            .unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        // The column and value come from the table above, not from input.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE postd_vault_accounts SET {column} = {value} WHERE account = ?"
+        )))
+        .bind(&account)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let err = vault.credentials("t", &account).await.unwrap_err();
+        // Corrupt data does not heal: not the temporary "storage unavailable".
+        assert_eq!(err.kind(), ErrorKind::Unexpected, "{column}: {err}");
+        assert!(!err.is_temporary(), "{column}");
+        let text = err.to_string();
+        assert!(text.contains(&account) && text.contains(column), "{text}");
+    }
+    let _ = std::fs::remove_file(&path);
+}

@@ -80,6 +80,40 @@ async fn a_lost_refresh_answer_ends_in_reauth_required_at_once_not_a_loop() {
     assert!(drain(&mut events).is_empty());
 }
 
+#[tokio::test]
+async fn invalid_grant_answered_with_200_marks_reauth_required_at_once() {
+    let (server, endpoint) = token_endpoint("refresh-0").await;
+    endpoint
+        .invalid_grant_with_200
+        .store(true, Ordering::SeqCst);
+    let connector = TestConnector::new(&server);
+    let v = vault(memory().await).await;
+    let mut events = v.subscribe();
+    v.store(
+        "t",
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    // Not an unknown outcome that keeps the account refreshing for four days.
+    assert_eq!(err.kind(), ErrorKind::ReauthRequired, "{err}");
+    let r = v.record("t", "a").await.unwrap();
+    assert_eq!(r.status, AccountStatus::ReauthRequired);
+    assert_eq!(r.refresh_failure_days, 0);
+    assert!(matches!(
+        drain(&mut events).as_slice(),
+        [
+            VaultEventKind::Stored,
+            VaultEventKind::ReauthRequired { .. }
+        ]
+    ));
+    assert_eq!(endpoint.calls.load(Ordering::SeqCst), 1);
+}
+
 /// Lets the next refresh happen now (tests cannot wait out the backoff).
 async fn clear_backoff(v: &TokenVault, tenant: &str, account: &str) {
     let store = v.store_handle();

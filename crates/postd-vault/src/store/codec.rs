@@ -58,6 +58,13 @@ pub(crate) fn db_error(what: &str, e: impl std::error::Error + Send + Sync + 'st
 }
 
 /// Decodes an account row; the same columns on SQLite and Postgres.
+///
+/// The row is already read, so a column that does not decode (text where a
+/// number belongs, an unknown status, a negative key id) is corrupt data:
+/// [`ErrorKind::Unexpected`](postd_core::ErrorKind::Unexpected), permanent,
+/// naming the account and the column. It is never reported as the temporary
+/// "storage unavailable" a database that is down gets, which would be retried
+/// forever.
 pub(crate) fn decode<'r, R>(row: &'r R) -> Result<AccountRecord>
 where
     R: Row,
@@ -67,51 +74,63 @@ where
     Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
 {
+    // Who the row is about comes first, so every later error can name it.
+    let tenant = row
+        .try_get::<String, _>("tenant")
+        .map_err(|e| corrupt("an account row", "tenant", e))?;
+    let account = row
+        .try_get::<String, _>("account")
+        .map_err(|e| corrupt(&format!("tenant {tenant:?}"), "account", e))?;
+    let who = format!("account {account:?} of tenant {tenant:?}");
+    let bad = |field: &str| {
+        Error::unexpected(format!("stored {field} of {who} is corrupt"))
+            .with_operation("vault.store")
+    };
     let get_i64 = |c: &'static str| {
         row.try_get::<Option<i64>, _>(c)
-            .map_err(|e| db_error("reading a row", e))
+            .map_err(|e| corrupt(&who, c, e))
     };
-    let get_str = |c: &'static str| {
-        row.try_get::<String, _>(c)
-            .map_err(|e| db_error("reading a row", e))
+    let get_str = |c: &'static str| row.try_get::<String, _>(c).map_err(|e| corrupt(&who, c, e));
+    let get_u32 = |c: &'static str| -> Result<u32> {
+        u32::try_from(get_i64(c)?.unwrap_or(0)).map_err(|_| bad(c))
     };
-    let platform = platform_from(&get_str("platform")?)?;
-    let status = AccountStatus::parse(&get_str("status")?)
-        .ok_or_else(|| Error::unexpected("stored status is unknown"))?;
-    let mut r = AccountRecord::new(
-        &get_str("tenant")?,
-        &get_str("account")?,
-        platform,
-        Utc::now(),
-    );
+    let platform = platform_from(&get_str("platform")?).map_err(|_| bad("platform"))?;
+    let status = AccountStatus::parse(&get_str("status")?).ok_or_else(|| bad("status"))?;
+    let mut r = AccountRecord::new(&tenant, &account, platform, Utc::now());
     r.sealed_credentials = row
         .try_get("sealed_credentials")
-        .map_err(|e| db_error("reading a row", e))?;
-    r.key_id = u32::try_from(get_i64("key_id")?.unwrap_or(0)).unwrap_or(0);
-    r.targets = targets_from(&get_str("targets")?)?;
-    r.scopes = scopes_from(&get_str("scopes")?)?;
+        .map_err(|e| corrupt(&who, "sealed_credentials", e))?;
+    r.key_id = get_u32("key_id")?;
+    r.targets = targets_from(&get_str("targets")?).map_err(|_| bad("targets"))?;
+    r.scopes = scopes_from(&get_str("scopes")?).map_err(|_| bad("scopes"))?;
     r.expires_at = time(get_i64("expires_at")?);
     r.refresh_expires_at = time(get_i64("refresh_expires_at")?);
     r.consent_expires_at = time(get_i64("consent_expires_at")?);
     r.status = status;
     r.status_reason = row
         .try_get("status_reason")
-        .map_err(|e| db_error("reading a row", e))?;
+        .map_err(|e| corrupt(&who, "status_reason", e))?;
     r.health = health_from(
         row.try_get("health")
-            .map_err(|e| db_error("reading a row", e))?,
+            .map_err(|e| corrupt(&who, "health", e))?,
     );
     r.last_health_at = time(get_i64("last_health_at")?);
-    r.refresh_failure_days =
-        u32::try_from(get_i64("refresh_failure_days")?.unwrap_or(0)).unwrap_or(0);
-    r.refresh_failures = u32::try_from(get_i64("refresh_failures")?.unwrap_or(0)).unwrap_or(0);
+    r.refresh_failure_days = get_u32("refresh_failure_days")?;
+    r.refresh_failures = get_u32("refresh_failures")?;
     r.last_refresh_failure_at = time(get_i64("last_refresh_failure_at")?);
     r.next_refresh_at = time(get_i64("next_refresh_at")?);
     r.warned_days_before = get_i64("warned_days_before")?;
-    r.version = get_i64("version")?.unwrap_or(0);
+    r.version = get_i64("version")?.ok_or_else(|| bad("version"))?;
     r.created_at = time(get_i64("created_at")?).unwrap_or_else(Utc::now);
     r.updated_at = time(get_i64("updated_at")?).unwrap_or_else(Utc::now);
     Ok(r)
+}
+
+/// A column of a row already read that does not decode: corrupt data, permanent.
+fn corrupt(who: &str, field: &str, e: sqlx::Error) -> Error {
+    Error::unexpected(format!("stored {field} of {who} is corrupt"))
+        .with_operation("vault.store")
+        .with_source(e)
 }
 
 /// Binds a record's columns, in the order the INSERT and UPDATE statements list them.

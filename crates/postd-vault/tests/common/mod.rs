@@ -78,12 +78,18 @@ pub struct TokenEndpoint {
     pub lose_next_answer: Arc<AtomicBool>,
     /// Answer the next refresh with a 503 (nothing applied).
     pub fail_next: Arc<AtomicUsize>,
+    /// Answer every refresh `200` with `{"error":"invalid_grant"}`, as some platforms do.
+    pub invalid_grant_with_200: Arc<AtomicBool>,
     pub issued: Arc<AtomicUsize>,
 }
 
 impl Respond for TokenEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.invalid_grant_with_200.load(Ordering::SeqCst) {
+            return ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"error": "invalid_grant", "error_description": "refresh token revoked"}));
+        }
         if self.fail_next.load(Ordering::SeqCst) > 0 {
             self.fail_next.fetch_sub(1, Ordering::SeqCst);
             return ResponseTemplate::new(503)
