@@ -97,6 +97,12 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+impl From<crate::platform::ParsePlatformError> for Error {
+    fn from(e: crate::platform::ParsePlatformError) -> Self {
+        Error::new(ErrorKind::Config, e.to_string())
+    }
+}
+
 /// The longest wait an error carries: one day.
 ///
 /// Platforms' hints (`Retry-After`, usage headers) can say anything, up to

@@ -3,13 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, ErrorKind};
-
 /// A platform POSTD can publish to.
 ///
 /// This enum is always compiled, whatever cargo features are enabled, so a
 /// service can name a platform whose connector it did not build and get a
-/// clear runtime [`ErrorKind::Config`] error instead of a compile error.
+/// clear runtime [`ErrorKind::Config`](crate::ErrorKind::Config) error instead of a compile error.
 ///
 /// The string forms (`meta`, `linkedin`, `tiktok`, `gbp`, `mailchimp`,
 /// `twitter`) are also the cargo feature names of `postd-manager`.
@@ -142,8 +140,21 @@ impl fmt::Display for Platform {
     }
 }
 
+/// A platform name that is not one of POSTD's platforms.
+///
+/// Its own type keeps this module a leaf; it converts into a
+/// [`Config`](crate::ErrorKind::Config) [`Error`](crate::Error) with `?`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown platform {name:?}; expected one of meta, linkedin, tiktok, gbp, mailchimp, twitter"
+)]
+pub struct ParsePlatformError {
+    /// The name given, cut to 32 characters.
+    pub name: String,
+}
+
 impl FromStr for Platform {
-    type Err = Error;
+    type Err = ParsePlatformError;
 
     /// Parses the machine name; `facebook`, `instagram`, `x` and `google` are accepted as aliases.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -156,13 +167,9 @@ impl FromStr for Platform {
             "mailchimp" => Platform::Mailchimp,
             "twitter" | "x" => Platform::Twitter,
             _ => {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "unknown platform {:?}; expected one of meta, linkedin, tiktok, gbp, mailchimp, twitter",
-                        truncate_for_message(s, 32)
-                    ),
-                ));
+                return Err(ParsePlatformError {
+                    name: truncate_for_message(s, 32),
+                });
             }
         };
         Ok(platform)
@@ -190,7 +197,9 @@ mod tests {
     #[test]
     fn unknown_platform_is_a_config_error() {
         let err = "myspace".parse::<Platform>().unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("myspace"));
+        let err = crate::Error::from(err);
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
         assert!(err.to_string().contains("myspace"));
     }
 

@@ -532,9 +532,16 @@ async fn an_absurd_retry_after_is_clamped_to_a_day_and_never_panics_a_caller() {
             .respond_with(ResponseTemplate::new(429).insert_header("retry-after", huge))
             .mount(&server)
             .await;
-        let err = call(&client(None), GET, Method::GET, &server.uri())
+        // A generous timeout: under load a 300 ms one could time out and retry on its own.
+        let patient = HttpClient::builder()
+            .request_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = call(&patient, GET, Method::GET, &server.uri())
             .await
             .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(err.kind(), ErrorKind::RateLimited);
         let wait = err.retry_after().unwrap();
         assert_eq!(wait, postd_core::error::MAX_RETRY_WAIT, "{huge}");

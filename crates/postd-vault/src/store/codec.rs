@@ -45,7 +45,7 @@ pub(crate) fn health_from(s: Option<String>) -> Option<Health> {
 }
 
 pub(crate) fn platform_from(s: &str) -> Result<Platform> {
-    s.parse()
+    Ok(s.parse()?)
 }
 
 pub(crate) fn db_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {

@@ -1,0 +1,419 @@
+//! The shared client: one reqwest client (rustls), the call loop, body reading and metrics.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
+use url::Url;
+
+use super::classify::{classify_failure, transport_error};
+use super::retry::{Decision, Stop, decide};
+use super::secrets::request_secrets;
+use super::{HttpResponse, RateLimitObserver, RequestContext, RetryEvent, RetryPolicy};
+use crate::error::{Error, ErrorKind, Result, Retry};
+
+/// The `User-Agent` POSTD sends.
+pub const USER_AGENT: &str = concat!("postd/", env!("CARGO_PKG_VERSION"));
+
+/// Largest response body POSTD reads into memory (platform answers are small JSON documents).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Builds an [`HttpClient`].
+#[derive(Debug, Clone)]
+pub struct HttpClientBuilder {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    user_agent: String,
+    retry: RetryPolicy,
+    observer: Option<Arc<dyn RateLimitObserver>>,
+    max_response_bytes: usize,
+}
+
+impl Default for HttpClientBuilder {
+    fn default() -> Self {
+        HttpClientBuilder {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            user_agent: USER_AGENT.to_owned(),
+            retry: RetryPolicy::default(),
+            observer: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+impl HttpClientBuilder {
+    /// Sets the connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Sets the per-request timeout (default 60 s). Uploads set their own.
+    pub fn request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = d;
+        self
+    }
+
+    /// Sets the `User-Agent` (default `postd/<version>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the rate-limit observer.
+    pub fn observer(mut self, observer: Arc<dyn RateLimitObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Sets the largest response body read into memory.
+    pub fn max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = n;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<HttpClient> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(self.user_agent)
+            // Platforms answer directly; a redirect on an API call is a surprise,
+            // and following one could carry a token to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                Error::config("could not build the HTTP client").with_source(e.without_url())
+            })?;
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                client,
+                retry: self.retry,
+                observer: self.observer,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
+    }
+}
+
+/// The one HTTP client every connector shares. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    retry: RetryPolicy,
+    observer: Option<Arc<dyn RateLimitObserver>>,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("retry", &self.inner.retry)
+            .field("observer", &self.inner.observer)
+            .finish_non_exhaustive()
+    }
+}
+
+static SHARED: LazyLock<std::result::Result<HttpClient, String>> =
+    LazyLock::new(|| HttpClient::builder().build().map_err(|e| e.to_string()));
+
+impl HttpClient {
+    /// A builder with the defaults.
+    pub fn builder() -> HttpClientBuilder {
+        HttpClientBuilder::default()
+    }
+
+    /// The process-wide client with default settings.
+    pub fn shared() -> Result<HttpClient> {
+        SHARED.clone().map_err(Error::config)
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Starts a request on the underlying client.
+    pub fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+        self.inner.client.request(method, url)
+    }
+
+    /// Sends `request`, retrying where safe, and returns the 2xx response.
+    ///
+    /// `parse_error(status, headers, body)` classifies a non-2xx answer; the
+    /// client fills in platform, operation and status where it left them out,
+    /// applies `Retry-After`, and removes secrets from the message.
+    pub async fn execute(
+        &self,
+        ctx: RequestContext,
+        request: reqwest::Request,
+        parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+    ) -> Result<HttpResponse> {
+        let span = tracing::info_span!(
+            "postd.http",
+            platform = ctx.platform.as_str(),
+            operation = ctx.operation,
+            http.method = %request.method(),
+            url.path = request.url().path(),
+            http.status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        self.execute_inner(ctx, request, parse_error)
+            .instrument(span)
+            .await
+    }
+
+    async fn execute_inner(
+        &self,
+        ctx: RequestContext,
+        request: reqwest::Request,
+        parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+    ) -> Result<HttpResponse> {
+        let policy = &self.inner.retry;
+        let secrets: Arc<[String]> = request_secrets(&request).into();
+        let started = Instant::now();
+        let mut pending = Some(request);
+        let mut attempt: u32 = 0;
+        loop {
+            let Some(current) = pending.take() else {
+                return Err(Error::unexpected("request was consumed").with_platform(ctx.platform));
+            };
+            // Keep a copy for the next attempt; a streamed body cannot be copied and gets one attempt.
+            pending = current.try_clone();
+            let sent_at = Instant::now();
+            let outcome = self.attempt(&ctx, current, &secrets, parse_error).await;
+            let latency = sent_at.elapsed();
+            record_metrics(&ctx, &outcome, latency);
+            let span = tracing::Span::current();
+            span.record("attempts", attempt + 1);
+            span.record(
+                "latency_ms",
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+
+            let err = match outcome {
+                Ok(resp) => {
+                    span.record("http.status", resp.status.as_u16());
+                    tracing::debug!(status = resp.status.as_u16(), "platform call succeeded");
+                    return Ok(resp);
+                }
+                Err(err) => err,
+            };
+            if let Some(s) = err.http_status() {
+                span.record("http.status", s);
+            }
+
+            let hint = err.retry_after();
+            let delay = match decide(&err, attempt, pending.is_some(), started.elapsed(), policy) {
+                Decision::Retry { delay } => delay,
+                Decision::Stop(why) => {
+                    let err = match why {
+                        Stop::Exhausted | Stop::BudgetSpent => err.with_retry(Retry::Exhausted),
+                        Stop::Permanent | Stop::WaitTooLong | Stop::NotRepeatable => err,
+                    };
+                    tracing::info!(kind = err.kind().as_str(), status = ?err.http_status(), attempts = attempt + 1, stop = ?why, "platform call failed");
+                    return Err(err);
+                }
+            };
+            attempt += 1;
+            let event = RetryEvent {
+                platform: ctx.platform,
+                operation: ctx.operation,
+                attempt,
+                delay,
+                server_hint: hint.is_some(),
+                reason: err.kind(),
+                status: err.http_status(),
+            };
+            tracing::debug!(
+                attempt,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                kind = err.kind().as_str(),
+                "retrying platform call"
+            );
+            metrics::counter!("postd_http_retries_total", "platform" => ctx.platform.as_str(), "operation" => ctx.operation).increment(1);
+            if let Some(o) = &self.inner.observer {
+                o.on_retry(&event);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        ctx: &RequestContext,
+        request: reqwest::Request,
+        secrets: &Arc<[String]>,
+        parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+    ) -> Result<HttpResponse> {
+        let response = match self.inner.client.execute(request).await {
+            Ok(r) => r,
+            Err(e) => return Err(transport_error(ctx, e)),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(o) = &self.inner.observer {
+            o.on_response(ctx, status.as_u16(), &headers);
+        }
+        let body = match read_body(response, self.inner.max_response_bytes).await {
+            Ok(b) => b,
+            Err(BodyError::TooLarge(max)) => {
+                // Not something a retry changes; for a create, what it did is unknown.
+                let kind = if ctx.idempotent {
+                    ErrorKind::Unexpected
+                } else {
+                    ErrorKind::UnknownOutcome
+                };
+                return Err(
+                    Error::new(kind, format!("response body is larger than {max} bytes"))
+                        .permanent()
+                        .with_platform(ctx.platform)
+                        .with_operation(ctx.operation)
+                        .with_status(status.as_u16()),
+                );
+            }
+            Err(BodyError::CutOff(source)) => {
+                if status.is_success() {
+                    // The platform answered yes; only the body was lost on the way.
+                    let kind = if ctx.idempotent {
+                        ErrorKind::Unavailable
+                    } else {
+                        ErrorKind::UnknownOutcome
+                    };
+                    return Err(Error::new(kind, "the response body was cut off")
+                        .with_retry(kind.default_retry())
+                        .with_platform(ctx.platform)
+                        .with_operation(ctx.operation)
+                        .with_status(status.as_u16())
+                        .with_source(source));
+                }
+                // An error answer with a broken body: classify by status alone, with the
+                // same rules for creates as any other failure.
+                return Err(classify_failure(
+                    ctx,
+                    status,
+                    &headers,
+                    &[],
+                    secrets,
+                    parse_error,
+                ));
+            }
+        };
+        if status.is_success() {
+            return Ok(HttpResponse {
+                status,
+                headers,
+                body,
+                secrets: Arc::clone(secrets),
+            });
+        }
+        Err(classify_failure(
+            ctx,
+            status,
+            &headers,
+            &body,
+            secrets,
+            parse_error,
+        ))
+    }
+}
+
+enum BodyError {
+    TooLarge(usize),
+    CutOff(reqwest::Error),
+}
+
+async fn read_body(
+    mut response: reqwest::Response,
+    max: usize,
+) -> std::result::Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge(max));
+    }
+    let mut buf = BytesMut::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > max {
+                    return Err(BodyError::TooLarge(max));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf.freeze()),
+            Err(e) => return Err(BodyError::CutOff(e.without_url())),
+        }
+    }
+}
+
+fn record_metrics(ctx: &RequestContext, outcome: &Result<HttpResponse>, latency: Duration) {
+    let status = match outcome {
+        Ok(r) => status_label(r.status.as_u16()),
+        Err(e) => e
+            .http_status()
+            .map(status_label)
+            .unwrap_or("transport_error"),
+    };
+    metrics::counter!(
+        "postd_http_requests_total",
+        "platform" => ctx.platform.as_str(),
+        "operation" => ctx.operation,
+        "status" => status,
+    )
+    .increment(1);
+    metrics::histogram!(
+        "postd_http_request_duration_seconds",
+        "platform" => ctx.platform.as_str(),
+        "operation" => ctx.operation,
+    )
+    .record(latency.as_secs_f64());
+}
+
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200..=299 => "2xx",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        408 => "408",
+        409 => "409",
+        422 => "422",
+        429 => "429",
+        s if s < 500 => "4xx",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        _ => "5xx",
+    }
+}
+
+/// Sets `Authorization: Bearer <token>`, marked sensitive so it never shows in `Debug`.
+pub fn bearer(builder: reqwest::RequestBuilder, token: &SecretString) -> reqwest::RequestBuilder {
+    match HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            builder.header(header::AUTHORIZATION, value)
+        }
+        // A token with characters a header cannot carry: send nothing rather than panic;
+        // the platform answers 401 and the error says so.
+        Err(_) => builder,
+    }
+}
