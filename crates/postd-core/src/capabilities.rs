@@ -183,7 +183,7 @@ impl Capabilities {
 
     /// Checks every local media item of `post` before any call: a regular
     /// file (or bytes), not empty, within this platform's size limit for its
-    /// kind. See [`Media::check_local`]; this is the I/O half of validation,
+    /// kind. See [`Media::check_local`](crate::Media::check_local); this is the I/O half of validation,
     /// which [`check_common`](Self::check_common) cannot do without a disk.
     pub async fn check_local_media(&self, post: &Post) -> Result<()> {
         crate::content::check_local_media(self.platform, post, |m| match m.kind {
