@@ -1,0 +1,266 @@
+//! Row decoding and the decisions shared by both SQL dialects.
+//!
+//! Both backends store times as integer milliseconds since the epoch and hand
+//! JSON columns over as text (Postgres selects `jsonb::text`), so one decoder
+//! serves both, and a row that does not decode names its job and column
+//! instead of panicking or passing for a storage outage.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::backoff::{Backoff, MAX_DELAY, after};
+use crate::error::{QueueError, Result};
+use crate::job::{ClaimedJob, Disposition, ErrorRecord, Failure, Job, JobState};
+
+/// Reads one column, mapping any failure to `Corrupt` for this job and column.
+pub(crate) fn col<'r, R, T>(row: &'r R, id: i64, field: &'static str) -> Result<T>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    T: Decode<'r, R::Database> + Type<R::Database>,
+{
+    row.try_get(field)
+        .map_err(|_| QueueError::Corrupt { id, field })
+}
+
+fn time(id: i64, field: &'static str, ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or(QueueError::Corrupt { id, field })
+}
+
+fn opt_time(id: i64, field: &'static str, ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    ms.map(|ms| time(id, field, ms)).transpose()
+}
+
+fn count(id: i64, field: &'static str, n: i64) -> Result<u32> {
+    u32::try_from(n).map_err(|_| QueueError::Corrupt { id, field })
+}
+
+fn json(id: i64, field: &'static str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|_| QueueError::Corrupt { id, field })
+}
+
+fn opt_json(id: i64, field: &'static str, text: Option<String>) -> Result<Option<Value>> {
+    text.map(|t| json(id, field, &t)).transpose()
+}
+
+/// Decodes a full job row (every column of `postd_jobs`).
+pub(crate) fn decode_job<'r, R>(row: &'r R) -> Result<Job>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: i64 = col(row, 0, "id")?;
+    let state: String = col(row, id, "state")?;
+    let errors: String = col(row, id, "errors")?;
+    let priority: i64 = col(row, id, "priority")?;
+    Ok(Job {
+        id,
+        queue: col(row, id, "queue")?,
+        payload: json(id, "payload", &col::<_, String>(row, id, "payload")?)?,
+        priority: i32::try_from(priority).map_err(|_| QueueError::Corrupt {
+            id,
+            field: "priority",
+        })?,
+        run_at: time(id, "run_at", col(row, id, "run_at")?)?,
+        state: state
+            .parse()
+            .map_err(|_| QueueError::Corrupt { id, field: "state" })?,
+        attempts: count(id, "attempts", col(row, id, "attempts")?)?,
+        max_attempts: count(id, "max_attempts", col(row, id, "max_attempts")?)?,
+        lease_owner: col(row, id, "lease_owner")?,
+        lease_expires_at: opt_time(id, "lease_expires_at", col(row, id, "lease_expires_at")?)?,
+        fence: col(row, id, "fence")?,
+        stalls: count(id, "stalls", col(row, id, "stalls")?)?,
+        reclaimed: col(row, id, "reclaimed")?,
+        last_error: col(row, id, "last_error")?,
+        errors: serde_json::from_str(&errors).map_err(|_| QueueError::Corrupt {
+            id,
+            field: "errors",
+        })?,
+        idempotency_key: col(row, id, "idempotency_key")?,
+        outcome: opt_json(id, "outcome", col(row, id, "outcome")?)?,
+        progress: opt_json(id, "progress", col(row, id, "progress")?)?,
+        created_at: time(id, "created_at", col(row, id, "created_at")?)?,
+        updated_at: time(id, "updated_at", col(row, id, "updated_at")?)?,
+        completed_at: opt_time(id, "completed_at", col(row, id, "completed_at")?)?,
+        dead_reason: col(row, id, "dead_reason")?,
+    })
+}
+
+/// Decodes the columns a claim returns (no error history: a corrupt
+/// history must not stop a job from running).
+pub(crate) fn decode_claimed<'r, R>(row: &'r R) -> Result<ClaimedJob>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: i64 = col(row, 0, "id")?;
+    let priority: i64 = col(row, id, "priority")?;
+    Ok(ClaimedJob {
+        id,
+        queue: col(row, id, "queue")?,
+        payload: json(id, "payload", &col::<_, String>(row, id, "payload")?)?,
+        priority: i32::try_from(priority).map_err(|_| QueueError::Corrupt {
+            id,
+            field: "priority",
+        })?,
+        attempt: count(id, "attempts", col(row, id, "attempts")?)?,
+        max_attempts: count(id, "max_attempts", col(row, id, "max_attempts")?)?,
+        fence: col(row, id, "fence")?,
+        lease_expires_at: time(id, "lease_expires_at", col(row, id, "lease_expires_at")?)?,
+        progress: opt_json(id, "progress", col(row, id, "progress")?)?,
+        stalls: count(id, "stalls", col(row, id, "stalls")?)?,
+        reclaimed: col(row, id, "reclaimed")?,
+        idempotency_key: col(row, id, "idempotency_key")?,
+        created_at: time(id, "created_at", col(row, id, "created_at")?)?,
+    })
+}
+
+/// The instant as stored in error-history entries.
+pub(crate) fn rfc3339(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Milliseconds, as stored.
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Encodes optional JSON for a text parameter.
+pub(crate) fn json_text(v: Option<&Value>) -> Option<String> {
+    // Serializing a `Value` cannot fail: its map keys are strings.
+    v.map(Value::to_string)
+}
+
+/// Orders claimed jobs as the claim chose them (`RETURNING` does not keep order).
+pub(crate) fn sort_claimed(jobs: &mut [(ClaimedJob, i64)]) {
+    jobs.sort_by(|(a, a_run), (b, b_run)| {
+        b.priority
+            .cmp(&a.priority)
+            .then(a_run.cmp(b_run))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+/// Checks a claim request before it reaches SQL.
+pub(crate) fn check_claim(request: &crate::ClaimRequest) -> Result<()> {
+    if request.queues.is_empty() {
+        return Err(QueueError::Config(
+            "a claim needs at least one queue".into(),
+        ));
+    }
+    if request.worker.is_empty() {
+        return Err(QueueError::Config("a claim needs a worker id".into()));
+    }
+    if request.lease.is_zero() {
+        return Err(QueueError::Config(
+            "a claim needs a lease longer than zero".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a new job before it reaches SQL.
+pub(crate) fn check_new(job: &crate::NewJob) -> Result<()> {
+    if job.queue.is_empty() {
+        return Err(QueueError::Config("a job needs a queue name".into()));
+    }
+    if job.max_attempts == 0 {
+        return Err(QueueError::Config(
+            "a job needs at least one attempt".into(),
+        ));
+    }
+    if job.idempotency_key.as_deref() == Some("") {
+        return Err(QueueError::Config(
+            "an idempotency key cannot be empty".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What a failed attempt turns into, decided before the releasing statement
+/// so the statement binds plain values and the draw is the store's, not the database's.
+#[derive(Debug)]
+pub(crate) struct FailPlan {
+    pub(crate) outcome: crate::FailOutcome,
+    /// `run_at` to store (retry only).
+    pub(crate) run_at: Option<i64>,
+    /// The history entry, as JSON text.
+    pub(crate) entry: String,
+    /// `last_error`.
+    pub(crate) message: String,
+}
+
+impl FailPlan {
+    pub(crate) fn state(&self) -> JobState {
+        match self.outcome {
+            crate::FailOutcome::Retrying { .. } => JobState::Pending,
+            crate::FailOutcome::Dead { .. } => JobState::Dead,
+        }
+    }
+
+    pub(crate) fn dead_reason(&self) -> Option<&str> {
+        match &self.outcome {
+            crate::FailOutcome::Retrying { .. } => None,
+            crate::FailOutcome::Dead { reason } => Some(reason),
+        }
+    }
+}
+
+/// Decides retry or dead for attempt number `attempts` of `max_attempts`.
+pub(crate) fn plan_failure(
+    attempts: u32,
+    max_attempts: u32,
+    failure: &Failure,
+    backoff: &Backoff,
+    now_ms: i64,
+) -> FailPlan {
+    let e = &failure.error;
+    let message = format!("{}: {}", e.kind, e.message);
+    let entry = ErrorRecord {
+        attempt: attempts,
+        at: DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
+        kind: e.kind.clone(),
+        message: e.message.clone(),
+        code: e.code.clone(),
+        status: e.status,
+    };
+    // An ErrorRecord has string keys only; serializing it cannot fail.
+    let entry = serde_json::to_string(&entry).unwrap_or_else(|_| "{}".to_owned());
+    let dead = |reason: String| FailPlan {
+        outcome: crate::FailOutcome::Dead { reason },
+        run_at: None,
+        entry: entry.clone(),
+        message: message.clone(),
+    };
+    match &failure.disposition {
+        Disposition::Dead { reason } => dead(reason.clone()),
+        Disposition::Retry { .. } if attempts >= max_attempts => dead(format!(
+            "attempts exhausted ({attempts} of {max_attempts}); last error {message}"
+        )),
+        Disposition::Retry { retry_after } => {
+            let wait = retry_after
+                .unwrap_or_default()
+                .min(MAX_DELAY)
+                .max(backoff.delay(attempts));
+            let run_at = after(now_ms, wait);
+            FailPlan {
+                outcome: crate::FailOutcome::Retrying {
+                    run_at: DateTime::from_timestamp_millis(run_at).unwrap_or_default(),
+                },
+                run_at: Some(run_at),
+                entry,
+                message,
+            }
+        }
+    }
+}

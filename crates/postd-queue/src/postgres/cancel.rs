@@ -1,0 +1,47 @@
+//! cancel and set_run_at: changes to a job no worker holds.
+
+use chrono::{DateTime, Utc};
+
+use super::PostgresJobStore;
+use crate::codec::millis;
+use crate::error::{QueueError, Result};
+
+/// Only pending: a running job's worker may be mid-publish, and pulling the
+/// job from under it would not stop the post.
+const CANCEL: &str = "UPDATE postd_jobs SET state = 'cancelled', updated_at = $1
+    WHERE id = $2 AND state = 'pending'";
+
+const SET_RUN_AT: &str = "UPDATE postd_jobs SET run_at = $1, updated_at = $2
+    WHERE id = $3 AND state = 'pending'
+    RETURNING queue";
+
+pub(super) async fn run(store: &PostgresJobStore, id: i64) -> Result<bool> {
+    let done = sqlx::query(CANCEL)
+        .bind(store.now_ms())
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .map_err(|e| QueueError::storage("cancelling a job", e))?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn set_run_at(
+    store: &PostgresJobStore,
+    id: i64,
+    run_at: DateTime<Utc>,
+) -> Result<bool> {
+    let queue: Option<String> = sqlx::query_scalar(SET_RUN_AT)
+        .bind(millis(run_at))
+        .bind(store.now_ms())
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(|e| QueueError::storage("moving a job's run_at", e))?;
+    match queue {
+        Some(queue) => {
+            store.wake(&queue).await;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}

@@ -1,0 +1,218 @@
+//! claim: lease due jobs and expired leases in one statement per batch,
+//! skipping rows other claimers hold.
+
+use super::{PostgresJobStore, append_error};
+use crate::backoff::after;
+use crate::codec::{check_claim, col, decode_claimed, rfc3339, sort_claimed};
+use crate::error::{QueueError, Result};
+use crate::job::{ClaimRequest, ClaimedJob};
+
+/// The history entry for a stall; `$6` is now as RFC 3339 text.
+macro_rules! stall_entry {
+    () => {
+        "jsonb_build_object('attempt', attempts, 'at', $6::text, 'kind', 'stalled', 'message', 'lease held by ' || coalesce(lease_owner, 'an unknown worker') || ' expired')"
+    };
+}
+
+/// A stalled job on its last attempt goes dead here rather than being
+/// handed out for an attempt it does not have. `$1` queues, `$3` now, `$6` now as text.
+macro_rules! bury_sql {
+    () => {
+        concat!(
+            "UPDATE postd_jobs SET
+                state = 'dead',
+                dead_reason = 'lease held by ' || coalesce(lease_owner, 'an unknown worker') || ' expired on the last attempt (' || attempts || ' of ' || max_attempts || ')',
+                last_error = 'stalled: lease held by ' || coalesce(lease_owner, 'an unknown worker') || ' expired',
+                errors = ", append_error!(stall_entry!()), ",
+                stalls = stalls + 1,
+                lease_owner = NULL,
+                lease_expires_at = NULL,
+                updated_at = $3
+            WHERE id IN (
+                SELECT id FROM postd_jobs
+                WHERE state = 'running'
+                  AND queue = ANY($1)
+                  AND lease_expires_at <= $3
+                  AND attempts >= max_attempts
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id, queue"
+        )
+    };
+}
+
+/// `$1` queues, `$2` worker, `$3` now, `$4` lease expiry, `$5` limit,
+/// `$6` now as text.
+///
+/// Each arm locks its candidates on its own index range, skipping rows
+/// another claimer has locked; the merge keeps the best `$5`. SET
+/// expressions see the row as it was, so `state = 'running'` there means
+/// "this claim is a reclaim".
+macro_rules! claim_sql {
+    () => {
+        concat!(
+            "WITH pending AS (
+                SELECT id, priority, run_at FROM postd_jobs
+                WHERE state = 'pending' AND queue = ANY($1) AND run_at <= $3
+                ORDER BY priority DESC, run_at, id
+                LIMIT $5
+                FOR UPDATE SKIP LOCKED
+            ), stalled AS (
+                SELECT id, priority, run_at FROM postd_jobs
+                WHERE state = 'running' AND queue = ANY($1) AND lease_expires_at <= $3
+                  AND attempts < max_attempts
+                ORDER BY lease_expires_at
+                LIMIT $5
+                FOR UPDATE SKIP LOCKED
+            ), picked AS (
+                SELECT id AS pick_id FROM (
+                    SELECT * FROM pending UNION ALL SELECT * FROM stalled
+                ) candidates
+                ORDER BY priority DESC, run_at, id
+                LIMIT $5
+            )
+            UPDATE postd_jobs SET
+                stalls = stalls + CASE WHEN state = 'running' THEN 1 ELSE 0 END,
+                reclaimed = (state = 'running'),
+                errors = CASE WHEN state = 'running' THEN ", append_error!(stall_entry!()), " ELSE errors END,
+                last_error = CASE WHEN state = 'running'
+                    THEN 'stalled: lease held by ' || coalesce(lease_owner, 'an unknown worker') || ' expired'
+                    ELSE last_error END,
+                state = 'running',
+                lease_owner = $2,
+                lease_expires_at = $4,
+                attempts = attempts + 1,
+                fence = fence + 1,
+                updated_at = $3
+            FROM picked
+            WHERE id = picked.pick_id
+            RETURNING id, queue, payload::text AS payload, priority, run_at, attempts, max_attempts,
+                fence, lease_expires_at, progress::text AS progress, stalls, reclaimed,
+                idempotency_key, created_at"
+        )
+    };
+}
+
+const BURY: &str = bury_sql!();
+const CLAIM: &str = claim_sql!();
+const EXPLAIN_BURY: &str = concat!("EXPLAIN ", bury_sql!());
+const EXPLAIN_CLAIM: &str = concat!("EXPLAIN ", claim_sql!());
+
+/// A claimed row that does not decode is buried instead of failing the
+/// batch: left running, it would be reclaimed and fail again forever.
+const BURY_CORRUPT: &str = "UPDATE postd_jobs SET
+        state = 'dead',
+        dead_reason = $1,
+        last_error = $1,
+        lease_owner = NULL,
+        lease_expires_at = NULL,
+        updated_at = $2
+    WHERE id = $3";
+
+pub(super) async fn run(
+    store: &PostgresJobStore,
+    request: &ClaimRequest,
+) -> Result<Vec<ClaimedJob>> {
+    check_claim(request)?;
+    if request.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let now = store.now_ms();
+    let now_text = rfc3339(now);
+    let mut tx = store
+        .pool
+        .begin()
+        .await
+        .map_err(|e| QueueError::storage("starting a claim", e))?;
+    let buried: Vec<(i64, String)> = sqlx::query_as(BURY)
+        .bind(&request.queues)
+        .bind(&request.worker)
+        .bind(now)
+        .bind(after(now, request.lease))
+        .bind(i64::from(request.limit))
+        .bind(&now_text)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| QueueError::storage("burying jobs stalled on their last attempt", e))?;
+    let rows = sqlx::query(CLAIM)
+        .bind(&request.queues)
+        .bind(&request.worker)
+        .bind(now)
+        .bind(after(now, request.lease))
+        .bind(i64::from(request.limit))
+        .bind(&now_text)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| QueueError::storage("claiming jobs", e))?;
+
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let decoded = decode_claimed(row).and_then(|job| {
+            let run_at: i64 = col(row, job.id, "run_at")?;
+            Ok((job, run_at))
+        });
+        match decoded {
+            Ok(pair) => claimed.push(pair),
+            Err(QueueError::Corrupt { id, field }) => {
+                tracing::error!(
+                    job = id,
+                    column = field,
+                    "claimed job does not decode; moving it to dead"
+                );
+                sqlx::query(BURY_CORRUPT)
+                    .bind(format!("corrupt row: column `{field}` does not decode"))
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| QueueError::storage("burying a corrupt job", e))?;
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    tx.commit()
+        .await
+        .map_err(|e| QueueError::storage("committing a claim", e))?;
+
+    for (id, queue) in &buried {
+        tracing::warn!(job = id, queue = %queue, "lease expired on the last attempt; job is dead");
+        metrics::counter!("postd_queue_dead_total", "queue" => queue.clone()).increment(1);
+    }
+    sort_claimed(&mut claimed);
+    let claimed: Vec<ClaimedJob> = claimed.into_iter().map(|(job, _)| job).collect();
+    for job in &claimed {
+        metrics::counter!("postd_queue_claimed_total", "queue" => job.queue.clone()).increment(1);
+        if job.reclaimed {
+            tracing::warn!(job = job.id, queue = %job.queue, stalls = job.stalls, "reclaimed a job whose lease expired");
+            metrics::counter!("postd_queue_stalls_total", "queue" => job.queue.clone())
+                .increment(1);
+        }
+    }
+    Ok(claimed)
+}
+
+pub(super) async fn explain(store: &PostgresJobStore, request: &ClaimRequest) -> Result<String> {
+    check_claim(request)?;
+    let now = store.now_ms();
+    let mut plan = String::new();
+    for (name, sql) in [("bury", EXPLAIN_BURY), ("claim", EXPLAIN_CLAIM)] {
+        // EXPLAIN without ANALYZE plans the statement and runs nothing.
+        let rows: Vec<String> = sqlx::query_scalar(sql)
+            .bind(&request.queues)
+            .bind(&request.worker)
+            .bind(now)
+            .bind(after(now, request.lease))
+            .bind(i64::from(request.limit))
+            .bind(rfc3339(now))
+            .fetch_all(&store.pool)
+            .await
+            .map_err(|e| QueueError::storage("explaining the claim", e))?;
+        plan.push_str(name);
+        plan.push_str(":\n");
+        for line in rows {
+            plan.push_str("  ");
+            plan.push_str(&line);
+            plan.push('\n');
+        }
+    }
+    Ok(plan)
+}

@@ -1,0 +1,94 @@
+//! enqueue: insert, or find the job already holding the idempotency key.
+
+use std::collections::BTreeSet;
+
+use super::{CHANNEL, PostgresJobStore};
+use crate::codec::{check_new, millis};
+use crate::error::{QueueError, Result};
+use crate::job::{Enqueued, NewJob};
+
+/// On a concurrent insert of the same key, `ON CONFLICT` waits for the other
+/// transaction: if it commits, this inserts nothing and the lookup (a fresh
+/// snapshot under READ COMMITTED) finds its row; if it rolls back, this inserts.
+const INSERT: &str = "INSERT INTO postd_jobs
+        (queue, payload, priority, run_at, state, max_attempts, idempotency_key, created_at, updated_at)
+    VALUES ($1, $2::jsonb, $3, $4, 'pending', $5, $6, $7, $7)
+    ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id";
+
+const EXISTING: &str = "SELECT id FROM postd_jobs WHERE queue = $1 AND idempotency_key = $2";
+
+/// Inside the transaction: delivered at commit, exactly when the jobs become visible.
+const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+
+pub(super) async fn run(store: &PostgresJobStore, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>> {
+    for job in &jobs {
+        check_new(job)?;
+    }
+    let now = store.now_ms();
+    let mut tx = store
+        .pool
+        .begin()
+        .await
+        .map_err(|e| QueueError::storage("starting an enqueue", e))?;
+    let mut done = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let inserted: Option<i64> = sqlx::query_scalar(INSERT)
+            .bind(&job.queue)
+            .bind(job.payload.to_string())
+            .bind(i64::from(job.priority))
+            .bind(job.run_at.map_or(now, millis))
+            .bind(i64::from(job.max_attempts))
+            .bind(job.idempotency_key.as_deref())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| QueueError::storage("inserting a job", e))?;
+        let result = match inserted {
+            Some(id) => Enqueued {
+                id,
+                duplicate: false,
+            },
+            None => {
+                let id: i64 = sqlx::query_scalar(EXISTING)
+                    .bind(&job.queue)
+                    .bind(job.idempotency_key.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| QueueError::storage("finding the job holding a key", e))?;
+                Enqueued {
+                    id,
+                    duplicate: true,
+                }
+            }
+        };
+        done.push(result);
+    }
+    let woken: BTreeSet<&str> = jobs
+        .iter()
+        .zip(&done)
+        .filter(|(_, r)| !r.duplicate)
+        .map(|(job, _)| job.queue.as_str())
+        .collect();
+    for queue in &woken {
+        sqlx::query(NOTIFY)
+            .bind(CHANNEL)
+            .bind(*queue)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| QueueError::storage("notifying waiting workers", e))?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| QueueError::storage("committing an enqueue", e))?;
+    for (job, result) in jobs.iter().zip(&done) {
+        if !result.duplicate {
+            metrics::counter!("postd_queue_enqueued_total", "queue" => job.queue.clone())
+                .increment(1);
+        }
+    }
+    if !woken.is_empty() {
+        store.signal.notify_waiters();
+    }
+    Ok(done)
+}

@@ -1,0 +1,95 @@
+//! Schema migrations, applied in order, each once, under the write lock.
+
+use super::SqliteJobStore;
+use crate::error::{QueueError, Result};
+
+/// Indexes are what keep every hot statement off a table scan:
+/// - `postd_jobs_due`: the claim's pending arm and the waiter's next-due probe,
+///   a range on `(queue, run_at)` over pending rows only. `run_at` leads
+///   rather than `priority` because a publishing queue holds many posts
+///   scheduled far ahead: with priority first, every idle claim would walk
+///   all of them to learn none is due. The due ones are few, and sorting them
+///   by priority is cheap.
+/// - `postd_jobs_leases`: the claim's stalled arm, running rows by expiry.
+/// - `postd_jobs_idempotency`: uniqueness of `(queue, key)`, and the lookup on a duplicate.
+/// - `postd_jobs_finished`: per-queue counts of finished jobs and the
+///   per-queue dead-letter listing. Partial, so that finished rows (the bulk
+///   of the table) are the only ones in it and the planner never prefers it
+///   to `postd_jobs_due` for the claim.
+/// - `postd_jobs_dead`: dead letters across queues by age (listing, purge).
+///
+/// SQLite uses a partial index only when the query repeats the index's
+/// `WHERE` term word for word, so queries on finished rows carry the
+/// `state IN ('completed', 'dead', 'cancelled')` term even beside a narrower one.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE IF NOT EXISTS postd_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        run_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'completed', 'dead', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        fence INTEGER NOT NULL DEFAULT 0,
+        stalls INTEGER NOT NULL DEFAULT 0,
+        reclaimed INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        errors TEXT NOT NULL DEFAULT '[]',
+        idempotency_key TEXT,
+        outcome TEXT,
+        progress TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        completed_at INTEGER,
+        dead_reason TEXT
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS postd_jobs_idempotency
+        ON postd_jobs (queue, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS postd_jobs_due
+        ON postd_jobs (queue, run_at, priority) WHERE state = 'pending';
+    CREATE INDEX IF NOT EXISTS postd_jobs_leases
+        ON postd_jobs (queue, lease_expires_at) WHERE state = 'running';
+    CREATE INDEX IF NOT EXISTS postd_jobs_finished ON postd_jobs (queue, state, updated_at)
+        WHERE state IN ('completed', 'dead', 'cancelled');
+    CREATE INDEX IF NOT EXISTS postd_jobs_dead ON postd_jobs (updated_at) WHERE state = 'dead';",
+)];
+
+pub(super) async fn run(store: &SqliteJobStore) -> Result<()> {
+    // IMMEDIATE takes the write lock up front: two processes migrating at
+    // once queue on it instead of one failing to upgrade a read lock.
+    let mut tx = store
+        .pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| QueueError::storage("starting a migration", e))?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS postd_jobs_schema (version INTEGER PRIMARY KEY)")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| QueueError::storage("creating the schema table", e))?;
+    for (version, sql) in MIGRATIONS {
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM postd_jobs_schema WHERE version = ?1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| QueueError::storage("reading the schema version", e))?;
+        if done.is_none() {
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| QueueError::storage("migrating the job schema", e))?;
+            sqlx::query("INSERT INTO postd_jobs_schema (version) VALUES (?1)")
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| QueueError::storage("recording the schema version", e))?;
+        }
+    }
+    tx.commit()
+        .await
+        .map_err(|e| QueueError::storage("committing a migration", e))
+}

@@ -1,0 +1,108 @@
+//! The contract every backend meets; `tests/conformance.rs` holds them to it.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::job::{
+    ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
+};
+
+/// A durable job store.
+///
+/// Calls that act on a claimed job take its `fence`; they succeed only while
+/// that claim is the latest one and the job is running, and otherwise return
+/// [`QueueError::LeaseLost`](crate::QueueError::LeaseLost) having changed nothing.
+#[async_trait]
+pub trait JobStore: Send + Sync + Debug {
+    /// Creates or upgrades the schema. Idempotent; two processes may run it at once.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Adds a job, or returns the existing one for a repeated `(queue, idempotency_key)`.
+    async fn enqueue(&self, job: NewJob) -> Result<Enqueued>;
+
+    /// Adds jobs in one transaction, all or none; results are in input order.
+    async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>>;
+
+    /// Leases up to `limit` jobs: due pending ones by priority (highest first),
+    /// then `run_at`, then id; and running ones whose lease expired (a stall).
+    ///
+    /// A stalled job already on its last attempt is not handed out again: the
+    /// same call moves it to dead. A row that does not decode is moved to dead
+    /// (reason names the column) instead of failing the batch.
+    async fn claim(&self, request: &ClaimRequest) -> Result<Vec<ClaimedJob>>;
+
+    /// Extends the lease to `now + extend`; returns the new expiry.
+    async fn heartbeat(&self, id: i64, fence: i64, extend: Duration) -> Result<DateTime<Utc>>;
+
+    /// Stores progress for a later attempt to resume from, under the lease.
+    async fn save_progress(&self, id: i64, fence: i64, progress: Value) -> Result<()>;
+
+    /// Marks the job completed with its outcome, releasing the lease.
+    async fn complete(&self, id: i64, fence: i64, outcome: Option<Value>) -> Result<()>;
+
+    /// Releases the lease and puts the job back to pending until `run_at`,
+    /// without recording an error: "still processing, look again later".
+    ///
+    /// `progress` replaces the saved progress when given. `refund_attempt`
+    /// takes back the attempt this claim counted (a rate-limit wait is not a try).
+    async fn reschedule(
+        &self,
+        id: i64,
+        fence: i64,
+        run_at: DateTime<Utc>,
+        progress: Option<Value>,
+        refund_attempt: bool,
+    ) -> Result<()>;
+
+    /// Records the attempt's error and, in the statement that releases the
+    /// lease, either schedules a retry at `now + max(retry_after, backoff)` or
+    /// moves the job to dead (a `Dead` disposition, or attempts exhausted).
+    async fn fail(&self, id: i64, fence: i64, failure: Failure) -> Result<FailOutcome>;
+
+    /// One job with its full error history (every failed attempt and stall).
+    async fn get(&self, id: i64) -> Result<Option<Job>>;
+
+    /// Dead jobs, most recently dead first, optionally of one queue.
+    ///
+    /// A row that does not decode fails the listing with
+    /// [`QueueError::Corrupt`](crate::QueueError::Corrupt) naming it, rather
+    /// than being silently left out; [`purge`](JobStore::purge) removes it.
+    async fn list_dead(&self, queue: Option<&str>, limit: u32, offset: u32) -> Result<Vec<Job>>;
+
+    /// Puts a dead job back to pending at `run_at` (default now) with attempts
+    /// reset to zero; its error history stays.
+    async fn replay(&self, id: i64, run_at: Option<DateTime<Utc>>) -> Result<()>;
+
+    /// Deletes a finished (completed, dead or cancelled) job. `Ok(false)` if
+    /// there is no such job; a pending or running job is refused.
+    async fn purge(&self, id: i64) -> Result<bool>;
+
+    /// Deletes dead jobs that died before `older_than`; returns how many.
+    async fn purge_dead(&self, older_than: DateTime<Utc>) -> Result<u64>;
+
+    /// Cancels a pending job; `false` if it is not pending (a running job is
+    /// not interrupted).
+    async fn cancel(&self, id: i64) -> Result<bool>;
+
+    /// Moves a pending job's `run_at`; `false` if it is not pending.
+    async fn set_run_at(&self, id: i64, run_at: DateTime<Utc>) -> Result<bool>;
+
+    /// Counts per state for `queue`, and the oldest due job's lag.
+    async fn stats(&self, queue: &str) -> Result<QueueStats>;
+
+    /// Waits until a job in `queues` may be claimable, or `timeout` passes.
+    ///
+    /// Returns [`Wake::Work`] at once if a job is already due; otherwise at the
+    /// earliest of: a write that makes work available, the next job's `run_at`
+    /// or lease expiry, and the timeout. Spurious wakes are possible; a
+    /// claim that then finds nothing is normal.
+    async fn wait_for_work(&self, queues: &[String], timeout: Duration) -> Result<Wake>;
+
+    /// The database's plan for the claim statements, for diagnosing a slow claim.
+    async fn explain_claim(&self, request: &ClaimRequest) -> Result<String>;
+}
