@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::content::{MediaKind, Post};
+use crate::content::{MediaKind, MediaSource, Post};
 use crate::error::{Error, ErrorKind, Result};
 use crate::platform::Platform;
 
@@ -35,13 +35,16 @@ pub enum RefreshModel {
     NonExpiring,
 }
 
-/// Media limits of a platform (the strictest of its surfaces where they differ).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Media limits of a target (see [`Connector::capabilities_for`](crate::Connector::capabilities_for)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MediaLimits {
     /// Media kinds the platform accepts.
-    pub kinds: Vec<MediaKind>,
+    pub kinds: &'static [MediaKind],
     /// Most media items on one post.
     pub max_items: usize,
+    /// Whether a post carries one video, or images, never both and never two
+    /// videos (Facebook Pages, LinkedIn). Instagram carousels mix them.
+    pub one_video_or_images: bool,
     /// Largest image in bytes.
     pub max_image_bytes: Option<u64>,
     /// Largest video in bytes.
@@ -62,8 +65,29 @@ pub struct ScheduleWindow {
     pub max_ahead: Duration,
 }
 
-/// Facts about a platform's connector.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Facts about a platform's connector, or about one of its targets.
+///
+/// Plain facts, `Copy`, with a zero value: a connector declares what differs
+/// from [`Capabilities::none`].
+///
+/// ```
+/// use postd_core::{AuthKind, Capabilities, MediaKind, MediaLimits, Platform};
+///
+/// const CAPS: Capabilities = Capabilities {
+///     implemented: true,
+///     auth: AuthKind::OAuth2 { pkce: true },
+///     text_max_chars: Some(1_500),
+///     text_only: true,
+///     media: MediaLimits {
+///         kinds: &[MediaKind::Image],
+///         max_items: 1,
+///         ..MediaLimits::NONE
+///     },
+///     ..Capabilities::none(Platform::Gbp)
+/// };
+/// assert!(!CAPS.links);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capabilities {
     /// The platform.
     pub platform: Platform,
@@ -95,6 +119,18 @@ pub struct Capabilities {
     pub webhook_challenge: bool,
 }
 
+impl MediaLimits {
+    /// No media at all.
+    pub const NONE: MediaLimits = MediaLimits {
+        kinds: &[],
+        max_items: 0,
+        one_video_or_images: false,
+        max_image_bytes: None,
+        max_video_bytes: None,
+        max_video_duration: None,
+    };
+}
+
 impl ScheduleWindow {
     /// A window from `min_ahead` to `max_ahead` from now.
     pub const fn new(min_ahead: Duration, max_ahead: Duration) -> Self {
@@ -106,8 +142,30 @@ impl ScheduleWindow {
 }
 
 impl Capabilities {
+    /// The zero value: a platform that is not implemented, takes nothing and
+    /// promises nothing.
+    pub const fn none(platform: Platform) -> Self {
+        Capabilities {
+            platform,
+            implemented: false,
+            auth: AuthKind::OAuth2 { pkce: false },
+            refresh: RefreshModel::NonExpiring,
+            text_max_chars: None,
+            text_only: false,
+            links: false,
+            media: MediaLimits::NONE,
+            native_scheduling: None,
+            async_processing: false,
+            analytics: false,
+            analytics_delay: None,
+            signed_webhooks: false,
+            webhook_challenge: false,
+        }
+    }
+
     /// Checks the parts of `post` every platform's `validate` shares: text
-    /// length, empty posts, media kinds and count.
+    /// length, empty posts, media kinds and count, empty in-memory media,
+    /// and one video or images.
     ///
     /// Connectors call this first and add their own rules.
     pub fn check_common(&self, post: &Post) -> Result<()> {
@@ -146,7 +204,28 @@ impl Capabilities {
                 self.media.max_items
             ));
         }
+        if self.media.one_video_or_images {
+            let videos = post
+                .media
+                .iter()
+                .filter(|m| m.kind == MediaKind::Video)
+                .count();
+            if videos > 1 || (videos == 1 && post.media.len() > 1) {
+                return fail(format!(
+                    "a {} post carries one video, or images, not both",
+                    self.platform.display_name()
+                ));
+            }
+        }
         for (i, m) in post.media.iter().enumerate() {
+            if matches!(&m.source, MediaSource::Bytes(b) if b.is_empty()) {
+                return Err(Error::new(
+                    ErrorKind::MediaRejected,
+                    format!("media item {} is empty", i + 1),
+                )
+                .with_platform(self.platform)
+                .with_operation("validate"));
+            }
             if !self.media.kinds.contains(&m.kind) {
                 return Err(Error::new(
                     ErrorKind::MediaRejected,
@@ -201,26 +280,22 @@ mod tests {
 
     fn caps() -> Capabilities {
         Capabilities {
-            platform: Platform::LinkedIn,
             implemented: true,
-            auth: AuthKind::OAuth2 { pkce: false },
             refresh: RefreshModel::RefreshToken { rotates: false },
             text_max_chars: Some(10),
             text_only: true,
             links: true,
             media: MediaLimits {
-                kinds: vec![MediaKind::Image],
+                kinds: &[MediaKind::Image, MediaKind::Video],
                 max_items: 2,
+                one_video_or_images: true,
                 max_image_bytes: Some(100),
-                max_video_bytes: None,
-                max_video_duration: None,
+                ..MediaLimits::NONE
             },
-            native_scheduling: None,
-            async_processing: false,
             analytics: true,
-            analytics_delay: None,
             signed_webhooks: true,
             webhook_challenge: true,
+            ..Capabilities::none(Platform::LinkedIn)
         }
     }
 
@@ -251,15 +326,36 @@ mod tests {
             caps().check_common(&three).unwrap_err().kind(),
             ErrorKind::InvalidContent
         );
-        let video = post("x").with_media(Media::bytes(MediaKind::Video, vec![0u8; 10]));
+        let gif = post("x").with_media(Media::bytes(MediaKind::Gif, vec![0u8; 10]));
         assert_eq!(
-            caps().check_common(&video).unwrap_err().kind(),
+            caps().check_common(&gif).unwrap_err().kind(),
+            ErrorKind::MediaRejected
+        );
+        let empty = post("x").with_media(Media::bytes(MediaKind::Image, Vec::<u8>::new()));
+        assert_eq!(
+            caps().check_common(&empty).unwrap_err().kind(),
             ErrorKind::MediaRejected
         );
         let big = post("x").with_media(Media::bytes(MediaKind::Image, vec![0u8; 101]));
         assert_eq!(
             caps().check_common(&big).unwrap_err().kind(),
             ErrorKind::MediaRejected
+        );
+        let video = || Media::bytes(MediaKind::Video, vec![0u8; 10]);
+        for mixed in [
+            post("x").with_media(video()).with_media(img()),
+            post("x").with_media(video()).with_media(video()),
+        ] {
+            let err = caps().check_common(&mixed).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidContent);
+            assert!(err.message().contains("one video, or images"), "{err}");
+        }
+        let mut mixing = caps();
+        mixing.media.one_video_or_images = false;
+        assert!(
+            mixing
+                .check_common(&post("x").with_media(video()).with_media(img()))
+                .is_ok()
         );
         let mut media_only = caps();
         media_only.text_only = false;

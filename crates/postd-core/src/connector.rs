@@ -1,5 +1,76 @@
 //! The [`Connector`] trait every platform implements, and the types its
 //! methods take and return.
+//!
+//! # Implementing a connector
+//!
+//! A connector is a struct with its settings and the shared
+//! [`HttpClient`](crate::http::HttpClient), plus an `impl Connector`. Only
+//! [`platform`](Connector::platform) and [`capabilities`](Connector::capabilities)
+//! are required; every other method answers [`ErrorKind::NotImplemented`]
+//! until it is written, so a scaffold compiles from its first line. A real
+//! connector puts `#[deny(clippy::missing_trait_methods)]` on its impl, so a
+//! method it forgot is a compile error rather than a silent default.
+//!
+//! ```
+//! use postd_core::{
+//!     async_trait, AuthKind, Capabilities, Connector, Credentials, MediaKind, MediaLimits,
+//!     Platform, Post, PublishOutcome, PublishedPost, Result, Target,
+//! };
+//!
+//! #[derive(Debug)]
+//! struct Minimal;
+//!
+//! #[async_trait]
+//! impl Connector for Minimal {
+//!     fn platform(&self) -> Platform {
+//!         Platform::Gbp
+//!     }
+//!
+//!     fn capabilities(&self) -> Capabilities {
+//!         Capabilities {
+//!             implemented: true,
+//!             auth: AuthKind::OAuth2 { pkce: true },
+//!             text_max_chars: Some(1_500),
+//!             text_only: true,
+//!             media: MediaLimits { kinds: &[MediaKind::Image], max_items: 1, ..MediaLimits::NONE },
+//!             ..Capabilities::none(Platform::Gbp)
+//!         }
+//!     }
+//!
+//!     // Pure: the shared rules, then the platform's own.
+//!     fn validate(&self, target: &Target, post: &Post) -> Result<()> {
+//!         self.capabilities_for(target).check_common(post)
+//!     }
+//!
+//!     async fn publish(&self, _: &Credentials, target: &Target, post: &Post) -> Result<PublishOutcome> {
+//!         self.validate(target, post)?;
+//!         // ... the platform calls, through HttpClient::execute ...
+//!         Ok(PublishOutcome::Published(PublishedPost::new("localPosts/1")))
+//!     }
+//! }
+//!
+//! # tokio_test_block_on(async {
+//! let c = Minimal;
+//! let target = Target::new(postd_core::TargetKind::GbpLocation, "locations/1");
+//! let post = Post::new(postd_core::ClientRef::new("r1")?).with_text("Open late today");
+//! assert!(matches!(c.publish(&Credentials::ApiKey("k".into()), &target, &post).await?, PublishOutcome::Published(_)));
+//! assert_eq!(c.health_check(&Credentials::ApiKey("k".into())).await.unwrap_err().kind(), postd_core::ErrorKind::NotImplemented);
+//! # Ok::<(), postd_core::Error>(())
+//! # }).unwrap();
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # }
+//! ```
+//!
+//! # Calling one
+//!
+//! Callers (the engine) hold connectors as `Arc<dyn Connector>`, ask
+//! [`capabilities_for`](Connector::capabilities_for) the target, call
+//! [`validate`](Connector::validate) before queueing, and branch on the
+//! error's [`kind`](crate::Error::kind) and [`retry`](crate::Error::retry)
+//! (see [`crate::error`]). A [`PublishOutcome::Pending`] handle is persisted
+//! and asked again with [`publish_status`](Connector::publish_status), which
+//! always answers with the handle to ask with next.
 
 use std::fmt;
 use std::time::Duration;
@@ -15,7 +86,7 @@ use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::oauth::{Authorization, AuthorizationRequest, CodeExchange};
 use crate::platform::Platform;
-use crate::refresh::RefreshPlan;
+use crate::refresh::{RefreshPlan, RefreshPolicy};
 use crate::target::Target;
 use crate::webhook::{ChallengeResponse, WebhookEvent, WebhookRequest};
 
@@ -118,9 +189,10 @@ pub enum PublishStatus {
         state: String,
         /// When to ask again.
         retry_after: Duration,
-        /// The handle to ask with next time, when the publish moved to a new
-        /// stage (a carousel whose parent container now exists); `None` keeps the old one.
-        next: Option<PublishHandle>,
+        /// The handle to ask with next time: the same one, or a new one when
+        /// the publish moved to a new stage (a carousel whose parent container
+        /// now exists). Always the one to persist.
+        next: PublishHandle,
     },
     /// Published.
     Published(PublishedPost),
@@ -376,15 +448,15 @@ pub trait Connector: fmt::Debug + Send + Sync + 'static {
         Err(Error::not_implemented(self.platform(), "targets"))
     }
 
-    /// The native scheduling window for posts to `target`, or `None` when the
-    /// queue must hold a scheduled post until its time and publish it then.
+    /// What `target` can take: its text limit, media, and native scheduling
+    /// window (`None`: the queue holds a scheduled post until its time).
     ///
-    /// Defaults to the platform's [`Capabilities::native_scheduling`]; a
-    /// connector whose targets differ (Facebook Pages schedule, Instagram
-    /// accounts do not) overrides it.
-    fn native_scheduling(&self, target: &Target) -> Option<crate::capabilities::ScheduleWindow> {
+    /// Defaults to [`capabilities`](Connector::capabilities); a connector
+    /// whose targets differ (Facebook Pages take 63,206 characters and
+    /// schedule natively, Instagram accounts take 2,200 and do not) overrides it.
+    fn capabilities_for(&self, target: &Target) -> Capabilities {
         let _ = target;
-        self.capabilities().native_scheduling
+        self.capabilities()
     }
 
     /// Checks a post against the platform's rules without any I/O.
@@ -466,16 +538,24 @@ pub trait Connector: fmt::Debug + Send + Sync + 'static {
     }
 
     /// When to refresh these credentials and when to warn about re-authorization.
+    ///
+    /// Defaults to the plan [`Capabilities::refresh`] and the credentials'
+    /// expiries give under the default [`RefreshPolicy`]; a connector
+    /// overrides it only where its platform differs (Meta re-exchanges 10 days ahead).
     fn refresh_plan(&self, credentials: &Credentials, now: DateTime<Utc>) -> Result<RefreshPlan> {
-        let _ = (credentials, now);
-        Err(Error::not_implemented(self.platform(), "refresh_plan"))
+        let _ = now;
+        Ok(RefreshPlan::for_credentials(
+            credentials,
+            self.capabilities().refresh,
+            &RefreshPolicy::default(),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::{AuthKind, MediaLimits, RefreshModel};
+    use crate::capabilities::{AuthKind, RefreshModel};
     use crate::content::ClientRef;
     use crate::target::TargetKind;
     use std::sync::Arc;
@@ -489,26 +569,13 @@ mod tests {
         }
         fn capabilities(&self) -> Capabilities {
             Capabilities {
-                platform: Platform::Gbp,
-                implemented: false,
                 auth: AuthKind::OAuth2 { pkce: true },
                 refresh: RefreshModel::RefreshToken { rotates: false },
                 text_max_chars: Some(1500),
                 text_only: true,
                 links: true,
-                media: MediaLimits {
-                    kinds: vec![],
-                    max_items: 1,
-                    max_image_bytes: None,
-                    max_video_bytes: None,
-                    max_video_duration: None,
-                },
-                native_scheduling: None,
-                async_processing: false,
                 analytics: true,
-                analytics_delay: None,
-                signed_webhooks: false,
-                webhook_challenge: false,
+                ..Capabilities::none(Platform::Gbp)
             }
         }
     }
@@ -525,7 +592,6 @@ mod tests {
             c.validate(&target, &post).unwrap_err(),
             c.publish(&creds, &target, &post).await.unwrap_err(),
             c.health_check(&creds).await.unwrap_err(),
-            c.refresh_plan(&creds, Utc::now()).unwrap_err(),
             c.webhook_challenge(&WebhookRequest::default()).unwrap_err(),
             c.verify_webhook(&WebhookRequest::default()).unwrap_err(),
         ];
@@ -534,6 +600,19 @@ mod tests {
             assert_eq!(e.platform(), Some(Platform::Gbp));
             assert!(e.to_string().contains("CONNECTOR_SPECS_GBP.md"));
         }
+        // The defaults that are not errors: per-target capabilities and the refresh plan.
+        assert_eq!(c.capabilities_for(&target), c.capabilities());
+        let plan = c
+            .refresh_plan(
+                &Credentials::OAuth(
+                    crate::TokenSet::new("a")
+                        .with_refresh_token("r")
+                        .with_expires_at(Utc::now() + chrono::Duration::hours(1)),
+                ),
+                Utc::now(),
+            )
+            .unwrap();
+        assert!(plan.refresh_at.is_some(), "{plan:?}");
     }
 
     #[test]

@@ -90,20 +90,32 @@ impl fmt::Display for ClientRef {
 }
 
 /// A post to publish to one or more targets.
-#[derive(Clone, Debug)]
+///
+/// A post is plain data and round-trips through serde (JSON), so a queue can
+/// persist it and publish it later from another process. The form is stable:
+/// unknown fields are ignored and missing optional fields take their
+/// defaults, so a post queued by this version still reads after an upgrade.
+/// Media given as in-memory bytes cannot be persisted (see
+/// [`Post::check_persistable`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Post {
     /// The post's text (caption, commentary, tweet, summary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Media attached to the post, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media: Vec<Media>,
     /// A link to share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<Url>,
     /// Publish at this time instead of now (native scheduling where the platform has it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_at: Option<DateTime<Utc>>,
     /// The caller's reference: idempotency key and reconciliation fingerprint.
     pub client_ref: ClientRef,
     /// Typed options for individual platforms.
+    #[serde(default)]
     pub options: PostOptions,
 }
 
@@ -192,6 +204,31 @@ impl Post {
         self
     }
 
+    /// Checks that the post can be stored and published later: every media
+    /// item comes from a URL or a file. In-memory bytes are refused with an
+    /// [`ErrorKind::InvalidContent`] error that says what to do instead.
+    pub fn check_persistable(&self) -> Result<()> {
+        let in_memory = |m: &Media| matches!(m.source, MediaSource::Bytes(_));
+        let thumbnail = self
+            .options
+            .linkedin
+            .as_ref()
+            .and_then(|o| o.article.as_ref())
+            .and_then(|a| a.thumbnail.as_ref());
+        if let Some(i) = self.media.iter().position(in_memory) {
+            return Err(Error::invalid_content(format!(
+                "media item {}: {BYTES_NOT_PERSISTED}",
+                i + 1
+            )));
+        }
+        if thumbnail.is_some_and(in_memory) {
+            return Err(Error::invalid_content(format!(
+                "the LinkedIn article thumbnail: {BYTES_NOT_PERSISTED}"
+            )));
+        }
+        Ok(())
+    }
+
     /// The text, or `""`.
     pub fn text_or_empty(&self) -> &str {
         self.text.as_deref().unwrap_or("")
@@ -225,6 +262,55 @@ pub struct Fingerprint {
     pub not_before: DateTime<Utc>,
 }
 
+impl Fingerprint {
+    /// How far before the first attempt a post found on the platform may be
+    /// dated and still be ours: the platform's clock and ours differ a little.
+    pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+    /// The earliest creation time a matching post can have (the first
+    /// attempt's start minus [`CLOCK_SKEW`](Self::CLOCK_SKEW)); list the
+    /// target's posts from here.
+    pub fn earliest(&self) -> DateTime<Utc> {
+        self.not_before - Self::CLOCK_SKEW
+    }
+
+    /// Whether a post on the platform, with `text` created at `created_at`, is this one.
+    ///
+    /// No platform takes an idempotency key on create, so reconciliation
+    /// matches on what was sent: the text, equal after trimming and
+    /// normalising line endings, and a creation time no earlier than
+    /// [`earliest`](Self::earliest). A post with no known time never matches.
+    pub fn matches(&self, text: Option<&str>, created_at: Option<DateTime<Utc>>) -> bool {
+        Fingerprint::sent_matches(self.text.as_deref(), self.not_before, text, created_at)
+    }
+
+    /// [`matches`](Self::matches) for a publish known by what it sent
+    /// (`sent_text`, first attempted at `attempted_at`) rather than by a
+    /// fingerprint: a post found with `text` created at `created_at` is it.
+    pub fn sent_matches(
+        sent_text: Option<&str>,
+        attempted_at: DateTime<Utc>,
+        text: Option<&str>,
+        created_at: Option<DateTime<Utc>>,
+    ) -> bool {
+        let recent = created_at.is_some_and(|t| t >= attempted_at - Self::CLOCK_SKEW);
+        recent && same_text(text, sent_text)
+    }
+
+    /// Whether the fingerprint has text to match on; a post without text
+    /// cannot be told apart from other recent posts, and reconciling it by
+    /// content would be a guess.
+    pub fn has_text(&self) -> bool {
+        self.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+    }
+}
+
+/// Texts match when equal after trimming and normalising line endings.
+fn same_text(a: Option<&str>, b: Option<&str>) -> bool {
+    let norm = |s: Option<&str>| s.map(|s| s.replace("\r\n", "\n")).unwrap_or_default();
+    norm(a).trim() == norm(b).trim()
+}
+
 /// What a media item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -244,7 +330,10 @@ pub enum MediaKind {
 const MAX_CHUNK_PREALLOC: usize = 64 << 20;
 
 /// Where a media item's bytes come from.
-#[derive(Clone)]
+///
+/// Persisted as `{"type": "url", "url": ...}` or `{"type": "file", "path": ...}`.
+/// Bytes in memory are not persisted: serializing them is an error.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MediaSource {
     /// A public URL the platform fetches itself (Instagram requires this for images).
@@ -253,6 +342,42 @@ pub enum MediaSource {
     File(PathBuf),
     /// Bytes already in memory.
     Bytes(Bytes),
+}
+
+/// The stored form of a [`MediaSource`]: tagged, so a later version can add kinds.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum StoredSource {
+    Url { url: Url },
+    File { path: PathBuf },
+}
+
+/// Why a post with in-memory media bytes cannot be queued.
+const BYTES_NOT_PERSISTED: &str = "media given as in-memory bytes cannot be queued (a stored post keeps no media bytes); write the bytes to a file or give a URL";
+
+impl Serialize for MediaSource {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let stored = match self {
+            MediaSource::Url(url) => StoredSource::Url { url: url.clone() },
+            MediaSource::File(path) => StoredSource::File { path: path.clone() },
+            MediaSource::Bytes(_) => return Err(serde::ser::Error::custom(BYTES_NOT_PERSISTED)),
+        };
+        stored.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MediaSource {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        Ok(match StoredSource::deserialize(deserializer)? {
+            StoredSource::Url { url } => MediaSource::Url(url),
+            StoredSource::File { path } => MediaSource::File(path),
+        })
+    }
 }
 
 impl fmt::Debug for MediaSource {
@@ -282,7 +407,7 @@ impl fmt::Debug for MediaSource {
 }
 
 /// A media item of a post.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Media {
     /// What it is.
@@ -290,10 +415,13 @@ pub struct Media {
     /// Where its bytes come from.
     pub source: MediaSource,
     /// Its MIME type, when known (`image/jpeg`, `video/mp4`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mime_type: Option<String>,
     /// Alternative text for accessibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alt_text: Option<String>,
     /// Its size in bytes, when known without touching the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_hint: Option<u64>,
 }
 
@@ -721,30 +849,40 @@ fn media_io_error(path: &std::path::Path, e: std::io::Error) -> Error {
 
 /// Typed options for individual platforms. A post sent to several targets
 /// uses the options of each target's platform and ignores the rest.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct PostOptions {
     /// Facebook Page options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facebook: Option<FacebookOptions>,
     /// Instagram options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instagram: Option<InstagramOptions>,
     /// LinkedIn options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linkedin: Option<LinkedInOptions>,
     /// TikTok options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiktok: Option<TikTokOptions>,
     /// Google Business Profile options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gbp: Option<GbpOptions>,
     /// Mailchimp campaign options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mailchimp: Option<MailchimpOptions>,
     /// X options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub twitter: Option<TwitterOptions>,
 }
 
 /// Facebook Page post options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct FacebookOptions {
     /// A title for a video post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_title: Option<String>,
 }
 
@@ -780,18 +918,23 @@ pub enum InstagramKind {
 }
 
 /// Instagram post options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct InstagramOptions {
     /// The kind of post.
     pub kind: InstagramKind,
     /// For reels: also show the reel in the feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_to_feed: Option<bool>,
     /// For reels: a cover image URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cover_url: Option<Url>,
     /// For reels: the frame to use as thumbnail, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumb_offset_ms: Option<u64>,
     /// A location page id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location_id: Option<String>,
 }
 
@@ -847,16 +990,19 @@ pub enum LinkedInVisibility {
 }
 
 /// A LinkedIn article (link) attachment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LinkedInArticle {
     /// The article's URL.
     pub source: Url,
     /// Its title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Its description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// A thumbnail image, uploaded through the Images API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<Media>,
 }
 
@@ -891,14 +1037,17 @@ impl LinkedInArticle {
 }
 
 /// LinkedIn post options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct LinkedInOptions {
     /// Who can see the post.
     pub visibility: LinkedInVisibility,
     /// An article attachment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub article: Option<LinkedInArticle>,
     /// A title for a video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_title: Option<String>,
 }
 
@@ -943,10 +1092,12 @@ pub enum TikTokPrivacy {
 }
 
 /// TikTok post options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct TikTokOptions {
     /// Who can see the post; must be one of the creator's allowed levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy_level: Option<TikTokPrivacy>,
     /// Turn comments off.
     pub disable_comment: bool,
@@ -1020,12 +1171,13 @@ pub enum GbpTopic {
 }
 
 /// A GBP call-to-action button.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GbpCallToAction {
     /// `BOOK`, `ORDER`, `SHOP`, `LEARN_MORE`, `SIGN_UP`, `CALL`.
     pub action_type: String,
     /// The button's URL (not used for `CALL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Url>,
 }
 
@@ -1046,7 +1198,7 @@ impl GbpCallToAction {
 }
 
 /// A GBP event's title and schedule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GbpEvent {
     /// The event's title.
@@ -1069,14 +1221,18 @@ impl GbpEvent {
 }
 
 /// A GBP offer's details.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct GbpOffer {
     /// A coupon code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     /// Where to redeem online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeem_online_url: Option<Url>,
     /// Terms and conditions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terms_conditions: Option<String>,
 }
 
@@ -1106,18 +1262,23 @@ impl GbpOffer {
 }
 
 /// Google Business Profile local post options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct GbpOptions {
     /// The topic type.
     pub topic: GbpTopic,
     /// The event (required for `EVENT` and `OFFER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<GbpEvent>,
     /// Offer details (for `OFFER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer: Option<GbpOffer>,
     /// A call-to-action button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_to_action: Option<GbpCallToAction>,
     /// The post's language (BCP 47).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language_code: Option<String>,
 }
 
@@ -1159,20 +1320,27 @@ impl GbpOptions {
 }
 
 /// Mailchimp campaign options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct MailchimpOptions {
     /// The subject line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_line: Option<String>,
     /// The preview text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     /// The campaign's internal title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// The sender's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_name: Option<String>,
     /// The reply-to address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
     /// The HTML body; when absent the post text is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
 }
 
@@ -1220,12 +1388,15 @@ impl MailchimpOptions {
 }
 
 /// X post options.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct TwitterOptions {
     /// Post as a reply to this post id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
     /// Quote this post id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote_post_id: Option<String>,
 }
 
@@ -1411,6 +1582,31 @@ mod tests {
     }
 
     #[test]
+    fn fingerprints_match_text_and_time_with_clock_skew() {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let post = Post::new(ClientRef::new("r").unwrap()).with_text(" Hello\r\nworld ");
+        let f = post.fingerprint(at);
+        let skew = Fingerprint::CLOCK_SKEW;
+        assert!(f.matches(Some("Hello\nworld"), Some(at)));
+        assert!(f.matches(Some("Hello\nworld"), Some(at - skew)));
+        assert!(!f.matches(
+            Some("Hello\nworld"),
+            Some(at - skew - chrono::Duration::seconds(1))
+        ));
+        assert!(!f.matches(Some("Hello world"), Some(at)));
+        assert!(!f.matches(Some("Hello\nworld"), None));
+        assert!(f.has_text());
+        assert!(
+            !Post::new(ClientRef::new("r").unwrap())
+                .with_text("  ")
+                .fingerprint(at)
+                .has_text()
+        );
+    }
+
+    #[test]
     fn options_build_in_one_expression() {
         let post = Post::new(ClientRef::new("r").unwrap())
             .with_facebook(FacebookOptions::new().with_video_title("T"))
@@ -1442,6 +1638,186 @@ mod tests {
         assert_eq!(
             post.options.twitter.unwrap().reply_to.as_deref(),
             Some("123")
+        );
+    }
+
+    fn round_trip<T>(value: &T) -> T
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + fmt::Debug,
+    {
+        let json = serde_json::to_string(value).unwrap();
+        let back: T = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, value, "{json}");
+        back
+    }
+
+    fn full_post() -> Post {
+        let at = DateTime::parse_from_rfc3339("2026-12-24T18:00:00Z")
+            .unwrap()
+            .to_utc();
+        let url = |s: &str| Url::parse(s).unwrap();
+        Post::new(ClientRef::new("post-42").unwrap())
+            .with_text("Merry")
+            .with_link(url("https://example.com/x"))
+            .with_schedule_at(at)
+            .with_media(
+                Media::url(MediaKind::Image, url("https://cdn.example/a.jpg"))
+                    .with_mime_type("image/jpeg")
+                    .with_alt_text("a tree")
+                    .with_size_hint(1234),
+            )
+            .with_media(Media::file(MediaKind::Video, "/srv/media/clip.mp4"))
+            .with_facebook(FacebookOptions::new().with_video_title("Clip"))
+            .with_instagram(
+                InstagramOptions::new()
+                    .with_kind(InstagramKind::Reel)
+                    .with_share_to_feed(true)
+                    .with_cover_url(url("https://cdn.example/cover.jpg"))
+                    .with_thumb_offset_ms(1500)
+                    .with_location_id("loc-1"),
+            )
+            .with_linkedin(
+                LinkedInOptions::new()
+                    .with_visibility(LinkedInVisibility::Connections)
+                    .with_video_title("Video")
+                    .with_article(
+                        LinkedInArticle::new(url("https://example.com/post"))
+                            .with_title("Title")
+                            .with_description("Desc")
+                            .with_thumbnail(Media::url(
+                                MediaKind::Image,
+                                url("https://cdn.example/t.jpg"),
+                            )),
+                    ),
+            )
+            .with_tiktok(
+                TikTokOptions::new()
+                    .with_privacy_level(TikTokPrivacy::MutualFollowFriends)
+                    .with_disable_comment(true)
+                    .with_disable_duet(true)
+                    .with_disable_stitch(false)
+                    .with_brand_organic(true)
+                    .with_branded_content(false),
+            )
+            .with_gbp(
+                GbpOptions::new()
+                    .with_topic(GbpTopic::Event)
+                    .with_event(GbpEvent::new("Fair", at, at + chrono::Duration::hours(3)))
+                    .with_offer(
+                        GbpOffer::new()
+                            .with_coupon_code("C")
+                            .with_redeem_online_url(url("https://example.com/r"))
+                            .with_terms_conditions("T&C"),
+                    )
+                    .with_call_to_action(
+                        GbpCallToAction::new("BOOK").with_url(url("https://example.com/b")),
+                    )
+                    .with_language_code("en-GB"),
+            )
+            .with_mailchimp(
+                MailchimpOptions::new()
+                    .with_subject_line("S")
+                    .with_preview_text("P")
+                    .with_title("T")
+                    .with_from_name("F")
+                    .with_reply_to("r@example.com")
+                    .with_html("<p>x</p>"),
+            )
+            .with_twitter(
+                TwitterOptions::new()
+                    .with_reply_to("1")
+                    .with_quote_post_id("2"),
+            )
+    }
+
+    #[test]
+    fn posts_and_every_option_type_round_trip_through_json() {
+        let post = full_post();
+        round_trip(&post);
+        let o = &post.options;
+        round_trip(o.facebook.as_ref().unwrap());
+        round_trip(o.instagram.as_ref().unwrap());
+        round_trip(o.linkedin.as_ref().unwrap());
+        round_trip(o.linkedin.as_ref().unwrap().article.as_ref().unwrap());
+        round_trip(o.tiktok.as_ref().unwrap());
+        round_trip(o.gbp.as_ref().unwrap());
+        round_trip(o.gbp.as_ref().unwrap().event.as_ref().unwrap());
+        round_trip(o.gbp.as_ref().unwrap().offer.as_ref().unwrap());
+        round_trip(o.gbp.as_ref().unwrap().call_to_action.as_ref().unwrap());
+        round_trip(o.mailchimp.as_ref().unwrap());
+        round_trip(o.twitter.as_ref().unwrap());
+        round_trip(&PostOptions::default());
+        round_trip(&Post::new(ClientRef::new("bare").unwrap()));
+        for m in &post.media {
+            round_trip(m);
+        }
+    }
+
+    #[test]
+    fn a_post_stored_by_this_version_still_reads() {
+        // The stored form, pinned: a change that breaks it breaks queued posts.
+        let stored = r#"{
+            "text": "Merry",
+            "media": [
+                {"kind": "image", "source": {"type": "url", "url": "https://cdn.example/a.jpg"}, "mime_type": "image/jpeg"},
+                {"kind": "video", "source": {"type": "file", "path": "/srv/media/clip.mp4"}}
+            ],
+            "link": "https://example.com/x",
+            "schedule_at": "2026-12-24T18:00:00Z",
+            "client_ref": "post-42",
+            "options": {
+                "instagram": {"kind": "reel", "share_to_feed": true},
+                "linkedin": {"visibility": "CONNECTIONS"},
+                "tiktok": {"privacy_level": "SELF_ONLY", "disable_duet": true},
+                "gbp": {"topic": "OFFER", "call_to_action": {"action_type": "LEARN_MORE"}},
+                "a_platform_added_later": {"anything": 1}
+            },
+            "a_field_added_later": [1, 2, 3]
+        }"#;
+        let post: Post = serde_json::from_str(stored).unwrap();
+        assert_eq!(post.client_ref.as_str(), "post-42");
+        assert_eq!(post.media.len(), 2);
+        assert_eq!(
+            post.media[1].source,
+            MediaSource::File("/srv/media/clip.mp4".into())
+        );
+        assert_eq!(
+            post.options.instagram.as_ref().unwrap().kind,
+            InstagramKind::Reel
+        );
+        assert_eq!(
+            post.options.tiktok.as_ref().unwrap().privacy_level,
+            Some(TikTokPrivacy::SelfOnly)
+        );
+        assert!(post.options.tiktok.as_ref().unwrap().disable_duet);
+        assert_eq!(post.options.gbp.as_ref().unwrap().topic, GbpTopic::Offer);
+        // The smallest stored post: a reference.
+        let bare: Post = serde_json::from_str(r#"{"client_ref":"r"}"#).unwrap();
+        assert_eq!(bare, Post::new(ClientRef::new("r").unwrap()));
+        // A bad reference is refused on the way in, as ClientRef::new refuses it.
+        assert!(serde_json::from_str::<Post>(r#"{"client_ref":"has space"}"#).is_err());
+    }
+
+    #[test]
+    fn in_memory_media_is_refused_when_a_post_is_queued() {
+        let post = Post::new(ClientRef::new("b").unwrap())
+            .with_text("x")
+            .with_media(Media::bytes(MediaKind::Image, vec![1u8, 2, 3]));
+        let err = post.check_persistable().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent);
+        assert!(err.message().contains("write the bytes to a file"), "{err}");
+        let ser = serde_json::to_string(&post).unwrap_err();
+        assert!(ser.to_string().contains("in-memory bytes"), "{ser}");
+        assert!(full_post().check_persistable().is_ok());
+        let thumb = Post::new(ClientRef::new("t").unwrap()).with_linkedin(
+            LinkedInOptions::new().with_article(
+                LinkedInArticle::new(Url::parse("https://e.x").unwrap())
+                    .with_thumbnail(Media::bytes(MediaKind::Image, vec![1u8])),
+            ),
+        );
+        assert_eq!(
+            thumb.check_persistable().unwrap_err().kind(),
+            ErrorKind::InvalidContent
         );
     }
 

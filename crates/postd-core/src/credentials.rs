@@ -164,6 +164,17 @@ impl TokenSet {
         self.derived.get(target_id).unwrap_or(&self.access_token)
     }
 
+    /// The token derived for `target`: the one stored under its id, else the
+    /// one stored under its parent's (an Instagram account's page), else `None`.
+    pub fn derived_for(&self, target: &crate::Target) -> Option<&SecretString> {
+        self.derived.get(&target.id).or_else(|| {
+            target
+                .parent_id
+                .as_deref()
+                .and_then(|parent| self.derived.get(parent))
+        })
+    }
+
     /// Merges a refresh response into these tokens (RFC 6749 section 6).
     ///
     /// The new access token and expiry replace the old ones. A response
@@ -274,6 +285,13 @@ mod tests {
         let t = TokenSet::new("user").with_derived("page-1", "page");
         assert_eq!(t.token_for("page-1").expose_secret(), "page");
         assert_eq!(t.token_for("other").expose_secret(), "user");
+        use crate::{Target, TargetKind};
+        let ig = Target::new(TargetKind::InstagramAccount, "ig-1").with_parent("page-1");
+        assert_eq!(t.derived_for(&ig).unwrap().expose_secret(), "page");
+        assert!(
+            t.derived_for(&Target::new(TargetKind::InstagramAccount, "ig-2"))
+                .is_none()
+        );
     }
 
     #[test]

@@ -9,6 +9,44 @@
 //! a secret, a URL query string or an authorization header: messages are
 //! built from parsed fields, and text that came from a platform passes through
 //! [`redact`] before it is stored.
+//!
+//! # Branching on an error
+//!
+//! The kind says what happened, the retry disposition whether the same call
+//! may be made again. A queue decides from those two alone:
+//!
+//! ```
+//! use std::time::Duration;
+//! use postd_core::{Error, ErrorKind, Retry};
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum Next {
+//!     RetryIn(Duration),
+//!     Reconcile,
+//!     AskUserToReconnect,
+//!     DeadLetter,
+//! }
+//!
+//! fn next_step(err: &Error, backoff: Duration) -> Next {
+//!     match (err.kind(), err.retry()) {
+//!         // The create may have happened: look for the post before anything else.
+//!         (ErrorKind::UnknownOutcome, _) => Next::Reconcile,
+//!         // A person must act; retrying cannot fix it.
+//!         (ErrorKind::ReauthRequired, _) => Next::AskUserToReconnect,
+//!         // Temporary: wait at least what the platform asked (never more than a day).
+//!         (_, Retry::Temporary { after }) => Next::RetryIn(after.unwrap_or(backoff).max(backoff)),
+//!         // Permanent, or temporary with the retries spent.
+//!         (_, Retry::Permanent | Retry::Exhausted) | (_, _) => Next::DeadLetter,
+//!     }
+//! }
+//!
+//! let limited = Error::new(ErrorKind::RateLimited, "slow down").temporary(Some(Duration::from_secs(900)));
+//! assert_eq!(next_step(&limited, Duration::from_secs(5)), Next::RetryIn(Duration::from_secs(900)));
+//! let lost = Error::new(ErrorKind::UnknownOutcome, "timed out after sending");
+//! assert_eq!(next_step(&lost, Duration::from_secs(5)), Next::Reconcile);
+//! let bad = Error::new(ErrorKind::InvalidContent, "too long");
+//! assert_eq!(next_step(&bad, Duration::from_secs(5)), Next::DeadLetter);
+//! ```
 
 use std::borrow::Cow;
 use std::fmt;

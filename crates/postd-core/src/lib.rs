@@ -41,6 +41,7 @@ pub mod error;
 pub mod http;
 pub mod oauth;
 pub mod platform;
+pub mod poll;
 pub mod refresh;
 pub mod target;
 pub mod telemetry;

@@ -64,12 +64,8 @@ impl State {
 
     /// Compares with the `state` the callback received, in constant time.
     pub fn matches(&self, received: &str) -> bool {
-        let a = self.0.as_bytes();
-        let b = received.as_bytes();
-        if a.len() != b.len() || a.is_empty() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        !self.0.is_empty()
+            && crate::webhook::constant_time_eq(self.0.as_bytes(), received.as_bytes())
     }
 }
 

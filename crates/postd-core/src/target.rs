@@ -53,9 +53,11 @@ pub struct Target {
     /// The platform's id (page id, IG user id, `urn:li:organization:123`, `locations/456`, list id).
     pub id: String,
     /// A display name, when the platform gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The id of the object this target hangs off (the Facebook Page behind an Instagram account,
     /// the GBP account of a location).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
 }
 

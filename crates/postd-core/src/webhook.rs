@@ -503,6 +503,21 @@ pub fn check_timestamp(timestamp: i64, now: i64, tolerance: Duration) -> Result<
     Ok(())
 }
 
+/// Compares two secrets in time that does not depend on where they differ
+/// or, beyond their HMACs, on their lengths: both sides are MACed under a
+/// fresh random key and the MACs compared byte by byte without an early exit.
+/// Use it for every comparison of a secret with received input (verify
+/// tokens, OAuth `state`).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let key: [u8; 32] = rand::random();
+    let ma = hmac_sha256(&key, a);
+    let mb = hmac_sha256(&key, b);
+    ma.iter()
+        .zip(mb.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -656,6 +671,14 @@ mod tests {
             assert!(!dbg.contains(leaked), "{dbg}");
         }
         assert!(dbg.contains("x-hub-signature-256") && dbg.contains("hub.verify_token"));
+    }
+
+    #[test]
+    fn constant_time_comparison_is_equality() {
+        assert!(constant_time_eq(b"verify-me", b"verify-me"));
+        assert!(!constant_time_eq(b"verify-me", b"verify-mE"));
+        assert!(!constant_time_eq(b"verify-me", b"verify-me-longer"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

@@ -57,8 +57,9 @@ impl Connector for GbpConnector {
             links: true,
             media: MediaLimits {
                 // One photo, by public URL, that Google fetches.
-                kinds: vec![MediaKind::Image],
+                kinds: &[MediaKind::Image],
                 max_items: 1,
+                one_video_or_images: false,
                 max_image_bytes: Some(5 * 1024 * 1024),
                 max_video_bytes: None,
                 max_video_duration: None,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use postd_core::config::Vars;
 use postd_core::http::HttpClient;
+use postd_core::poll::PollPolicy;
 use postd_core::{Error, Result, secrecy::SecretString};
 use url::Url;
 
@@ -54,12 +55,10 @@ pub struct LinkedInConfig {
     pub organizations: bool,
     /// Scopes asked for at login.
     pub scopes: Vec<String>,
-    /// How long `publish` waits for an uploaded video to become `AVAILABLE` before answering `Pending`.
-    pub publish_wait: Duration,
-    /// First interval between video status polls; it doubles up to `max_poll_interval`.
-    pub poll_interval: Duration,
-    /// Longest interval between status polls.
-    pub max_poll_interval: Duration,
+    /// How long `publish` waits for an uploaded video to become `AVAILABLE`
+    /// before answering `Pending`, how often it polls, and how often the
+    /// queue asks again.
+    pub polling: PollPolicy,
 }
 
 impl fmt::Debug for LinkedInConfig {
@@ -72,7 +71,7 @@ impl fmt::Debug for LinkedInConfig {
             .field("version", &self.version)
             .field("organizations", &self.organizations)
             .field("scopes", &self.scopes)
-            .field("publish_wait", &self.publish_wait)
+            .field("polling", &self.polling)
             .finish_non_exhaustive()
     }
 }
@@ -130,9 +129,11 @@ impl LinkedInConfig {
             version,
             organizations,
             scopes,
-            publish_wait: Duration::from_secs(20),
-            poll_interval: Duration::from_secs(1),
-            max_poll_interval: Duration::from_secs(30),
+            polling: PollPolicy::new(
+                Duration::from_secs(20),
+                Duration::from_secs(1),
+                Duration::from_secs(30),
+            ),
         })
     }
 
@@ -150,9 +151,7 @@ impl LinkedInConfig {
         poll_interval: Duration,
         max_poll_interval: Duration,
     ) -> Self {
-        self.publish_wait = publish_wait;
-        self.poll_interval = poll_interval;
-        self.max_poll_interval = max_poll_interval;
+        self.polling = PollPolicy::new(publish_wait, poll_interval, max_poll_interval);
         self
     }
 

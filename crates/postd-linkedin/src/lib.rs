@@ -86,36 +86,47 @@ impl LinkedInConnector {
     }
 }
 
+/// What a LinkedIn member or organization takes.
+const CAPABILITIES: Capabilities = Capabilities {
+    implemented: true,
+    auth: AuthKind::OAuth2 { pkce: false },
+    refresh: RefreshModel::RefreshToken { rotates: false },
+    text_max_chars: Some(posts::COMMENTARY_MAX),
+    text_only: true,
+    links: true,
+    media: MediaLimits {
+        kinds: &[MediaKind::Image, MediaKind::Video],
+        max_items: posts::MULTI_IMAGE_MAX,
+        one_video_or_images: true,
+        max_image_bytes: Some(media::IMAGE_MAX_BYTES),
+        max_video_bytes: Some(5 * 1024 * 1024 * 1024),
+        max_video_duration: Some(Duration::from_secs(30 * 60)),
+    },
+    // No native scheduling: the queue schedules.
+    native_scheduling: None,
+    async_processing: true,
+    analytics: true,
+    analytics_delay: Some(Duration::from_secs(3 * 3600)),
+    signed_webhooks: true,
+    webhook_challenge: true,
+    ..Capabilities::none(Platform::LinkedIn)
+};
+
 #[async_trait]
+#[deny(clippy::missing_trait_methods)]
 impl Connector for LinkedInConnector {
     fn platform(&self) -> Platform {
         Platform::LinkedIn
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::LinkedIn,
-            implemented: true,
-            auth: AuthKind::OAuth2 { pkce: false },
-            refresh: RefreshModel::RefreshToken { rotates: false },
-            text_max_chars: Some(posts::COMMENTARY_MAX),
-            text_only: true,
-            links: true,
-            media: MediaLimits {
-                kinds: vec![MediaKind::Image, MediaKind::Video],
-                max_items: posts::MULTI_IMAGE_MAX,
-                max_image_bytes: Some(media::IMAGE_MAX_BYTES),
-                max_video_bytes: Some(5 * 1024 * 1024 * 1024),
-                max_video_duration: Some(Duration::from_secs(30 * 60)),
-            },
-            // No native scheduling: the queue schedules.
-            native_scheduling: None,
-            async_processing: true,
-            analytics: true,
-            analytics_delay: Some(Duration::from_secs(3 * 3600)),
-            signed_webhooks: true,
-            webhook_challenge: true,
-        }
+        CAPABILITIES
+    }
+
+    fn capabilities_for(&self, target: &Target) -> Capabilities {
+        // Members and organizations take the same posts.
+        let _ = target;
+        CAPABILITIES
     }
 
     fn authorize_url(&self, request: &AuthorizationRequest) -> Result<Authorization> {
@@ -135,7 +146,7 @@ impl Connector for LinkedInConnector {
     }
 
     fn validate(&self, target: &Target, post: &Post) -> Result<()> {
-        posts::validate(&self.capabilities(), target, post)
+        posts::validate(&self.capabilities_for(target), target, post)
     }
 
     async fn publish(
@@ -146,11 +157,11 @@ impl Connector for LinkedInConnector {
     ) -> Result<PublishOutcome> {
         self.validate(target, post)?;
         // Local media is checked before the first call (regular file, not empty, within limits).
-        self.capabilities().check_local_media(post).await?;
+        self.capabilities_for(target)
+            .check_local_media(post)
+            .await?;
         let tokens = credentials.token_set(Platform::LinkedIn)?;
-        let started = std::time::Instant::now();
         let result = posts::publish(&self.rest, tokens, target, post).await;
-        postd_core::telemetry::record_publish(target, &result, started.elapsed());
         result.map_err(|e| e.or_operation("publish"))
     }
 

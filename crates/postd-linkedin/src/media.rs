@@ -12,10 +12,9 @@
 //! then `GET /rest/videos/{urn}` until `AVAILABLE`. Only one part is in
 //! memory at a time, and each part is retried on its own.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use postd_core::http::RequestContext;
+use postd_core::poll::PollPolicy;
 use postd_core::reqwest::Method;
 use postd_core::reqwest::header::{CONTENT_TYPE, ETAG};
 use postd_core::secrecy::SecretString;
@@ -271,11 +270,10 @@ pub(crate) async fn wait_available(
     rest: &Rest,
     token: &SecretString,
     video: &str,
-    wait: Duration,
-    mut interval: Duration,
-    max_interval: Duration,
+    polling: &PollPolicy,
 ) -> Result<bool> {
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = tokio::time::Instant::now() + polling.wait;
+    let mut delays = polling.delays();
     loop {
         match video_status(rest, token, video).await?.as_str() {
             "AVAILABLE" => return Ok(true),
@@ -289,11 +287,11 @@ pub(crate) async fn wait_available(
             }
             _ => {}
         }
+        let interval = delays.next().unwrap_or(polling.max);
         if tokio::time::Instant::now() + interval > deadline {
             return Ok(false);
         }
         tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(max_interval);
     }
 }
 

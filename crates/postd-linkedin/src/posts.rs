@@ -15,8 +15,6 @@
 //! Creating a post is not idempotent; an unknown outcome is reconciled by
 //! [`find_published`], which lists the author's recent posts.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use postd_core::http::RequestContext;
 use postd_core::reqwest::Method;
@@ -38,7 +36,6 @@ use crate::rest::{Rest, encode};
 pub(crate) const COMMENTARY_MAX: usize = 3_000;
 pub(crate) const MULTI_IMAGE_MIN: usize = 2;
 pub(crate) const MULTI_IMAGE_MAX: usize = 20;
-const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 pub(crate) const HANDLE_VIDEO: &str = "li_video_post";
 /// A video still not available a day after upload is given up on.
@@ -206,21 +203,11 @@ pub(crate) fn validate(caps: &Capabilities, target: &Target, post: &Post) -> Res
             "LinkedIn does not fetch link previews: give the article a title (LinkedInOptions::article)",
         ));
     }
-    let videos = post
-        .media
-        .iter()
-        .filter(|m| m.kind == MediaKind::Video)
-        .count();
     let images = post
         .media
         .iter()
         .filter(|m| m.kind == MediaKind::Image)
         .count();
-    if videos > 1 || (videos == 1 && images > 0) {
-        return Err(invalid(
-            "a LinkedIn post carries one video, or images, not both",
-        ));
-    }
     if images > MULTI_IMAGE_MAX {
         return Err(invalid(&format!(
             "a LinkedIn post carries at most {MULTI_IMAGE_MAX} images; this one has {images}"
@@ -330,15 +317,7 @@ pub(crate) async fn publish(
             m["title"] = json!(title);
         }
         body["content"] = json!({ "media": m });
-        let ready = media::wait_available(
-            rest,
-            token,
-            &urn,
-            rest.cfg.publish_wait,
-            rest.cfg.poll_interval,
-            rest.cfg.max_poll_interval,
-        )
-        .await?;
+        let ready = media::wait_available(rest, token, &urn, &rest.cfg.polling).await?;
         if !ready {
             let mut handle = PublishHandle::new(Platform::LinkedIn, author, HANDLE_VIDEO, &urn);
             handle.started_at = started;
@@ -454,8 +433,8 @@ pub(crate) async fn publish_status(
         }),
         other => Ok(PublishStatus::Processing {
             state: other.to_owned(),
-            retry_after: rest.cfg.poll_interval.max(Duration::from_secs(5)),
-            next: None,
+            retry_after: rest.cfg.polling.ask_again(),
+            next: handle.clone(),
         }),
     }
 }
@@ -513,8 +492,8 @@ pub(crate) async fn find_published(
         }
         Err(e) => return Err(e),
     };
+    // LinkedIn hands the commentary back escaped: compare what it means.
     let expected = unescape_commentary(&escape_commentary(text));
-    let not_before = fingerprint.not_before - CLOCK_SKEW;
     Ok(posts
         .elements
         .into_iter()
@@ -523,8 +502,13 @@ pub(crate) async fn find_published(
                 .created_at
                 .or(p.published_at)
                 .and_then(DateTime::from_timestamp_millis);
-            let recent = created.is_some_and(|t| t >= not_before);
-            recent && unescape_commentary(p.commentary.as_deref().unwrap_or("")) == expected
+            let found = unescape_commentary(p.commentary.as_deref().unwrap_or(""));
+            Fingerprint::sent_matches(
+                Some(&expected),
+                fingerprint.not_before,
+                Some(&found),
+                created,
+            )
         })
         .map(|p| {
             let url = post_url(&p.id);

@@ -6,10 +6,9 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use postd_core::http::{HttpClient, HttpResponse, RequestContext};
-use postd_core::reqwest::header::{AUTHORIZATION, HeaderValue};
+use postd_core::http::{HttpClient, HttpResponse, RequestContext, bearer};
 use postd_core::reqwest::{Method, RequestBuilder};
-use postd_core::secrecy::{ExposeSecret, SecretString};
+use postd_core::secrecy::SecretString;
 use postd_core::{Error, Platform, Result};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -137,16 +136,6 @@ impl Rest {
                 .host_str()
                 .is_some_and(|h| h == "linkedin.com" || h.ends_with(".linkedin.com"));
         same_as_api || linkedin
-    }
-}
-
-fn bearer(builder: RequestBuilder, token: &SecretString) -> RequestBuilder {
-    match HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
-        Ok(mut v) => {
-            v.set_sensitive(true);
-            builder.header(AUTHORIZATION, v)
-        }
-        Err(_) => builder,
     }
 }
 

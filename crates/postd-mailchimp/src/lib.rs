@@ -56,8 +56,9 @@ impl Connector for MailchimpConnector {
             text_only: true,
             links: true,
             media: MediaLimits {
-                kinds: vec![MediaKind::Image],
+                kinds: &[MediaKind::Image],
                 max_items: 10,
+                one_video_or_images: false,
                 max_image_bytes: None,
                 max_video_bytes: None,
                 max_video_duration: None,

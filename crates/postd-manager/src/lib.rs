@@ -10,6 +10,9 @@
 //! - A platform whose required variables are missing is a [`ErrorKind::Config`] error that names the variable.
 //! - A scaffold platform (TikTok, GBP, Mailchimp, X today) is refused with
 //!   [`ErrorKind::NotImplemented`] and a message pointing to its spec.
+//! - Every connector handed out is wrapped in
+//!   [`Instrumented`](postd_core::telemetry::Instrumented): one span per call,
+//!   publish outcome and latency metrics, the same for every platform.
 //! - Every platform takes a `{PREFIX}_BASE_URL` override (`META_BASE_URL`,
 //!   `LINKEDIN_BASE_URL`, `TIKTOK_BASE_URL`, `GBP_BASE_URL`,
 //!   `MAILCHIMP_BASE_URL`, `X_BASE_URL`) so tests and sandboxes can point it at a fake.
@@ -178,6 +181,23 @@ pub const SANDBOX_DEFAULTS: &[(&str, &str)] = &[
     ("X_CLIENT_SECRET", "sandbox-x-secret"),
 ];
 
+/// Every connector the manager hands out records the same spans and metrics
+/// (`postd_core::telemetry::Instrumented`).
+#[cfg_attr(
+    not(any(
+        feature = "meta",
+        feature = "linkedin",
+        feature = "tiktok",
+        feature = "gbp",
+        feature = "mailchimp",
+        feature = "twitter"
+    )),
+    allow(dead_code)
+)]
+fn instrumented<C: Connector>(connector: C) -> Arc<dyn Connector> {
+    Arc::new(postd_core::telemetry::Instrumented::new(connector))
+}
+
 #[cfg_attr(
     not(any(
         feature = "meta",
@@ -202,24 +222,26 @@ fn build_entry(platform: Platform, vars: &Vars, http: &HttpClient) -> Option<Ent
     match platform {
         #[cfg(feature = "meta")]
         Platform::Meta => Some(match postd_meta::MetaConfig::from_vars(vars) {
-            Ok(cfg) => classify(Arc::new(cfg.build(http.clone()))),
+            Ok(cfg) => classify(instrumented(cfg.build(http.clone()))),
             Err(e) => Entry::NotConfigured(e.message().to_owned()),
         }),
         #[cfg(feature = "linkedin")]
         Platform::LinkedIn => Some(match postd_linkedin::LinkedInConfig::from_vars(vars) {
-            Ok(cfg) => classify(Arc::new(cfg.build(http.clone()))),
+            Ok(cfg) => classify(instrumented(cfg.build(http.clone()))),
             Err(e) => Entry::NotConfigured(e.message().to_owned()),
         }),
         #[cfg(feature = "tiktok")]
-        Platform::TikTok => Some(classify(Arc::new(postd_tiktok::TikTokConnector::new()))),
+        Platform::TikTok => Some(classify(instrumented(postd_tiktok::TikTokConnector::new()))),
         #[cfg(feature = "gbp")]
-        Platform::Gbp => Some(classify(Arc::new(postd_gbp::GbpConnector::new()))),
+        Platform::Gbp => Some(classify(instrumented(postd_gbp::GbpConnector::new()))),
         #[cfg(feature = "mailchimp")]
-        Platform::Mailchimp => Some(classify(Arc::new(
+        Platform::Mailchimp => Some(classify(instrumented(
             postd_mailchimp::MailchimpConnector::new(),
         ))),
         #[cfg(feature = "twitter")]
-        Platform::Twitter => Some(classify(Arc::new(postd_twitter::TwitterConnector::new()))),
+        Platform::Twitter => Some(classify(instrumented(
+            postd_twitter::TwitterConnector::new(),
+        ))),
         _ => None,
     }
 }

@@ -239,23 +239,13 @@ pub(crate) async fn targets(graph: &Graph, credentials: &Credentials) -> Result<
 /// account linked to a Page the user manages (Instagram Platform with Facebook
 /// Login).
 pub(crate) fn target_token<'a>(tokens: &'a TokenSet, target: &Target) -> Result<&'a SecretString> {
-    token_for(tokens, target.kind, &target.id, target.parent_id.as_deref())
-}
-
-/// [`target_token`] for a target known by its kind, id and parent.
-pub(crate) fn token_for<'a>(
-    tokens: &'a TokenSet,
-    kind: TargetKind,
-    id: &str,
-    parent: Option<&str>,
-) -> Result<&'a SecretString> {
-    if let Some(token) = tokens.derived.get(id) {
+    if let Some(token) = tokens.derived_for(target) {
         return Ok(token);
     }
-    if kind == TargetKind::InstagramAccount {
-        let page_token = parent.and_then(|p| tokens.derived.get(p));
-        return Ok(page_token.unwrap_or(&tokens.access_token));
+    if target.kind == TargetKind::InstagramAccount {
+        return Ok(&tokens.access_token);
     }
+    let id = target.id.as_str();
     Err(Error::new(
         ErrorKind::Auth,
         format!(

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use postd_core::config::Vars;
 use postd_core::http::HttpClient;
+use postd_core::poll::PollPolicy;
 use postd_core::{Result, secrecy::SecretString};
 use url::Url;
 
@@ -70,13 +71,10 @@ pub struct MetaConfig {
     pub scopes: Vec<String>,
     /// Send `appsecret_proof` with every call made with a user or page token.
     pub appsecret_proof: bool,
-    /// How long `publish` waits for Instagram containers and Facebook videos
-    /// before answering `Pending` (image containers are usually ready at once).
-    pub publish_wait: Duration,
-    /// First interval between status polls; it doubles up to `max_poll_interval`.
-    pub poll_interval: Duration,
-    /// Longest interval between status polls.
-    pub max_poll_interval: Duration,
+    /// How long `publish` waits for Instagram containers before answering
+    /// `Pending` (image containers are usually ready at once), how often it
+    /// polls, and how often the queue asks again.
+    pub polling: PollPolicy,
     /// Attempts to finish a resumable upload, resuming from the offset Meta reports.
     pub upload_attempts: u32,
     /// After a `media_publish` whose outcome is unknown, how long the container
@@ -100,8 +98,7 @@ impl fmt::Debug for MetaConfig {
             )
             .field("scopes", &self.scopes)
             .field("appsecret_proof", &self.appsecret_proof)
-            .field("publish_wait", &self.publish_wait)
-            .field("poll_interval", &self.poll_interval)
+            .field("polling", &self.polling)
             .finish_non_exhaustive()
     }
 }
@@ -155,10 +152,12 @@ impl MetaConfig {
             webhook_verify_token: vars.optional_secret("META_WEBHOOK_VERIFY_TOKEN"),
             scopes,
             appsecret_proof: true,
-            publish_wait: Duration::from_secs(20),
-            poll_interval: Duration::from_secs(1),
             // Meta: "query a container's status once per minute, for no more than 5 minutes".
-            max_poll_interval: Duration::from_secs(60),
+            polling: PollPolicy::new(
+                Duration::from_secs(20),
+                Duration::from_secs(1),
+                Duration::from_secs(60),
+            ),
             upload_attempts: 5,
             unknown_outcome_wait: Duration::from_secs(120),
         })
@@ -180,9 +179,7 @@ impl MetaConfig {
         poll_interval: Duration,
         max_poll_interval: Duration,
     ) -> Self {
-        self.publish_wait = publish_wait;
-        self.poll_interval = poll_interval;
-        self.max_poll_interval = max_poll_interval;
+        self.polling = PollPolicy::new(publish_wait, poll_interval, max_poll_interval);
         self
     }
 

@@ -10,7 +10,7 @@
 //!    24 hours and have no visible effect, so creating one is safe to repeat.
 //! 3. `GET /{container}?fields=status_code,status` until `FINISHED`
 //!    (`IN_PROGRESS`, `ERROR`, `EXPIRED`, `PUBLISHED`), polling with backoff for
-//!    at most `publish_wait`; after that the publish answers `Pending` and
+//!    at most `polling.wait`; after that the publish answers `Pending` and
 //!    [`publish_status`] goes on from where it stopped.
 //! 4. `POST /{ig}/media_publish?creation_id=...`: not idempotent. Whatever
 //!    goes wrong with it, the container is asked first: `PUBLISHED` means the
@@ -26,16 +26,15 @@ use chrono::{DateTime, Utc};
 use postd_core::http::RequestContext;
 use postd_core::secrecy::SecretString;
 use postd_core::{
-    Capabilities, Error, ErrorKind, Fingerprint, InstagramKind, Media, MediaKind, MediaSource,
-    Platform, Post, PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Target,
-    TargetKind, TokenSet,
+    AuthKind, Capabilities, Error, ErrorKind, Fingerprint, InstagramKind, Media, MediaKind,
+    MediaLimits, MediaSource, Platform, Post, PublishHandle, PublishOutcome, PublishStatus,
+    PublishedPost, RefreshModel, Result, Target, TargetKind, TokenSet,
 };
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
 use crate::error::{container_status_kind, invalid, rejected};
-use crate::facebook::same_text;
 use crate::graph::{Auth, Graph};
 use crate::models::{
     ContainerStatus, Id, IgMedia, Paged, PublishingLimit, ResumableContainer, parse_time,
@@ -52,13 +51,39 @@ pub(crate) const IMAGE_MAX_BYTES: u64 = 8 * 1024 * 1024;
 /// Reels: at most 1 GB; story videos: at most 100 MB.
 pub(crate) const REEL_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 pub(crate) const STORY_VIDEO_MAX_BYTES: u64 = 100 * 1024 * 1024;
-const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 /// A schedule time this close to now is "now" (clocks differ a little).
 const SCHEDULE_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 /// A pending publish that has not resolved in a day is handed back as unresolved.
 const GIVE_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 pub(crate) const HANDLE_CONTAINER: &str = "ig_container";
+
+/// What an Instagram professional account takes (Facebook Login, Graph API).
+pub(crate) const CAPABILITIES: Capabilities = Capabilities {
+    implemented: true,
+    auth: AuthKind::OAuth2 { pkce: false },
+    refresh: RefreshModel::LongLivedExchange,
+    text_max_chars: Some(CAPTION_MAX),
+    text_only: false,
+    links: false,
+    media: MediaLimits {
+        kinds: &[MediaKind::Image, MediaKind::Video],
+        max_items: CAROUSEL_MAX,
+        // Carousels mix images and videos.
+        one_video_or_images: false,
+        max_image_bytes: Some(IMAGE_MAX_BYTES),
+        max_video_bytes: Some(REEL_MAX_BYTES),
+        max_video_duration: Some(Duration::from_secs(15 * 60)),
+    },
+    // Instagram has no scheduling API: the queue holds the post until its time.
+    native_scheduling: None,
+    async_processing: true,
+    analytics: true,
+    analytics_delay: Some(Duration::from_secs(48 * 3600)),
+    signed_webhooks: true,
+    webhook_challenge: true,
+    ..Capabilities::none(Platform::Meta)
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,11 +157,7 @@ pub(crate) fn validate(caps: &Capabilities, post: &Post) -> Result<()> {
             "Instagram posts need an image or a video; a text-only post (or story) is not possible",
         ));
     }
-    // Shared checks (media kinds) with Instagram's own caption limit instead of Facebook's.
-    let mut ig_caps = caps.clone();
-    ig_caps.text_max_chars = Some(CAPTION_MAX);
-    ig_caps.media.max_items = CAROUSEL_MAX;
-    ig_caps.check_common(post)?;
+    caps.check_common(post)?;
     if let Some(text) = &post.text {
         let tags = count_marked(text, '#');
         if tags > HASHTAGS_MAX {
@@ -274,7 +295,7 @@ pub(crate) async fn publish(
     check_local_sizes(kind, post).await?;
     check_quota(graph, token, ig).await?;
     let started = Utc::now();
-    let deadline = Instant::now() + graph.cfg.publish_wait;
+    let deadline = Instant::now() + graph.cfg.polling.wait;
     let options = post.options.instagram.clone().unwrap_or_default();
     let caption = post.text.clone().filter(|t| !t.trim().is_empty());
     let mut progress = Progress {
@@ -536,7 +557,7 @@ async fn wait_for(
     container: &str,
     deadline: Instant,
 ) -> Result<Wait> {
-    let mut interval = graph.cfg.poll_interval;
+    let mut delays = graph.cfg.polling.delays();
     loop {
         let status = container_status(graph, token, ig, container).await?;
         let code = status.status_code.clone().unwrap_or_default();
@@ -571,12 +592,11 @@ async fn wait_for(
             }
             _ => {}
         }
-        let now = Instant::now();
-        if now + interval > deadline {
+        let interval = delays.next().unwrap_or(graph.cfg.polling.max);
+        if Instant::now() + interval > deadline {
             return Ok(Wait::Pending);
         }
         tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(graph.cfg.max_poll_interval);
     }
 }
 
@@ -733,12 +753,8 @@ async fn find_recent(
         .data
         .into_iter()
         .find(|m| {
-            let recent = m
-                .timestamp
-                .as_deref()
-                .and_then(parse_time)
-                .is_some_and(|t| t >= not_before - CLOCK_SKEW);
-            recent && same_text(m.caption.as_deref(), caption)
+            let created = m.timestamp.as_deref().and_then(parse_time);
+            Fingerprint::sent_matches(caption, not_before, m.caption.as_deref(), created)
         })
         .map(|m| {
             let url = m.permalink.as_deref().and_then(|p| Url::parse(p).ok());
@@ -761,8 +777,8 @@ pub(crate) async fn publish_status(
         .with_operation("publish_status")
     })?;
     let ig = handle.target_id.as_str();
-    let token = crate::auth::token_for(tokens, TargetKind::InstagramAccount, ig, None)?;
-    let deadline = Instant::now() + graph.cfg.publish_wait;
+    let token = crate::auth::target_token(tokens, &Target::new(TargetKind::InstagramAccount, ig))?;
+    let deadline = Instant::now() + graph.cfg.polling.wait;
     match advance(graph, token, ig, progress, handle.clone(), deadline).await? {
         PublishOutcome::Published(p) => Ok(PublishStatus::Published(p)),
         PublishOutcome::Pending(next) => {
@@ -783,11 +799,10 @@ pub(crate) async fn publish_status(
                 .and_then(|c| c.as_str())
                 .map_or("CHILDREN_IN_PROGRESS", |_| "IN_PROGRESS")
                 .to_owned();
-            let moved = next.state != handle.state || next.id != handle.id;
             Ok(PublishStatus::Processing {
                 state,
-                retry_after: graph.cfg.max_poll_interval.min(Duration::from_secs(60)),
-                next: moved.then_some(next),
+                retry_after: graph.cfg.polling.ask_again(),
+                next,
             })
         }
         _ => Err(Error::unexpected("unexpected publish outcome")),
@@ -820,13 +835,10 @@ pub(crate) async fn find_published(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use postd_core::{ClientRef, Connector, InstagramOptions};
+    use postd_core::{ClientRef, InstagramOptions};
 
     fn caps() -> Capabilities {
-        crate::MetaConfig::new("1", "s".into())
-            .unwrap()
-            .build(postd_core::http::HttpClient::builder().build().unwrap())
-            .capabilities()
+        CAPABILITIES
     }
 
     fn img() -> Media {

@@ -50,17 +50,15 @@ mod upload;
 mod usage;
 mod webhooks;
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use postd_core::http::HttpClient;
 use postd_core::oauth::{Authorization, AuthorizationRequest, CodeExchange};
 use postd_core::refresh::{RefreshPlan, RefreshPolicy};
 use postd_core::{
-    AuthKind, Capabilities, ChallengeResponse, Connector, Credentials, DateRange, Error, ErrorKind,
-    Fingerprint, Health, MediaKind, MediaLimits, Metrics, Platform, Post, PublishHandle,
-    PublishOutcome, PublishStatus, PublishedPost, RefreshModel, Result, ScheduleWindow, Target,
-    TargetKind, WebhookEvent, WebhookRequest, async_trait,
+    Capabilities, ChallengeResponse, Connector, Credentials, DateRange, Error, ErrorKind,
+    Fingerprint, Health, Metrics, Platform, Post, PublishHandle, PublishOutcome, PublishStatus,
+    PublishedPost, RefreshModel, Result, Target, TargetKind, WebhookEvent, WebhookRequest,
+    async_trait,
 };
 
 pub use config::{DEFAULT_GRAPH_VERSION, DEFAULT_SCOPES, ENV_VARS, MetaConfig, REQUIRED_VARS};
@@ -108,37 +106,23 @@ impl MetaConnector {
 }
 
 #[async_trait]
+#[deny(clippy::missing_trait_methods)]
 impl Connector for MetaConnector {
     fn platform(&self) -> Platform {
         Platform::Meta
     }
 
+    /// The platform-wide facts: Facebook Pages' surface, the widest (63,206
+    /// characters, native scheduling). Instagram accounts take less: ask
+    /// [`capabilities_for`](Connector::capabilities_for) the target.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            platform: Platform::Meta,
-            implemented: true,
-            auth: AuthKind::OAuth2 { pkce: false },
-            refresh: RefreshModel::LongLivedExchange,
-            // Facebook posts take about 63,206 characters; Instagram captions 2,200 (checked per target).
-            text_max_chars: Some(facebook::TEXT_MAX),
-            text_only: true,
-            links: true,
-            media: MediaLimits {
-                kinds: vec![MediaKind::Image, MediaKind::Video],
-                max_items: instagram::CAROUSEL_MAX,
-                max_image_bytes: Some(instagram::IMAGE_MAX_BYTES),
-                max_video_bytes: Some(instagram::REEL_MAX_BYTES),
-                max_video_duration: Some(Duration::from_secs(15 * 60)),
-            },
-            native_scheduling: Some(ScheduleWindow::new(
-                Duration::from_secs(10 * 60),
-                Duration::from_secs(30 * 24 * 3600),
-            )),
-            async_processing: true,
-            analytics: true,
-            analytics_delay: Some(Duration::from_secs(48 * 3600)),
-            signed_webhooks: true,
-            webhook_challenge: true,
+        facebook::CAPABILITIES
+    }
+
+    fn capabilities_for(&self, target: &Target) -> Capabilities {
+        match target.kind {
+            TargetKind::InstagramAccount => instagram::CAPABILITIES,
+            _ => facebook::CAPABILITIES,
         }
     }
 
@@ -158,17 +142,9 @@ impl Connector for MetaConnector {
         auth::targets(&self.graph, credentials).await
     }
 
-    fn native_scheduling(&self, target: &Target) -> Option<ScheduleWindow> {
-        // Facebook Pages schedule posts themselves; Instagram has no scheduling API.
-        match target.kind {
-            TargetKind::FacebookPage => self.capabilities().native_scheduling,
-            _ => None,
-        }
-    }
-
     fn validate(&self, target: &Target, post: &Post) -> Result<()> {
         self.check_target(target)?;
-        let caps = self.capabilities();
+        let caps = self.capabilities_for(target);
         match target.kind {
             TargetKind::InstagramAccount => instagram::validate(&caps, post),
             _ => facebook::validate(&caps, post, Utc::now()),
@@ -183,14 +159,12 @@ impl Connector for MetaConnector {
     ) -> Result<PublishOutcome> {
         self.validate(target, post)?;
         let tokens = credentials.token_set(Platform::Meta)?;
-        let started = std::time::Instant::now();
         let result = match target.kind {
             TargetKind::InstagramAccount => {
                 instagram::publish(&self.graph, tokens, target, post).await
             }
             _ => facebook::publish(&self.graph, tokens, target, post).await,
         };
-        postd_core::telemetry::record_publish(target, &result, started.elapsed());
         result.map_err(|e| e.or_operation("publish"))
     }
 
@@ -205,8 +179,8 @@ impl Connector for MetaConnector {
                 instagram::publish_status(&self.graph, tokens, handle).await
             }
             facebook::HANDLE_VIDEO => {
-                let token =
-                    auth::token_for(tokens, TargetKind::FacebookPage, &handle.target_id, None)?;
+                let page = Target::new(TargetKind::FacebookPage, &handle.target_id);
+                let token = auth::target_token(tokens, &page)?;
                 facebook::video_status(&self.graph, tokens, handle, token).await
             }
             other => Err(Error::new(

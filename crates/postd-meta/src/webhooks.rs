@@ -12,8 +12,8 @@
 use chrono::{DateTime, Utc};
 use postd_core::secrecy::ExposeSecret;
 use postd_core::webhook::{
-    ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, hmac_sha256_hex,
-    verify_hmac_sha256,
+    ChallengeResponse, SignatureEncoding, WebhookEvent, WebhookRequest, constant_time_eq,
+    hmac_sha256_hex, verify_hmac_sha256,
 };
 use postd_core::{Error, ErrorKind, Platform, Result};
 use serde_json::Value;
@@ -60,16 +60,6 @@ pub(crate) fn challenge(cfg: &MetaConfig, request: &WebhookRequest) -> Result<Ch
         return fail("hub.challenge is not a plain token");
     }
     Ok(ChallengeResponse::text(challenge))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    // Compare MACs of both sides so the comparison time does not depend on where they differ.
-    let ka = hmac_sha256_hex(b"postd-verify-token", a);
-    let kb = hmac_sha256_hex(b"postd-verify-token", b);
-    ka.bytes()
-        .zip(kb.bytes())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 pub(crate) fn verify(cfg: &MetaConfig, request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {

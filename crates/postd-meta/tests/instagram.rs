@@ -320,8 +320,8 @@ async fn unknown_media_publish_waits_before_publishing_the_same_container_again(
 #[tokio::test]
 async fn instagram_does_not_schedule_natively() {
     let e = env().await;
-    assert!(e.meta.native_scheduling(&e.ig).is_none());
-    assert!(e.meta.native_scheduling(&e.page).is_some());
+    assert!(e.meta.capabilities_for(&e.ig).native_scheduling.is_none());
+    assert!(e.meta.capabilities_for(&e.page).native_scheduling.is_some());
     let later = chrono::Utc::now() + chrono::Duration::hours(2);
     let err = e
         .meta
@@ -381,7 +381,8 @@ async fn oversized_local_reel_is_refused_before_any_call() {
     let path = dir.join("big.mp4");
     let f = std::fs::File::create(&path).unwrap();
     f.set_len(
-        postd_core::Capabilities::clone(&e.meta.capabilities())
+        e.meta
+            .capabilities_for(&e.ig)
             .media
             .max_video_bytes
             .unwrap()

@@ -58,9 +58,11 @@ impl Connector for TikTokConnector {
             text_only: false,
             links: false,
             media: MediaLimits {
-                kinds: vec![MediaKind::Video, MediaKind::Image],
+                kinds: &[MediaKind::Video, MediaKind::Image],
                 // Photo posts take up to 35 images.
                 max_items: 35,
+                // A post is one video, or a photo post of images.
+                one_video_or_images: true,
                 max_image_bytes: Some(20_000_000),
                 max_video_bytes: Some(4 * 1024 * 1024 * 1024),
                 max_video_duration: Some(Duration::from_secs(600)),

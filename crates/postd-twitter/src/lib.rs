@@ -56,8 +56,10 @@ impl Connector for TwitterConnector {
             text_only: true,
             links: true,
             media: MediaLimits {
-                kinds: vec![MediaKind::Image, MediaKind::Gif, MediaKind::Video],
+                kinds: &[MediaKind::Image, MediaKind::Gif, MediaKind::Video],
                 max_items: 4,
+                // Up to four images, or one video (or GIF).
+                one_video_or_images: true,
                 max_image_bytes: Some(5_000_000),
                 max_video_bytes: Some(512 * 1024 * 1024),
                 max_video_duration: Some(Duration::from_secs(20 * 60)),

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use postd_core::refresh::{RefreshPlan, RefreshPolicy};
 use postd_core::{
-    AuthKind, Capabilities, Connector, Credentials, MediaLimits, Platform, RefreshModel, Result,
-    TokenSet, async_trait,
+    Capabilities, Connector, Credentials, Platform, RefreshModel, Result, TokenSet, async_trait,
 };
 use postd_vault::{KeyRing, SqliteStore, TokenVault, VaultConfig};
 
@@ -28,26 +27,11 @@ impl Connector for PlanOnly {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            platform: Platform::LinkedIn,
             implemented: true,
-            auth: AuthKind::OAuth2 { pkce: false },
             refresh: RefreshModel::RefreshToken { rotates: false },
-            text_max_chars: None,
             text_only: true,
             links: true,
-            media: MediaLimits {
-                kinds: vec![],
-                max_items: 0,
-                max_image_bytes: None,
-                max_video_bytes: None,
-                max_video_duration: None,
-            },
-            native_scheduling: None,
-            async_processing: false,
-            analytics: false,
-            analytics_delay: None,
-            signed_webhooks: false,
-            webhook_challenge: false,
+            ..Capabilities::none(Platform::LinkedIn)
         }
     }
     fn refresh_plan(

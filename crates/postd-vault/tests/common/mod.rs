@@ -12,8 +12,8 @@ use postd_core::oauth::OAuthClient;
 use postd_core::refresh::{RefreshPlan, RefreshPolicy};
 use postd_core::secrecy::{ExposeSecret, SecretString};
 use postd_core::{
-    AuthKind, Capabilities, Connector, Credentials, Health, HealthStatus, MediaLimits, Platform,
-    RefreshModel, Result, TokenSet, async_trait,
+    AuthKind, Capabilities, Connector, Credentials, Health, HealthStatus, Platform, RefreshModel,
+    Result, TokenSet, async_trait,
 };
 use postd_vault::{KeyRing, MemoryStore, SqliteStore, TokenStore};
 use wiremock::matchers::{method, path};
@@ -223,26 +223,13 @@ pub fn access_of(c: &Credentials) -> String {
 /// What the test connectors say they can do: a TikTok-like OAuth platform with rotating refresh tokens.
 pub fn test_capabilities() -> Capabilities {
     Capabilities {
-        platform: Platform::TikTok,
         implemented: true,
         auth: AuthKind::OAuth2 { pkce: true },
         refresh: RefreshModel::RefreshToken { rotates: true },
         text_max_chars: Some(100),
         text_only: true,
         links: true,
-        media: MediaLimits {
-            kinds: vec![],
-            max_items: 0,
-            max_image_bytes: None,
-            max_video_bytes: None,
-            max_video_duration: None,
-        },
-        native_scheduling: None,
-        async_processing: false,
-        analytics: false,
-        analytics_delay: None,
-        signed_webhooks: false,
-        webhook_challenge: false,
+        ..Capabilities::none(Platform::TikTok)
     }
 }
 
