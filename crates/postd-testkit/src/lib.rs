@@ -45,6 +45,7 @@ pub mod conformance;
 pub mod fuzz;
 pub mod linkedin;
 pub mod meta;
+mod util;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,81 @@
+//! Helpers the stateful fakes share: the FNV-1a upload checksum, hex and HMAC-SHA256 digests,
+//! percent-decoding and request headers.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use wiremock::Request;
+
+/// The FNV-1a 64-bit hash the fake keeps of uploaded bytes, to compare with
+/// [`UploadSession::checksum`](crate::meta::UploadSession::checksum) without the fake holding the
+/// bytes.
+pub fn upload_checksum(bytes: &[u8]) -> u64 {
+    fnv1a(FNV_OFFSET, bytes)
+}
+
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Continues an FNV-1a 64-bit hash (the one [`upload_checksum`] starts at the
+/// offset basis) over `bytes`.
+pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+pub(crate) fn hmac_hex(key: &[u8], msg: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .expect("HMAC-SHA256 accepts keys of any length");
+    mac.update(msg);
+    hex(&mac.finalize().into_bytes())
+}
+
+pub(crate) fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A request header, trimmed, when present and valid text.
+pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_checksum_matches_upload_checksum() {
+        let data = b"hello linkedin video bytes";
+        let (a, b) = data.split_at(7);
+        assert_eq!(fnv1a(fnv1a(FNV_OFFSET, a), b), upload_checksum(data));
+    }
+}
