@@ -874,6 +874,12 @@ async fn codes_are_one_time_and_bound_to_their_redirect_uri() {
     assert_eq!(late.body["error"], "invalid_redirect_uri");
 }
 
+/// A lifetime in seconds, within the one second the fake's real clock may tick between calls.
+fn assert_secs(value: &serde_json::Value, want: i64) {
+    let got = value.as_i64().unwrap_or(i64::MIN);
+    assert!((got - want).abs() <= 1, "{got} is not {want} (±1 s)");
+}
+
 #[tokio::test]
 async fn refreshing_does_not_extend_the_refresh_token() {
     let fake = LinkedInFake::start().await;
@@ -893,8 +899,8 @@ async fn refreshing_does_not_extend_the_refresh_token() {
     .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["refresh_token"], refresh.as_str());
-    assert_eq!(r.body["refresh_token_expires_in"], 306 * 86_400);
-    assert_eq!(r.body["expires_in"], 5_184_000);
+    assert_secs(&r.body["refresh_token_expires_in"], 306 * 86_400);
+    assert_secs(&r.body["expires_in"], 5_184_000);
 
     // Five days before the refresh token dies, the access token dies with it.
     fake.advance_time(301 * 86_400);
@@ -908,8 +914,8 @@ async fn refreshing_does_not_extend_the_refresh_token() {
         ],
     )
     .await;
-    assert_eq!(r.body["refresh_token_expires_in"], 5 * 86_400);
-    assert_eq!(r.body["expires_in"], 5 * 86_400);
+    assert_secs(&r.body["refresh_token_expires_in"], 5 * 86_400);
+    assert_secs(&r.body["expires_in"], 5 * 86_400);
 
     fake.advance_time(6 * 86_400);
     let dead = token_call(

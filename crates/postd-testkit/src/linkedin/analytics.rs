@@ -1,5 +1,5 @@
 //! Analytics: organization share statistics, member post analytics and social metadata, fed by
-//! the fake's knobs (`shared/reference/api-meta-linkedin.md` B4).
+//! the fake's knobs (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/share-statistics>).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! Authentication (bearer tokens, the 656xx errors), the daily throttles, and who may write,
-//! read and see what (scopes, page roles) (`shared/reference/api-meta-linkedin.md` B1, B6).
+//! read and see what (scopes, page roles) (<https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow>).
 
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 //! What a route answers, and LinkedIn's error bodies: the API shape, Rest.li `422`s, content
-//! `inputErrors`, OAuth errors and throttling (`shared/reference/api-meta-linkedin.md` B6).
+//! `inputErrors`, OAuth errors and throttling (<https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling>).
 
 use serde_json::{Value, json};
 

@@ -1,5 +1,5 @@
 //! The Images and Videos APIs (`/rest/images`, `/rest/videos`): `initializeUpload`,
-//! `finalizeUpload`, status polls and batch gets (`shared/reference/api-meta-linkedin.md` B3).
+//! `finalizeUpload`, status polls and batch gets (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api>).
 
 use serde_json::{Map, Value, json};
 

@@ -2,9 +2,10 @@
 //! userinfo, organization access control, the Posts, Images and Videos APIs,
 //! organization share statistics, member post analytics and social metadata.
 //!
-//! [`LinkedInFake`] models the platform as LinkedIn documents it (see
-//! `shared/reference/api-meta-linkedin.md`, parts B and C, and the
-//! learn.microsoft.com pages it cites), not as any client uses it. One fake
+//! [`LinkedInFake`] models the platform as LinkedIn documents it (the
+//! learn.microsoft.com pages for the authorization code flow, the Posts,
+//! Images and Videos APIs, share statistics and error handling; each module
+//! cites its page), not as any client uses it. One fake
 //! server plays three hosts:
 //!
 //! - `www.linkedin.com/oauth/v2/*`: `accessToken` and `introspectToken`;

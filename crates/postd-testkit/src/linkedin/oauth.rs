@@ -1,5 +1,5 @@
 //! OAuth 2.0 (`www.linkedin.com/oauth/v2`): `accessToken` (codes, refresh tokens),
-//! `introspectToken` and the tokens they issue (`shared/reference/api-meta-linkedin.md` B1).
+//! `introspectToken` and the tokens they issue (<https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow>).
 
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 //! Organization access control (`organizationAcls`) and organization lookups (`organizations`)
-//! (`shared/reference/api-meta-linkedin.md` B1).
+//! (<https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow>).
 
 use serde_json::{Map, Value, json};
 

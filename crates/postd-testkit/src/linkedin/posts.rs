@@ -1,5 +1,5 @@
 //! The Posts API (`/rest/posts`): create, get, find by author, batch get, partial update and
-//! delete, with LinkedIn's validation (`shared/reference/api-meta-linkedin.md` B2).
+//! delete, with LinkedIn's validation (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api>).
 
 use serde_json::{Map, Value, json};
 use url::Url;

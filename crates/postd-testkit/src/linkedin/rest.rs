@@ -1,5 +1,5 @@
 //! The versioned `/rest` API: the `LinkedIn-Version` and Rest.li protocol checks, and the
-//! dispatch to each resource (`shared/reference/api-meta-linkedin.md` B0).
+//! dispatch to each resource (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api>).
 
 use super::errors::{Answer, Fail, Reply, coded, illegal, not_found};
 use super::request::Ctx;

@@ -1,5 +1,5 @@
 //! Rest.li 2.0 encoding: structured query values (`List(...)`, `(key:value)`) and
-//! percent-encoded URN path keys (`shared/reference/api-meta-linkedin.md` B0).
+//! percent-encoded URN path keys (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api>).
 
 use crate::util::pct_decode;
 

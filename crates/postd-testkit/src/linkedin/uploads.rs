@@ -1,5 +1,5 @@
 //! The upload URLs the fake hands out (`/dms-uploads/...`): image bytes, video parts with their
-//! `ETag`s, captions and thumbnails (`shared/reference/api-meta-linkedin.md` B3).
+//! `ETag`s, captions and thumbnails (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api>).
 
 use serde_json::json;
 

@@ -1,5 +1,5 @@
 //! The unversioned `/v2` API: OpenID `userinfo` and the legacy `me`
-//! (`shared/reference/api-meta-linkedin.md` B1).
+//! (<https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow>).
 
 use serde_json::json;
 

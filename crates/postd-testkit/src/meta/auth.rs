@@ -1,5 +1,5 @@
 //! Access tokens, issued and checked (expiry, revocation, `appsecret_proof`); Page and Instagram
-//! access; business-use-case throttles (`shared/reference/api-meta-linkedin.md` A1, A6).
+//! access; business-use-case throttles (<https://developers.facebook.com/docs/graph-api/overview/rate-limiting>).
 
 use chrono::DateTime;
 

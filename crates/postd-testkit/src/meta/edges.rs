@@ -1,5 +1,5 @@
 //! `/{id}/{edge}`: the edge dispatch and the Page edges `/feed`, `/photos` and `/videos` with
-//! their listings (`shared/reference/api-meta-linkedin.md` A2).
+//! their listings (<https://developers.facebook.com/docs/pages-api/posts>).
 
 use serde_json::{Map, Value, json};
 

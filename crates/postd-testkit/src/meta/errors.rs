@@ -1,5 +1,5 @@
 //! Graph API errors in Meta's exact body shape ([`graph_error`]), the constructors the
-//! endpoints share, and what a route answers (`shared/reference/api-meta-linkedin.md` A6).
+//! endpoints share, and what a route answers (<https://developers.facebook.com/docs/graph-api/guides/error-handling>).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

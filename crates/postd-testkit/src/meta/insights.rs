@@ -1,5 +1,5 @@
 //! Insights for Pages, posts, videos, Instagram media and accounts, with the 2025 metric
-//! removals and the "empty values" behaviour (`shared/reference/api-meta-linkedin.md` A4).
+//! removals and the "empty values" behaviour (<https://developers.facebook.com/blog/post/2025/08/15/page-insights-api-updates/>).
 
 use serde_json::{Value, json};
 use url::Url;

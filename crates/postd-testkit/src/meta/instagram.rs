@@ -1,5 +1,5 @@
 //! Instagram content publishing: containers and their status machine, `media_publish`, the quota,
-//! listings, the `/ig-api-upload` host (`shared/reference/api-meta-linkedin.md` A3).
+//! listings, the `/ig-api-upload` host (<https://developers.facebook.com/docs/instagram-platform/content-publishing/>).
 
 use serde_json::{Map, Value, json};
 

@@ -1,5 +1,5 @@
 //! `/me`, `/me/permissions` and `/me/accounts` (the Page tokens), and the `paging.next` URLs
-//! Meta builds (`shared/reference/api-meta-linkedin.md` A1).
+//! Meta builds (<https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived>).
 
 use serde_json::{Map, Value, json};
 use url::Url;

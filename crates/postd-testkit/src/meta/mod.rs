@@ -1,9 +1,10 @@
 //! A stateful fake of the Meta Graph API: Facebook Pages and Instagram
 //! (Instagram API with Facebook Login).
 //!
-//! [`MetaFake`] models the platform as Meta documents it (see
-//! `shared/reference/api-meta-linkedin.md`, parts A and C, and the official
-//! pages it cites), not as any client uses it. One fake server plays
+//! [`MetaFake`] models the platform as Meta documents it (Graph API, Pages
+//! API, Instagram Platform content publishing and insights, the Resumable
+//! Upload API and webhooks on developers.facebook.com; each module cites its
+//! page), not as any client uses it. One fake server plays
 //! `graph.facebook.com`, `graph-video.facebook.com` and
 //! `rupload.facebook.com`: every Graph path needs a `/v{major}.{minor}/`
 //! version prefix (any version is accepted; an unversioned Graph call falls

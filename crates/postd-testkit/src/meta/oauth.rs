@@ -1,5 +1,5 @@
 //! The OAuth endpoints: `/oauth/access_token` (authorization codes, long-lived exchange, app
-//! tokens) and `debug_token` (`shared/reference/api-meta-linkedin.md` A1).
+//! tokens) and `debug_token` (<https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived>).
 
 use serde_json::{Map, Value, json};
 

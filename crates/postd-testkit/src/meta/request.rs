@@ -1,5 +1,5 @@
 //! Request parsing: parameters from the query string or a form, JSON or multipart body, and the
-//! access token wherever it travelled (`shared/reference/api-meta-linkedin.md` A0).
+//! access token wherever it travelled (<https://developers.facebook.com/docs/graph-api/guides/versioning>).
 
 use std::collections::{BTreeMap, HashMap};
 

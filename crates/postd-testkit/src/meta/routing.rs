@@ -1,5 +1,5 @@
 //! Routing: which requests are Meta's, the per-request bookkeeping and usage headers, and the
-//! dispatch to each endpoint (`shared/reference/api-meta-linkedin.md` A0).
+//! dispatch to each endpoint (<https://developers.facebook.com/docs/graph-api/guides/versioning>).
 
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,5 @@
 //! The Resumable Upload API (`/{app-id}/uploads`, `/upload:{session}`): checked offsets, byte
-//! counts and a running FNV-1a checksum (`shared/reference/api-meta-linkedin.md` A2).
+//! counts and a running FNV-1a checksum (<https://developers.facebook.com/docs/graph-api/guides/upload>).
 
 use serde_json::json;
 
