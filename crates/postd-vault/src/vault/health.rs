@@ -14,15 +14,21 @@ use crate::store::ListFilter;
 
 impl TokenVault {
     /// Checks one account's health through the refresh path and stores the result.
+    ///
+    /// A refresh it starts finishes even if this call is dropped (see
+    /// [`TokenVault::fresh_credentials`]).
     pub async fn check_health(
         &self,
         tenant: &str,
         account: &str,
-        connector: &dyn Connector,
+        connector: Arc<dyn Connector>,
     ) -> Result<Health> {
         let now = Utc::now();
         let mut checked: Option<Credentials> = None;
-        let health = match self.fresh_credentials(tenant, account, connector).await {
+        let health = match self
+            .fresh_credentials(tenant, account, connector.clone())
+            .await
+        {
             Ok(creds) => match connector.health_check(checked.insert(creds)).await {
                 Ok(h) => h,
                 Err(e) if e.kind() == ErrorKind::ReauthRequired => {
@@ -105,9 +111,7 @@ impl TokenVault {
             let Some(connector) = connectors(r.platform) else {
                 continue;
             };
-            let result = self
-                .check_health(&r.tenant, &r.account, connector.as_ref())
-                .await;
+            let result = self.check_health(&r.tenant, &r.account, connector).await;
             out.push((r.tenant, r.account, result));
         }
         Ok(out)

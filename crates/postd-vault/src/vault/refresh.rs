@@ -25,16 +25,27 @@ impl TokenVault {
     /// that waited re-reads the record and uses what the winner stored.
     /// Waiting is bounded by [`VaultConfig::refresh_lock_wait`] overall.
     ///
-    /// Once the platform has answered a refresh, the answer is written even
-    /// if the caller stops waiting: a rotated refresh token is never lost to
-    /// a cancelled request.
+    /// Once both locks are held, the refresh runs in a task of its own (the
+    /// platform call, storing its answer, releasing the locks), which is why
+    /// the connector is owned: a caller that stops waiting (a cancelled
+    /// request, a timeout) does not stop it, so a refresh token the platform
+    /// rotated mid-call is stored, not lost. The platform call is bounded by
+    /// [`VaultConfig::refresh_timeout`], which [`TokenVault::new`] checks fits,
+    /// with the write after it, inside [`VaultConfig::refresh_lock_ttl`]: a
+    /// hung platform cannot keep the lock, and a timed-out call counts as a
+    /// failed refresh.
+    ///
+    /// Call it inside a Tokio runtime (the refresh is spawned onto it).
     pub async fn fresh_credentials(
         &self,
         tenant: &str,
         account: &str,
-        connector: &dyn Connector,
+        connector: Arc<dyn Connector>,
     ) -> Result<Credentials> {
-        match self.prepare_refresh(tenant, account, connector).await? {
+        match self
+            .prepare_refresh(tenant, account, connector.as_ref())
+            .await?
+        {
             Prepared::Use(creds) => return Ok(creds),
             Prepared::Ended(r, reason) => return Err(self.mark_ended(r, reason).await),
             Prepared::Refresh(..) => {}
@@ -42,11 +53,13 @@ impl TokenVault {
 
         let cfg = &self.inner.config;
         let deadline = tokio::time::Instant::now() + cfg.refresh_lock_wait;
-        let slot = self.local_lock(tenant, account);
-        let Ok(_local) = tokio::time::timeout_at(deadline, slot.lock.lock()).await else {
+        let Some(local) = self.local_lock(tenant, account).acquire(deadline).await else {
             return self.while_busy(tenant, account).await;
         };
-        match self.prepare_refresh(tenant, account, connector).await? {
+        match self
+            .prepare_refresh(tenant, account, connector.as_ref())
+            .await?
+        {
             Prepared::Use(creds) => return Ok(creds),
             Prepared::Ended(r, reason) => return Err(self.mark_ended(r, reason).await),
             Prepared::Refresh(..) => {}
@@ -62,7 +75,26 @@ impl TokenVault {
         else {
             return self.while_busy(tenant, account).await;
         };
-        self.refresh_locked(tenant, account, connector, lock).await
+
+        // The platform may rotate the refresh token at any moment of the call:
+        // from here on the refresh belongs to its own task, whether or not
+        // our caller is still waiting for it.
+        let vault = self.clone();
+        let (tenant, account) = (tenant.to_owned(), account.to_owned());
+        let task = tokio::spawn(async move {
+            let result = vault
+                .refresh_locked(&tenant, &account, connector.as_ref(), lock)
+                .await;
+            // The store's lock is released by now; the in-process one goes last.
+            drop(local);
+            result
+        });
+        task.await.unwrap_or_else(|_| {
+            Err(vault_error(
+                ErrorKind::Unexpected,
+                "the task refreshing the credentials stopped",
+            ))
+        })
     }
 
     /// Reads the record and decides: use the stored credentials, refresh, or
@@ -141,7 +173,8 @@ impl TokenVault {
         err
     }
 
-    fn local_lock(&self, tenant: &str, account: &str) -> LocalSlot<'_> {
+    /// This account's in-process refresh lock (not yet held).
+    fn local_lock(&self, tenant: &str, account: &str) -> LocalSlot {
         let key = (tenant.to_owned(), account.to_owned());
         let mut map = lock_map(&self.inner.local_locks);
         let lock = map
@@ -149,7 +182,7 @@ impl TokenVault {
             .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(())))
             .clone();
         LocalSlot {
-            map: &self.inner.local_locks,
+            vault: self.clone(),
             key,
             lock,
         }
@@ -169,6 +202,9 @@ impl TokenVault {
         .temporary(Some(Duration::from_secs(5))))
     }
 
+    /// The refresh under the store's lock, in the task [`Self::fresh_credentials`]
+    /// spawned: the platform call (bounded by the refresh timeout), storing its
+    /// outcome, and releasing the lock.
     async fn refresh_locked(
         &self,
         tenant: &str,
@@ -207,18 +243,8 @@ impl TokenVault {
         metrics::histogram!("postd_token_refresh_duration_seconds", "platform" => base.platform.as_str())
             .record(started.elapsed().as_secs_f64());
 
-        // The platform has answered: write that down even if our caller goes away.
-        let vault = self.clone();
-        let task = tokio::spawn(async move {
-            let result = vault.record_outcome(base, creds, outcome).await;
-            after_release(result, lock.release().await)
-        });
-        task.await.unwrap_or_else(|_| {
-            Err(vault_error(
-                ErrorKind::Unexpected,
-                "the task recording a refresh stopped",
-            ))
-        })
+        let result = self.record_outcome(base, creds, outcome).await;
+        after_release(result, lock.release().await)
     }
 
     /// Stores what a refresh returned, unless the account changed meanwhile.
@@ -407,16 +433,29 @@ fn lock_map(
 }
 
 /// One account's in-process refresh lock; the last user removes it from the
-/// map, so the map holds only accounts being refreshed right now.
-struct LocalSlot<'a> {
-    map: &'a LockMap,
+/// map, so the map holds only accounts being refreshed right now. It owns its
+/// handle on the vault, so a refresh task can carry it.
+struct LocalSlot {
+    vault: TokenVault,
     key: AccountKey,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl Drop for LocalSlot<'_> {
+impl LocalSlot {
+    /// Waits for the lock until `deadline`; `None` when it stayed busy.
+    async fn acquire(self, deadline: tokio::time::Instant) -> Option<LocalHeld> {
+        let waited = tokio::time::timeout_at(deadline, self.lock.clone().lock_owned()).await;
+        let guard = waited.ok()?;
+        Some(LocalHeld {
+            _guard: guard,
+            _slot: self,
+        })
+    }
+}
+
+impl Drop for LocalSlot {
     fn drop(&mut self) {
-        let mut map = lock_map(self.map);
+        let mut map = lock_map(&self.vault.inner.local_locks);
         // Under the map's lock nobody can take a new handle: two means the map's and ours.
         if map
             .get(&self.key)
@@ -425,6 +464,14 @@ impl Drop for LocalSlot<'_> {
             map.remove(&self.key);
         }
     }
+}
+
+/// An account's in-process lock, held. Fields drop in order: the guard
+/// first, so the slot, counting who still uses the lock, sees only the map's
+/// handle and its own.
+struct LocalHeld {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    _slot: LocalSlot,
 }
 
 /// The result of the work done under a lock, after releasing it. A lock that
@@ -495,5 +542,26 @@ mod tests {
         drop(a2);
         drop(b);
         assert_eq!(count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_held_lock_leaves_the_map_when_it_is_dropped() {
+        let store: Arc<dyn TokenStore> = Arc::new(crate::MemoryStore::new());
+        let keys = KeyRing::from_keys([(1, [7u8; 32])]).unwrap();
+        let v = TokenVault::new(store, keys, VaultConfig::default())
+            .await
+            .unwrap();
+        let count = || lock_map(&v.inner.local_locks).len();
+        let soon = || tokio::time::Instant::now() + Duration::from_millis(50);
+        let held = v.local_lock("t", "a").acquire(soon()).await.unwrap();
+        assert_eq!(count(), 1);
+        // Busy: a second caller gives up at its deadline and leaves no handle behind.
+        assert!(v.local_lock("t", "a").acquire(soon()).await.is_none());
+        assert_eq!(count(), 1);
+        drop(held);
+        assert_eq!(count(), 0);
+        // Free again.
+        let again = v.local_lock("t", "a").acquire(soon()).await;
+        assert!(again.is_some());
     }
 }
