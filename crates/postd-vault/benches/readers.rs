@@ -100,7 +100,7 @@ fn main() {
                         .fresh_credentials(
                             "bench",
                             &format!("acct-{}", i % 1000),
-                            connector.as_ref(),
+                            connector.clone(),
                         )
                         .await
                         .unwrap();

@@ -62,7 +62,7 @@ async fn the_canary_never_reaches_logs_or_errors_even_at_trace() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let (server, endpoint) = token_endpoint(&format!("{CANARY}_refresh")).await;
-    let connector = TestConnector::new(&server);
+    let connector = Arc::new(TestConnector::new(&server));
     let vault = TokenVault::new(memory().await, keys(&[1]), VaultConfig::default())
         .await
         .unwrap();
@@ -77,7 +77,10 @@ async fn the_canary_never_reaches_logs_or_errors_even_at_trace() {
         .await
         .unwrap();
     // One refresh that works, one that fails, so both paths log.
-    let fresh = vault.fresh_credentials("t", "a", &connector).await.unwrap();
+    let fresh = vault
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap();
     *endpoint.current_refresh.lock().unwrap() = "something-else".to_owned();
     vault
         .store(
@@ -90,7 +93,7 @@ async fn the_canary_never_reaches_logs_or_errors_even_at_trace() {
         .await
         .unwrap();
     let err = vault
-        .fresh_credentials("t", "b", &connector)
+        .fresh_credentials("t", "b", connector.clone())
         .await
         .unwrap_err();
     let texts = [format!("{err}"), format!("{err:?}"), format!("{fresh:?}")];

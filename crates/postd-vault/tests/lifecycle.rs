@@ -21,7 +21,7 @@ async fn vault(store: Arc<dyn TokenStore>) -> TokenVault {
 #[tokio::test]
 async fn a_lost_refresh_answer_ends_in_reauth_required_at_once_not_a_loop() {
     let (server, endpoint) = token_endpoint("refresh-0").await;
-    let connector = TestConnector::new(&server);
+    let connector = Arc::new(TestConnector::new(&server));
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
     // The token is still valid for a few minutes, inside the refresh margin.
@@ -38,7 +38,10 @@ async fn a_lost_refresh_answer_ends_in_reauth_required_at_once_not_a_loop() {
 
     // The platform rotates the refresh token, but its answer never arrives.
     endpoint.lose_next_answer.store(true, Ordering::SeqCst);
-    let still = v.fresh_credentials("t", "a", &connector).await.unwrap();
+    let still = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap();
     assert_eq!(
         access_of(&still),
         "access-0",
@@ -57,7 +60,10 @@ async fn a_lost_refresh_answer_ends_in_reauth_required_at_once_not_a_loop() {
     let store_record = v.record("t", "a").await.unwrap();
     assert!(store_record.next_refresh_at.is_some());
     clear_backoff(&v, "t", "a").await;
-    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    let err = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ReauthRequired);
     let r = v.record("t", "a").await.unwrap();
     assert_eq!(r.status, AccountStatus::ReauthRequired);
@@ -69,7 +75,7 @@ async fn a_lost_refresh_answer_ends_in_reauth_required_at_once_not_a_loop() {
     // And it stays there: no more token-endpoint calls, no loop.
     for _ in 0..3 {
         assert_eq!(
-            v.fresh_credentials("t", "a", &connector)
+            v.fresh_credentials("t", "a", connector.clone())
                 .await
                 .unwrap_err()
                 .kind(),
@@ -86,7 +92,7 @@ async fn invalid_grant_answered_with_200_marks_reauth_required_at_once() {
     endpoint
         .invalid_grant_with_200
         .store(true, Ordering::SeqCst);
-    let connector = TestConnector::new(&server);
+    let connector = Arc::new(TestConnector::new(&server));
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
     v.store(
@@ -98,7 +104,10 @@ async fn invalid_grant_answered_with_200_marks_reauth_required_at_once() {
     )
     .await
     .unwrap();
-    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    let err = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap_err();
     // Not an unknown outcome that keeps the account refreshing for four days.
     assert_eq!(err.kind(), ErrorKind::ReauthRequired, "{err}");
     let r = v.record("t", "a").await.unwrap();
@@ -125,13 +134,16 @@ async fn clear_backoff(v: &TokenVault, tenant: &str, account: &str) {
 #[tokio::test]
 async fn transient_failures_back_off_then_give_up_after_four_days() {
     let (server, endpoint) = token_endpoint("refresh-0").await;
-    let connector = TestConnector::new(&server);
+    let connector = Arc::new(TestConnector::new(&server));
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
     store_expired(&v).await;
     endpoint.fail_next.store(100, Ordering::SeqCst);
 
-    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    let err = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     let r = v.record("t", "a").await.unwrap();
     assert_eq!(
@@ -140,7 +152,10 @@ async fn transient_failures_back_off_then_give_up_after_four_days() {
     );
     // During the backoff nobody calls the token endpoint.
     let calls = endpoint.calls.load(Ordering::SeqCst);
-    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    let err = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap_err();
     assert!(err.is_temporary() && err.retry_after().is_some());
     assert_eq!(endpoint.calls.load(Ordering::SeqCst), calls);
 
@@ -151,7 +166,7 @@ async fn transient_failures_back_off_then_give_up_after_four_days() {
         r.next_refresh_at = None;
         r.last_refresh_failure_at = Some(Utc::now() - chrono::Duration::days(1));
         store.update(&r).await.unwrap();
-        let _ = v.fresh_credentials("t", "a", &connector).await;
+        let _ = v.fresh_credentials("t", "a", connector.clone()).await;
         assert_eq!(v.record("t", "a").await.unwrap().refresh_failure_days, day);
     }
     let r = v.record("t", "a").await.unwrap();
@@ -167,15 +182,23 @@ async fn transient_failures_back_off_then_give_up_after_four_days() {
 #[tokio::test]
 async fn recovery_after_a_failure_is_an_event() {
     let (server, endpoint) = token_endpoint("refresh-0").await;
-    let connector = TestConnector::new(&server);
+    let connector = Arc::new(TestConnector::new(&server));
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
     store_expired(&v).await;
     endpoint.fail_next.store(1, Ordering::SeqCst);
-    assert!(v.fresh_credentials("t", "a", &connector).await.is_err());
+    assert!(
+        v.fresh_credentials("t", "a", connector.clone())
+            .await
+            .is_err()
+    );
     clear_backoff(&v, "t", "a").await;
     assert_eq!(
-        access_of(&v.fresh_credentials("t", "a", &connector).await.unwrap()),
+        access_of(
+            &v.fresh_credentials("t", "a", connector.clone())
+                .await
+                .unwrap()
+        ),
         "access-1"
     );
     let r = v.record("t", "a").await.unwrap();

@@ -82,7 +82,7 @@ fn in_background(
     connector: &Arc<ScriptConnector>,
 ) -> tokio::task::JoinHandle<Result<Credentials>> {
     let (v, c) = (v.clone(), connector.clone());
-    tokio::spawn(async move { v.fresh_credentials("t", "a", c.as_ref()).await })
+    tokio::spawn(async move { v.fresh_credentials("t", "a", c).await })
 }
 
 fn valid(access: &str) -> Credentials {
@@ -101,13 +101,13 @@ async fn a_caller_that_gives_up_mid_write_does_not_lose_the_rotated_token() {
     let store = Arc::new(SlowWrites::default());
     let v = vault_over(store.clone(), VaultConfig::default()).await;
     store_expired(&v).await;
-    let connector = ScriptConnector::default();
+    let connector = Arc::new(ScriptConnector::default());
 
     // The platform answers at once; the write is slow and the caller stops waiting.
     store.slow.store(true, Ordering::SeqCst);
     let gave_up = tokio::time::timeout(
         Duration::from_millis(100),
-        v.fresh_credentials("t", "a", &connector),
+        v.fresh_credentials("t", "a", connector.clone()),
     )
     .await;
     assert!(gave_up.is_err(), "the caller should have timed out");
@@ -118,7 +118,10 @@ async fn a_caller_that_gives_up_mid_write_does_not_lose_the_rotated_token() {
     let creds = v.credentials("t", "a").await.unwrap();
     assert_eq!(access_of(&creds), "access-1");
     // And the lock was released: the next caller uses it without a refresh.
-    let again = v.fresh_credentials("t", "a", &connector).await.unwrap();
+    let again = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap();
     assert_eq!(access_of(&again), "access-1");
     assert_eq!(connector.calls.load(Ordering::SeqCst), 1);
 }
@@ -186,9 +189,12 @@ async fn a_hanging_refresh_times_out_inside_the_lock_and_counts_as_a_failure() {
     config.refresh_lock_ttl = Duration::from_secs(31);
     let v = vault_over(memory().await, config).await;
     store_expired(&v).await;
-    let connector = ScriptConnector::slow(Duration::from_secs(30));
+    let connector = Arc::new(ScriptConnector::slow(Duration::from_secs(30)));
     let started = Instant::now();
-    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    let err = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -222,38 +228,105 @@ async fn the_refresh_timeout_must_fit_inside_the_lock_ttl() {
     );
 }
 
-/// A caller cancelled while the platform is still answering frees the lock at
-/// once: the next caller refreshes instead of waiting out the 5-minute lease.
-async fn cancelled_holder_frees_the_lock(store: Arc<dyn TokenStore>) {
+/// A caller cancelled while the platform is still answering does not take
+/// the refresh with it: the refresh finishes on its own, and a caller that
+/// arrives meanwhile waits for it and uses its answer, neither calling the
+/// platform again (with a refresh token it has already retired) nor waiting
+/// out the 5-minute lease.
+async fn cancelled_callers_refresh_serves_the_next_caller(store: Arc<dyn TokenStore>) {
     let mut config = VaultConfig::default();
-    config.refresh_lock_wait = Duration::from_millis(500);
+    config.refresh_lock_wait = Duration::from_millis(1_000);
     let v = vault_over(store, config).await;
     store_expired(&v).await;
     let connector = Arc::new(ScriptConnector::slow(Duration::from_millis(400)));
     let gave_up = tokio::time::timeout(
         Duration::from_millis(100),
-        v.fresh_credentials("t", "a", connector.as_ref()),
+        v.fresh_credentials("t", "a", connector.clone()),
     )
     .await;
     assert!(gave_up.is_err());
-    tokio::time::sleep(Duration::from_millis(100)).await;
     *connector.delay.lock().unwrap() = Duration::ZERO;
-    // The cancelled refresh never reached the platform's answer: refresh-0 is still current.
+    // The first refresh is still in flight: this caller queues behind it.
     let fresh = v
-        .fresh_credentials("t", "a", connector.as_ref())
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap();
+    assert_eq!(access_of(&fresh), "access-1");
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_callers_refresh_serves_the_next_caller_over_the_memory_lock() {
+    cancelled_callers_refresh_serves_the_next_caller(memory().await).await;
+}
+
+#[tokio::test]
+async fn a_cancelled_callers_refresh_serves_the_next_caller_over_the_sqlite_lease() {
+    cancelled_callers_refresh_serves_the_next_caller(sqlite(&temp_db("cancelled")).await).await;
+}
+
+#[tokio::test]
+async fn a_hung_refresh_whose_caller_left_still_times_out_and_frees_the_lock() {
+    let mut config = VaultConfig::default();
+    config.refresh_timeout = Duration::from_millis(200);
+    config.refresh_lock_ttl = Duration::from_secs(31);
+    // Short, so a lock left behind shows up as a refused refresh rather than a wait.
+    config.refresh_lock_wait = Duration::from_millis(300);
+    let v = vault_over(memory().await, config).await;
+    let mut events = v.subscribe();
+    store_expired(&v).await;
+    let connector = Arc::new(ScriptConnector::slow(Duration::from_secs(30)));
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        v.fresh_credentials("t", "a", connector.clone()),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller should have given up mid-call");
+
+    // Nobody waits for it, yet the refresh gives up at its timeout and says so.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let r = loop {
+        let r = v.record("t", "a").await.unwrap();
+        if r.refresh_failures > 0 {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the timed-out refresh was never counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (r.status, r.refresh_failures),
+        (AccountStatus::RefreshFailing, 1)
+    );
+    let kinds = drain(&mut events);
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                VaultEventKind::Stored,
+                VaultEventKind::RefreshFailed {
+                    kind: ErrorKind::Timeout,
+                    ..
+                }
+            ]
+        ),
+        "{kinds:?}"
+    );
+
+    // And the lock is free: past the backoff, with the platform answering, the next caller refreshes.
+    let store = v.store_handle();
+    let mut r = store.get("t", "a").await.unwrap().unwrap();
+    r.next_refresh_at = None;
+    store.update(&r).await.unwrap();
+    *connector.delay.lock().unwrap() = Duration::ZERO;
+    let fresh = v
+        .fresh_credentials("t", "a", connector.clone())
         .await
         .unwrap();
     assert_eq!(access_of(&fresh), "access-2");
-}
-
-#[tokio::test]
-async fn a_cancelled_holder_frees_the_memory_lock() {
-    cancelled_holder_frees_the_lock(memory().await).await;
-}
-
-#[tokio::test]
-async fn a_cancelled_holder_frees_the_sqlite_lease() {
-    cancelled_holder_frees_the_lock(sqlite(&temp_db("cancelled")).await).await;
+    assert_eq!(connector.calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -265,10 +338,13 @@ async fn the_failure_that_ends_authorization_says_so() {
     r.refresh_failure_days = 3;
     r.last_refresh_failure_at = Some(Utc::now() - chrono::Duration::days(1));
     store.update(&r).await.unwrap();
-    let connector = ScriptConnector::default();
+    let connector = Arc::new(ScriptConnector::default());
     *connector.fail_with.lock().unwrap() = Some(ErrorKind::Unavailable);
     // The fourth failing day: the caller must stop retrying.
-    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    let err = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ReauthRequired);
     assert!(err.to_string().contains("4 days"), "{err}");
 }
@@ -279,8 +355,8 @@ async fn a_health_check_does_not_mark_a_grant_it_did_not_check() {
     let mut events = v.subscribe();
     // Authorization ended: the health check's own refresh path marks it.
     store_ended(&v).await;
-    let connector = ScriptConnector::default();
-    let health = v.check_health("t", "a", &connector).await.unwrap();
+    let connector = Arc::new(ScriptConnector::default());
+    let health = v.check_health("t", "a", connector.clone()).await.unwrap();
     assert!(!health.token_valid);
     let r = v.record("t", "a").await.unwrap();
     assert_eq!(r.status, AccountStatus::ReauthRequired);
@@ -300,14 +376,14 @@ async fn a_health_check_does_not_mark_a_grant_it_did_not_check() {
 #[tokio::test]
 async fn a_health_check_that_finds_the_token_refused_emits_reauth_required() {
     let (server, _endpoint) = token_endpoint("refresh-0").await;
-    let test = TestConnector::new(&server);
+    let test = Arc::new(TestConnector::new(&server));
     test.healthy.store(false, Ordering::SeqCst);
     let v = vault_over(memory().await, VaultConfig::default()).await;
     let mut events = v.subscribe();
     v.store("t", "a", Platform::TikTok, &valid("access-ok"), vec![])
         .await
         .unwrap();
-    v.check_health("t", "a", &test).await.unwrap();
+    v.check_health("t", "a", test.clone()).await.unwrap();
     assert_eq!(
         v.record("t", "a").await.unwrap().status,
         AccountStatus::ReauthRequired
@@ -366,7 +442,7 @@ async fn waiting_callers_give_up_after_the_lock_wait_not_after_the_refresh() {
     // Queued behind the in-process lock: bounded by the wait, with an expired token.
     let started = Instant::now();
     let err = v
-        .fresh_credentials("t", "a", connector.as_ref())
+        .fresh_credentials("t", "a", connector.clone())
         .await
         .unwrap_err();
     assert!(
@@ -385,9 +461,12 @@ async fn a_passed_deadline_is_marked_once_without_calling_the_platform() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
     let mut events = v.subscribe();
     store_ended(&v).await;
-    let connector = ScriptConnector::default();
+    let connector = Arc::new(ScriptConnector::default());
     for _ in 0..3 {
-        let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+        let err = v
+            .fresh_credentials("t", "a", connector.clone())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ReauthRequired);
     }
     assert_eq!(connector.calls.load(Ordering::SeqCst), 0);
@@ -412,9 +491,12 @@ async fn a_passed_deadline_is_marked_once_without_calling_the_platform() {
 async fn our_own_misconfiguration_is_not_a_failure_day() {
     let v = vault_over(memory().await, VaultConfig::default()).await;
     store_expired(&v).await;
-    let connector = ScriptConnector::default();
+    let connector = Arc::new(ScriptConnector::default());
     *connector.fail_with.lock().unwrap() = Some(ErrorKind::Config);
-    let err = v.fresh_credentials("t", "a", &connector).await.unwrap_err();
+    let err = v
+        .fresh_credentials("t", "a", connector.clone())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     let r = v.record("t", "a").await.unwrap();
     assert_eq!(
@@ -446,7 +528,7 @@ async fn a_refresh_that_keeps_the_deadline_does_not_repeat_the_warning() {
     };
     assert_eq!(v.send_reauth_warnings(&lookup).await.unwrap(), 1);
     let fresh = v
-        .fresh_credentials("t", "a", connector.as_ref())
+        .fresh_credentials("t", "a", connector.clone())
         .await
         .unwrap();
     assert_eq!(access_of(&fresh), "access-1");
@@ -456,4 +538,98 @@ async fn a_refresh_that_keeps_the_deadline_does_not_repeat_the_warning() {
         .filter(|k| matches!(k, VaultEventKind::ReauthWarning { .. }))
         .count();
     assert_eq!(warnings, 1);
+}
+
+/// A rotating platform that answers slowly: the platform has already issued
+/// a new refresh token (and retired the old one) when the caller gives up.
+/// The refresh must finish without the caller, store the rotated token and
+/// free the lock, so the next refresh works instead of meeting `invalid_grant`.
+async fn cancelled_mid_call_keeps_the_rotated_token(store: Arc<dyn TokenStore>, tenant: &str) {
+    let (server, endpoint) = token_endpoint("refresh-0").await;
+    let connector = Arc::new(TestConnector::new(&server));
+    let mut config = VaultConfig::default();
+    // Short, so a lock left behind shows up as a refused refresh rather than a wait.
+    config.refresh_lock_wait = Duration::from_millis(300);
+    let v = vault_over(store, config).await;
+    v.store(
+        tenant,
+        "a",
+        Platform::TikTok,
+        &expired("access-0", "refresh-0"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    *endpoint.answer_delay.lock().unwrap() = Duration::from_millis(400);
+
+    // The caller gives up as soon as the platform has issued new tokens, 400 ms
+    // before its answer arrives.
+    let mut refresh = Box::pin(v.fresh_credentials(tenant, "a", connector.clone()));
+    let in_flight = async {
+        while endpoint.issued.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        r = &mut refresh => panic!("the refresh ended before the caller gave up (ok: {})", r.is_ok()),
+        () = in_flight => {}
+    }
+    drop(refresh);
+    // The platform has rotated refresh-0 away; its answer is still on the way.
+    assert_eq!(*endpoint.current_refresh.lock().unwrap(), "refresh-1");
+    assert_eq!(
+        access_of(&v.credentials(tenant, "a").await.unwrap()),
+        "access-0"
+    );
+
+    // The refresh goes on without the caller and stores the answer when it comes.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let stored = loop {
+        let c = v.credentials(tenant, "a").await.unwrap();
+        if access_of(&c) != "access-0" {
+            break c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rotated refresh token was never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(access_of(&stored), "access-1");
+    assert_eq!(refresh_of(&stored).as_deref(), Some("refresh-1"));
+    assert_eq!(*endpoint.current_refresh.lock().unwrap(), "refresh-1");
+    let r = v.record(tenant, "a").await.unwrap();
+    assert_eq!((r.status, r.refresh_failures), (AccountStatus::Active, 0));
+
+    // The lock was freed when that refresh ended: the next one runs, with refresh-1.
+    *endpoint.answer_delay.lock().unwrap() = Duration::ZERO;
+    connector.always_due.store(true, Ordering::SeqCst);
+    let next = v
+        .fresh_credentials(tenant, "a", connector.clone())
+        .await
+        .unwrap();
+    assert_eq!(access_of(&next), "access-2");
+    assert_eq!(
+        refresh_of(&v.credentials(tenant, "a").await.unwrap()).as_deref(),
+        Some("refresh-2")
+    );
+    // Two calls, both answered with new tokens: no invalid_grant on the way.
+    assert_eq!(endpoint.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(endpoint.issued.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_caller_cancelled_mid_call_keeps_the_rotated_token_in_memory() {
+    cancelled_mid_call_keeps_the_rotated_token(memory().await, "t").await;
+}
+
+#[tokio::test]
+async fn a_caller_cancelled_mid_call_keeps_the_rotated_token_in_sqlite() {
+    cancelled_mid_call_keeps_the_rotated_token(sqlite(&temp_db("mid-call")).await, "t").await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn a_caller_cancelled_mid_call_keeps_the_rotated_token_in_postgres() {
+    cancelled_mid_call_keeps_the_rotated_token(postgres().await, &tenant("mid-call")).await;
 }

@@ -41,7 +41,7 @@ async fn hundred_callers_one_refresh(
         let tenant = tenant.to_owned();
         tasks.push(tokio::spawn(async move {
             vault
-                .fresh_credentials(&tenant, "acct", connector.as_ref())
+                .fresh_credentials(&tenant, "acct", connector.clone())
                 .await
         }));
     }
@@ -116,7 +116,7 @@ async fn postgres_more_concurrent_refreshes_than_pool_connections() {
         let (vault, connector, tenant) = (vault.clone(), connector.clone(), tenant.clone());
         tasks.push(tokio::spawn(async move {
             vault
-                .fresh_credentials(&tenant, &format!("acct-{i}"), connector.as_ref())
+                .fresh_credentials(&tenant, &format!("acct-{i}"), connector.clone())
                 .await
         }));
     }

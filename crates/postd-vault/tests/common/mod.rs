@@ -81,6 +81,8 @@ pub struct TokenEndpoint {
     /// Answer every refresh `200` with `{"error":"invalid_grant"}`, as some platforms do.
     pub invalid_grant_with_200: Arc<AtomicBool>,
     pub issued: Arc<AtomicUsize>,
+    /// Apply every refresh at once but answer this late, as a slow platform does.
+    pub answer_delay: Arc<Mutex<Duration>>,
 }
 
 impl Respond for TokenEndpoint {
@@ -114,8 +116,11 @@ impl Respond for TokenEndpoint {
             "refresh_token_expires_in": 86400 * 180,
         });
         let t = ResponseTemplate::new(200).set_body_json(body);
+        let delay = *self.answer_delay.lock().unwrap();
         if self.lose_next_answer.swap(false, Ordering::SeqCst) {
             t.set_delay(Duration::from_secs(3))
+        } else if !delay.is_zero() {
+            t.set_delay(delay)
         } else {
             t
         }
@@ -140,6 +145,8 @@ pub struct TestConnector {
     pub oauth: OAuthClient,
     pub http: HttpClient,
     pub healthy: Arc<AtomicBool>,
+    /// Say a refresh is due however fresh the token is.
+    pub always_due: Arc<AtomicBool>,
 }
 
 impl TestConnector {
@@ -154,6 +161,7 @@ impl TestConnector {
                 .build()
                 .unwrap(),
             healthy: Arc::new(AtomicBool::new(true)),
+            always_due: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -184,9 +192,13 @@ impl Connector for TestConnector {
     fn refresh_plan(
         &self,
         credentials: &Credentials,
-        _now: chrono::DateTime<Utc>,
+        now: chrono::DateTime<Utc>,
     ) -> Result<RefreshPlan> {
-        Ok(rotating_plan(credentials))
+        let mut plan = rotating_plan(credentials);
+        if self.always_due.load(Ordering::SeqCst) {
+            plan.refresh_at = Some(now);
+        }
+        Ok(plan)
     }
 
     async fn health_check(&self, credentials: &Credentials) -> Result<Health> {
@@ -216,6 +228,16 @@ pub fn expired(access: &str, refresh: &str) -> Credentials {
 pub fn access_of(c: &Credentials) -> String {
     match c {
         Credentials::OAuth(t) => t.access_token.expose_secret().to_owned(),
+        _ => panic!("not OAuth"),
+    }
+}
+
+pub fn refresh_of(c: &Credentials) -> Option<String> {
+    match c {
+        Credentials::OAuth(t) => t
+            .refresh_token
+            .as_ref()
+            .map(|r| r.expose_secret().to_owned()),
         _ => panic!("not OAuth"),
     }
 }
