@@ -48,7 +48,7 @@ mod vault;
 
 pub use events::{VaultEvent, VaultEventKind};
 pub use keys::{KEYS_VAR, KeyRing};
-pub use record::{AccountRecord, AccountStatus};
+pub use record::{AccountRecord, AccountStatus, DEFAULT_APP};
 pub use store::open_url;
 #[cfg(feature = "postgres")]
 pub use store::postgres::PostgresStore;

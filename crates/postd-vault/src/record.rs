@@ -43,6 +43,9 @@ impl AccountStatus {
     }
 }
 
+/// The app an account belongs to when a service runs one app per platform.
+pub const DEFAULT_APP: &str = "default";
+
 /// One stored account. `sealed_credentials` is the only secret-bearing
 /// field, and it is an AEAD envelope.
 #[derive(Clone, PartialEq)]
@@ -54,6 +57,9 @@ pub struct AccountRecord {
     pub account: String,
     /// The platform.
     pub platform: Platform,
+    /// The platform app (client credentials) the account was authorized with;
+    /// [`DEFAULT_APP`] unless the service runs several apps per platform.
+    pub app: String,
     /// The sealed credentials envelope.
     pub sealed_credentials: Vec<u8>,
     /// The id of the key that sealed them.
@@ -100,6 +106,7 @@ impl std::fmt::Debug for AccountRecord {
             .field("tenant", &self.tenant)
             .field("account", &self.account)
             .field("platform", &self.platform)
+            .field("app", &self.app)
             .field(
                 "sealed_credentials",
                 &format_args!(
@@ -122,6 +129,7 @@ impl AccountRecord {
             tenant: tenant.to_owned(),
             account: account.to_owned(),
             platform,
+            app: DEFAULT_APP.to_owned(),
             sealed_credentials: Vec::new(),
             key_id: 0,
             targets: Vec::new(),

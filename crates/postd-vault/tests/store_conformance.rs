@@ -32,6 +32,7 @@ async fn suite(store: Arc<dyn TokenStore>, tenant: &str) {
 
     let got = store.get(tenant, "a1").await.unwrap().unwrap();
     assert_eq!(got.version, 1);
+    assert_eq!(got.app, postd_vault::DEFAULT_APP);
     assert_eq!(got.sealed_credentials, vec![1, 2, 3]);
     assert_eq!(got.targets, r.targets);
     assert_eq!(
@@ -44,13 +45,14 @@ async fn suite(store: Arc<dyn TokenStore>, tenant: &str) {
     let mut w1 = got.clone();
     let mut w2 = got.clone();
     w1.status = AccountStatus::RefreshFailing;
+    w1.app = "staging".to_owned();
     w2.status = AccountStatus::Revoked;
     assert_eq!(store.update(&w1).await.unwrap(), Write::Done(2));
     assert_eq!(store.update(&w2).await.unwrap(), Write::Conflict);
     let got = store.get(tenant, "a1").await.unwrap().unwrap();
     assert_eq!(
-        (got.version, got.status),
-        (2, AccountStatus::RefreshFailing)
+        (got.version, got.status, got.app.as_str()),
+        (2, AccountStatus::RefreshFailing, "staging")
     );
 
     let mut ghost = got.clone();

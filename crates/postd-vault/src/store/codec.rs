@@ -97,6 +97,7 @@ where
     let platform = platform_from(&get_str("platform")?).map_err(|_| bad("platform"))?;
     let status = AccountStatus::parse(&get_str("status")?).ok_or_else(|| bad("status"))?;
     let mut r = AccountRecord::new(&tenant, &account, platform, Utc::now());
+    r.app = get_str("app")?;
     r.sealed_credentials = row
         .try_get("sealed_credentials")
         .map_err(|e| corrupt(&who, "sealed_credentials", e))?;
@@ -138,6 +139,7 @@ macro_rules! bind_record {
     ($q:expr, $r:expr) => {{
         let r = $r;
         $q.bind(r.platform.as_str())
+            .bind(r.app.clone())
             .bind(r.sealed_credentials.clone())
             .bind(i64::from(r.key_id))
             .bind(targets_json(&r.targets)?)

@@ -17,9 +17,10 @@ use super::{ListFilter, StoreLock, TokenStore, Write};
 use crate::record::AccountRecord;
 
 /// Schema migrations, applied in order; each runs once.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS postd_vault_accounts (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS postd_vault_accounts (
         tenant TEXT NOT NULL,
         account TEXT NOT NULL,
         platform TEXT NOT NULL,
@@ -45,7 +46,13 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         PRIMARY KEY (tenant, account)
     );
     CREATE INDEX IF NOT EXISTS postd_vault_accounts_key ON postd_vault_accounts (key_id);",
-)];
+    ),
+    (
+        2,
+        // Accounts belong to the platform app they were authorized with.
+        "ALTER TABLE postd_vault_accounts ADD COLUMN IF NOT EXISTS app TEXT NOT NULL DEFAULT 'default';",
+    ),
+];
 
 /// A vault store in Postgres.
 ///
@@ -129,8 +136,8 @@ impl TokenStore for PostgresStore {
 
     async fn insert(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "INSERT INTO postd_vault_accounts (platform, sealed_credentials, key_id, targets, scopes, expires_at, refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at, refresh_failure_days, refresh_failures, last_refresh_failure_at, next_refresh_at, warned_days_before, created_at, updated_at, tenant, account, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1)
+            "INSERT INTO postd_vault_accounts (platform, app, sealed_credentials, key_id, targets, scopes, expires_at, refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at, refresh_failure_days, refresh_failures, last_refresh_failure_at, next_refresh_at, warned_days_before, created_at, updated_at, tenant, account, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, 1)
              ON CONFLICT (tenant, account) DO NOTHING",
         );
         let done = bind_record!(q, record)
@@ -159,8 +166,8 @@ impl TokenStore for PostgresStore {
 
     async fn update(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "UPDATE postd_vault_accounts SET platform = $1, sealed_credentials = $2, key_id = $3, targets = $4, scopes = $5, expires_at = $6, refresh_expires_at = $7, consent_expires_at = $8, status = $9, status_reason = $10, health = $11, last_health_at = $12, refresh_failure_days = $13, refresh_failures = $14, last_refresh_failure_at = $15, next_refresh_at = $16, warned_days_before = $17, created_at = $18, updated_at = $19, version = version + 1
-             WHERE tenant = $20 AND account = $21 AND version = $22",
+            "UPDATE postd_vault_accounts SET platform = $1, app = $2, sealed_credentials = $3, key_id = $4, targets = $5, scopes = $6, expires_at = $7, refresh_expires_at = $8, consent_expires_at = $9, status = $10, status_reason = $11, health = $12, last_health_at = $13, refresh_failure_days = $14, refresh_failures = $15, last_refresh_failure_at = $16, next_refresh_at = $17, warned_days_before = $18, created_at = $19, updated_at = $20, version = version + 1
+             WHERE tenant = $21 AND account = $22 AND version = $23",
         );
         let done = bind_record!(q, record)
             .bind(&record.tenant)

@@ -21,9 +21,10 @@ use super::{ListFilter, StoreLock, TokenStore, Write};
 use crate::record::AccountRecord;
 
 /// Schema migrations, applied in order; each runs once.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS postd_vault_accounts (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS postd_vault_accounts (
         tenant TEXT NOT NULL,
         account TEXT NOT NULL,
         platform TEXT NOT NULL,
@@ -54,7 +55,13 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         holder TEXT NOT NULL,
         expires_at INTEGER NOT NULL
     );",
-)];
+    ),
+    (
+        2,
+        // Accounts belong to the platform app they were authorized with.
+        "ALTER TABLE postd_vault_accounts ADD COLUMN app TEXT NOT NULL DEFAULT 'default';",
+    ),
+];
 
 /// A vault store in a SQLite file.
 #[derive(Debug, Clone)]
@@ -147,8 +154,8 @@ impl TokenStore for SqliteStore {
 
     async fn insert(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "INSERT INTO postd_vault_accounts (platform, sealed_credentials, key_id, targets, scopes, expires_at, refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at, refresh_failure_days, refresh_failures, last_refresh_failure_at, next_refresh_at, warned_days_before, created_at, updated_at, tenant, account, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+            "INSERT INTO postd_vault_accounts (platform, app, sealed_credentials, key_id, targets, scopes, expires_at, refresh_expires_at, consent_expires_at, status, status_reason, health, last_health_at, refresh_failure_days, refresh_failures, last_refresh_failure_at, next_refresh_at, warned_days_before, created_at, updated_at, tenant, account, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
              ON CONFLICT (tenant, account) DO NOTHING",
         );
         let done = bind_record!(q, record)
@@ -177,7 +184,7 @@ impl TokenStore for SqliteStore {
 
     async fn update(&self, record: &AccountRecord) -> Result<Write> {
         let q = sqlx::query(
-            "UPDATE postd_vault_accounts SET platform = ?, sealed_credentials = ?, key_id = ?, targets = ?, scopes = ?, expires_at = ?, refresh_expires_at = ?, consent_expires_at = ?, status = ?, status_reason = ?, health = ?, last_health_at = ?, refresh_failure_days = ?, refresh_failures = ?, last_refresh_failure_at = ?, next_refresh_at = ?, warned_days_before = ?, created_at = ?, updated_at = ?, version = version + 1
+            "UPDATE postd_vault_accounts SET platform = ?, app = ?, sealed_credentials = ?, key_id = ?, targets = ?, scopes = ?, expires_at = ?, refresh_expires_at = ?, consent_expires_at = ?, status = ?, status_reason = ?, health = ?, last_health_at = ?, refresh_failure_days = ?, refresh_failures = ?, last_refresh_failure_at = ?, next_refresh_at = ?, warned_days_before = ?, created_at = ?, updated_at = ?, version = version + 1
              WHERE tenant = ? AND account = ? AND version = ?",
         );
         let done = bind_record!(q, record)

@@ -21,7 +21,7 @@ use tokio::sync::broadcast;
 use crate::events::{VaultEvent, VaultEventKind};
 use crate::keys::KeyRing;
 use crate::payload;
-use crate::record::{AccountRecord, AccountStatus};
+use crate::record::{AccountRecord, AccountStatus, DEFAULT_APP};
 use crate::seal::{SealContext, open, seal};
 use crate::store::{TokenStore, Write};
 
@@ -157,8 +157,25 @@ impl TokenVault {
         credentials: &Credentials,
         targets: Vec<Target>,
     ) -> Result<()> {
+        self.store_for_app(tenant, account, platform, DEFAULT_APP, credentials, targets)
+            .await
+    }
+
+    /// Like [`store`](Self::store), for an account authorized with `app`
+    /// (one of several client credentials a service runs for `platform`);
+    /// refreshes and health checks of the account then go through that app's connector.
+    pub async fn store_for_app(
+        &self,
+        tenant: &str,
+        account: &str,
+        platform: Platform,
+        app: &str,
+        credentials: &Credentials,
+        targets: Vec<Target>,
+    ) -> Result<()> {
         let now = Utc::now();
         let mut fresh = AccountRecord::new(tenant, account, platform, now);
+        fresh.app = app.to_owned();
         fresh.targets = targets;
         self.apply_credentials(&mut fresh, credentials)?;
         if let Write::Done(_) = self.inner.store.insert(&fresh).await? {
@@ -178,6 +195,7 @@ impl TokenVault {
                     ));
                 }
                 self.apply_credentials(r, credentials)?;
+                r.app = app.to_owned();
                 r.targets = targets.clone();
                 reset_lifecycle(r);
                 Ok(())
