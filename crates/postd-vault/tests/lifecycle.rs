@@ -265,7 +265,7 @@ async fn reauth_warnings_fire_once_per_stage() {
     .await
     .unwrap();
     drain(&mut events);
-    let lookup = move |_: Platform| Some(connector.clone());
+    let lookup = move |_: Platform, _: &str| Some(connector.clone());
     assert_eq!(v.send_reauth_warnings(&lookup).await.unwrap(), 2);
     let mut days: Vec<i64> = drain(&mut events)
         .into_iter()
@@ -289,7 +289,7 @@ async fn health_checks_run_every_six_hours_through_the_refresh_path() {
     let v = vault(memory().await).await;
     let mut events = v.subscribe();
     store_expired(&v).await;
-    let lookup = move |_: Platform| Some(connector.clone());
+    let lookup = move |_: Platform, _: &str| Some(connector.clone());
 
     let results = v.run_health_checks(&lookup).await.unwrap();
     assert_eq!(results.len(), 1);

@@ -89,10 +89,11 @@ impl TokenVault {
 
     /// Checks every account whose last check is older than the health interval.
     ///
-    /// `connectors` gives the connector of a platform (a `ConnectorManager` lookup).
+    /// `connectors` gives the connector of a platform app (`(platform, app)`,
+    /// the app the account was stored with; [`DEFAULT_APP`](crate::DEFAULT_APP) for most).
     pub async fn run_health_checks(
         &self,
-        connectors: &(dyn Fn(Platform) -> Option<Arc<dyn Connector>> + Send + Sync),
+        connectors: &(dyn Fn(Platform, &str) -> Option<Arc<dyn Connector>> + Send + Sync),
     ) -> Result<Vec<(String, String, Result<Health>)>> {
         let interval = chrono::Duration::from_std(self.inner.config.health_interval)
             .unwrap_or(chrono::Duration::hours(6));
@@ -108,7 +109,7 @@ impl TokenVault {
             ) {
                 continue;
             }
-            let Some(connector) = connectors(r.platform) else {
+            let Some(connector) = connectors(r.platform, &r.app) else {
                 continue;
             };
             let result = self.check_health(&r.tenant, &r.account, connector).await;
@@ -120,7 +121,7 @@ impl TokenVault {
     /// Emits the T-7d / T-1d re-authorization warnings that are due, once each.
     pub async fn send_reauth_warnings(
         &self,
-        connectors: &(dyn Fn(Platform) -> Option<Arc<dyn Connector>> + Send + Sync),
+        connectors: &(dyn Fn(Platform, &str) -> Option<Arc<dyn Connector>> + Send + Sync),
     ) -> Result<usize> {
         let now = Utc::now();
         let mut sent = 0;
@@ -131,7 +132,7 @@ impl TokenVault {
             ) {
                 continue;
             }
-            let Some(connector) = connectors(r.platform) else {
+            let Some(connector) = connectors(r.platform, &r.app) else {
                 continue;
             };
             // One unreadable record must not stop everyone else's warnings.
