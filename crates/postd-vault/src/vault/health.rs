@@ -118,6 +118,34 @@ impl TokenVault {
         Ok(out)
     }
 
+    /// Refreshes every account whose plan says a refresh is due (through
+    /// [`fresh_credentials`](Self::fresh_credentials), so single-flight and
+    /// the lifecycle rules apply); accounts that are not due cost a read.
+    /// Returns the accounts it touched with what happened.
+    pub async fn refresh_due(
+        &self,
+        connectors: &(dyn Fn(Platform, &str) -> Option<Arc<dyn Connector>> + Send + Sync),
+    ) -> Result<Vec<(String, String, Result<()>)>> {
+        let mut out = Vec::new();
+        for r in self.inner.store.list(&ListFilter::default()).await? {
+            if matches!(
+                r.status,
+                AccountStatus::Revoked | AccountStatus::ReauthRequired
+            ) {
+                continue;
+            }
+            let Some(connector) = connectors(r.platform, &r.app) else {
+                continue;
+            };
+            let result = self
+                .fresh_credentials(&r.tenant, &r.account, connector)
+                .await
+                .map(|_| ());
+            out.push((r.tenant, r.account, result));
+        }
+        Ok(out)
+    }
+
     /// Emits the T-7d / T-1d re-authorization warnings that are due, once each.
     pub async fn send_reauth_warnings(
         &self,
