@@ -82,6 +82,7 @@ where
             field: "errors",
         })?,
         idempotency_key: col(row, id, "idempotency_key")?,
+        group: col(row, id, "job_group")?,
         outcome: opt_json(id, "outcome", col(row, id, "outcome")?)?,
         progress: opt_json(id, "progress", col(row, id, "progress")?)?,
         created_at: time(id, "created_at", col(row, id, "created_at")?)?,
@@ -119,6 +120,7 @@ where
         stalls: count(id, "stalls", col(row, id, "stalls")?)?,
         reclaimed: col(row, id, "reclaimed")?,
         idempotency_key: col(row, id, "idempotency_key")?,
+        group: col(row, id, "job_group")?,
         created_at: time(id, "created_at", col(row, id, "created_at")?)?,
     })
 }
@@ -184,7 +186,79 @@ pub(crate) fn check_new(job: &crate::NewJob) -> Result<()> {
             "an idempotency key cannot be empty".into(),
         ));
     }
+    if job.group.as_deref() == Some("") {
+        return Err(QueueError::Config("a group name cannot be empty".into()));
+    }
     Ok(())
+}
+
+/// Checks a hold or budget key before it reaches SQL.
+pub(crate) fn check_key(what: &str, key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(QueueError::Config(format!("a {what} needs a key")));
+    }
+    Ok(())
+}
+
+/// A stored hold's `until` as a time. Only one past the year 262143
+/// (written by hand: the store writes `DateTime`s) fails to convert, and it
+/// reads as held for ever rather than as no hold.
+pub(crate) fn hold_time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A budget's fixed window around `now_ms`: windows are aligned to
+/// multiples of their length since the Unix epoch, so a 24-hour window
+/// starts at UTC midnight and every host computes the same boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BudgetWindow {
+    /// The window's length in milliseconds (part of the counter's key).
+    pub(crate) length_ms: i64,
+    /// When the current window started.
+    pub(crate) start_ms: i64,
+    /// When the next window starts.
+    pub(crate) next_ms: i64,
+}
+
+/// Checks `window` and places `now_ms` in it.
+pub(crate) fn budget_window(window: std::time::Duration, now_ms: i64) -> Result<BudgetWindow> {
+    if window < std::time::Duration::from_millis(1) {
+        return Err(QueueError::Config(
+            "a budget window must be at least one millisecond".into(),
+        ));
+    }
+    if window > crate::job::MAX_BUDGET_WINDOW {
+        return Err(QueueError::Config(format!(
+            "a budget window of {window:?} is longer than the most allowed, {:?}",
+            crate::job::MAX_BUDGET_WINDOW
+        )));
+    }
+    // At most MAX_BUDGET_WINDOW (checked above), so this always fits.
+    let length_ms = i64::try_from(window.as_millis())
+        .map_err(|_| QueueError::Config("a budget window does not fit in milliseconds".into()))?;
+    let start_ms = now_ms - now_ms.rem_euclid(length_ms);
+    Ok(BudgetWindow {
+        length_ms,
+        start_ms,
+        next_ms: start_ms.saturating_add(length_ms),
+    })
+}
+
+/// The answer for a take that found the window full.
+pub(crate) fn exhausted(window: &BudgetWindow) -> crate::job::Budget {
+    crate::job::Budget::Exhausted {
+        retry_at: DateTime::from_timestamp_millis(window.next_ms).unwrap_or_default(),
+    }
+}
+
+/// The answer for a take that left `used` units of `limit` taken.
+pub(crate) fn granted(limit: u32, used: i64) -> crate::job::Budget {
+    // The statement only grants while `used < limit`, so `used` fits; a
+    // count beyond u32 could only mean nothing is left.
+    let used = u32::try_from(used).unwrap_or(u32::MAX);
+    crate::job::Budget::Granted {
+        remaining: limit.saturating_sub(used),
+    }
 }
 
 /// What a failed attempt turns into, decided before the releasing statement

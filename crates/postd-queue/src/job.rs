@@ -84,6 +84,9 @@ pub struct NewJob {
     pub max_attempts: u32,
     /// At most one job per `(queue, key)`, ever (until that job is purged).
     pub idempotency_key: Option<String>,
+    /// The group the job belongs to (e.g. the post it delivers), so every
+    /// delivery of one post can be listed and cancelled together.
+    pub group: Option<String>,
 }
 
 impl NewJob {
@@ -96,6 +99,7 @@ impl NewJob {
             run_at: None,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             idempotency_key: None,
+            group: None,
         }
     }
 
@@ -125,6 +129,15 @@ impl NewJob {
     #[must_use]
     pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Puts the job in `group` (e.g. a post id): [`list_group`](crate::JobStore::list_group)
+    /// shows every job of the group and [`cancel_group`](crate::JobStore::cancel_group)
+    /// withdraws its pending ones. Groups span queues; an empty name is refused at enqueue.
+    #[must_use]
+    pub fn with_group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
         self
     }
 }
@@ -213,6 +226,8 @@ pub struct ClaimedJob {
     pub reclaimed: bool,
     /// The job's idempotency key.
     pub idempotency_key: Option<String>,
+    /// The job's group (see [`NewJob::with_group`]).
+    pub group: Option<String>,
     /// When it was enqueued.
     pub created_at: DateTime<Utc>,
 }
@@ -383,6 +398,8 @@ pub struct Job {
     pub errors: Vec<ErrorRecord>,
     /// Its idempotency key.
     pub idempotency_key: Option<String>,
+    /// Its group (see [`NewJob::with_group`]).
+    pub group: Option<String>,
     /// What the handler stored on completion.
     pub outcome: Option<Value>,
     /// What the handler saved along the way.
@@ -424,4 +441,23 @@ pub enum Wake {
     Work,
     /// The timeout passed with nothing due; poll again.
     TimedOut,
+}
+
+/// The longest window [`take_budget`](crate::JobStore::take_budget) accepts:
+/// a year and a day. A longer one is almost certainly a unit mistake.
+pub const MAX_BUDGET_WINDOW: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
+/// The answer of [`take_budget`](crate::JobStore::take_budget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// One unit was taken from the current window.
+    Granted {
+        /// Units left in the current window after this one.
+        remaining: u32,
+    },
+    /// The current window's units are all taken; nothing was changed.
+    Exhausted {
+        /// When the next window starts (the earliest a take can succeed).
+        retry_at: DateTime<Utc>,
+    },
 }

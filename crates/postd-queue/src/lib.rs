@@ -44,6 +44,19 @@
 //!   [`JobStore::get`] show them; [`JobStore::replay`] puts one back to
 //!   pending with attempts reset and history kept; [`JobStore::purge`] and
 //!   [`JobStore::purge_dead`] delete them.
+//! - **Group.** A job may carry a group ([`NewJob::with_group`], e.g. the
+//!   post it delivers): [`JobStore::list_group`] shows every delivery of
+//!   the post with its history, and [`JobStore::cancel_group`] withdraws the
+//!   pending ones, leaving running ones to finish.
+//! - **Hold.** [`JobStore::set_hold`] records in `postd_jobs_holds` that no
+//!   work under a key (an account or app the platform throttled) should run
+//!   before a time; it only ever extends, and [`JobStore::hold_until`] shows
+//!   it to every process on the database until the clock passes it.
+//! - **Budget.** [`JobStore::take_budget`] takes one unit of a documented
+//!   cap ("50 posts per 24 h per account") from a fixed, epoch-aligned
+//!   window counted in `postd_jobs_budgets`, in one atomic statement, so
+//!   processes racing for the last unit cannot overspend it;
+//!   [`JobStore::give_back_budget`] returns a unit that was not spent.
 //!
 //! # Backends
 //!
@@ -129,8 +142,9 @@ pub use backoff::{Backoff, MAX_DELAY};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{QueueError, Result};
 pub use job::{
-    AttemptError, ClaimRequest, ClaimedJob, DEFAULT_MAX_ATTEMPTS, Disposition, Enqueued,
-    ErrorRecord, FailOutcome, Failure, Job, JobState, NewJob, QueueStats, UnknownState, Wake,
+    AttemptError, Budget, ClaimRequest, ClaimedJob, DEFAULT_MAX_ATTEMPTS, Disposition, Enqueued,
+    ErrorRecord, FailOutcome, Failure, Job, JobState, MAX_BUDGET_WINDOW, NewJob, QueueStats,
+    UnknownState, Wake,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresJobStore;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::job::{
-    ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
+    Budget, ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
 };
 
 /// A durable job store.
@@ -105,4 +105,45 @@ pub trait JobStore: Send + Sync + Debug {
 
     /// The database's plan for the claim statements, for diagnosing a slow claim.
     async fn explain_claim(&self, request: &ClaimRequest) -> Result<String>;
+
+    /// Every job of `group` (see [`NewJob::with_group`]), in any queue and
+    /// state, ordered by id, each with its full history as [`get`](JobStore::get)
+    /// gives it. A row that does not decode fails the listing with
+    /// [`QueueError::Corrupt`](crate::QueueError::Corrupt).
+    async fn list_group(&self, group: &str) -> Result<Vec<Job>>;
+
+    /// Cancels every *pending* job of `group`; returns how many. Running jobs
+    /// are left alone (their worker may be mid-publish), as by [`cancel`](JobStore::cancel).
+    async fn cancel_group(&self, group: &str) -> Result<u64>;
+
+    /// Holds `key` (an account or app the platform throttled): no work under
+    /// it should run before `until`. Creates the hold or extends it; the
+    /// later of the stored and the new `until` wins, so a hold never shrinks.
+    /// Every store on the same database sees it. An empty key is a
+    /// [`QueueError::Config`](crate::QueueError::Config).
+    async fn set_hold(&self, key: &str, until: DateTime<Utc>) -> Result<()>;
+
+    /// When the hold on `key` ends; `None` when there is none or it has
+    /// passed by the store's [`Clock`](crate::Clock) (a hold is over at its `until`).
+    async fn hold_until(&self, key: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// Takes one unit of `key`'s budget of `limit` per `window`, race-safe
+    /// across every process on the database.
+    ///
+    /// Windows are fixed and aligned to multiples of `window` since the Unix
+    /// epoch (a 24-hour window resets at UTC midnight). The take is one
+    /// atomic statement: [`Budget::Granted`] with the units left if fewer
+    /// than `limit` were taken in the current window, otherwise
+    /// [`Budget::Exhausted`] with the next window's start, changing nothing.
+    /// `limit == 0` is always exhausted. The counter is kept per `(key,
+    /// window)`, so one key may carry budgets of several window lengths.
+    /// A window under a millisecond or over
+    /// [`MAX_BUDGET_WINDOW`](crate::MAX_BUDGET_WINDOW), or an empty key, is a
+    /// [`QueueError::Config`](crate::QueueError::Config).
+    async fn take_budget(&self, key: &str, limit: u32, window: Duration) -> Result<Budget>;
+
+    /// Returns one unit to `key`'s current `window` (never below zero): for a
+    /// granted unit that was not spent, e.g. the platform refused before
+    /// applying. A unit taken in an earlier window is not carried over.
+    async fn give_back_budget(&self, key: &str, window: Duration) -> Result<()>;
 }

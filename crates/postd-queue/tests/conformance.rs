@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::{Backend, Harness};
 use postd_queue::{
-    AttemptError, ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, JobState, MAX_DELAY,
-    NewJob, QueueError, Wake,
+    AttemptError, Budget, ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, JobState,
+    MAX_BUDGET_WINDOW, MAX_DELAY, NewJob, QueueError, Wake,
 };
 use serde_json::json;
 
@@ -1021,6 +1021,381 @@ async fn a_waiting_worker_sees_a_job_enqueued_by_another_store_instance(h: &Harn
 }
 
 // ---------------------------------------------------------------------------
+// Groups, holds and budgets.
+
+async fn a_group_lists_its_jobs_in_id_order_and_cancels_only_the_pending_ones(h: &Harness) {
+    let later = after(h.now(), Duration::from_secs(3600));
+    let due = enqueue(h, job(1).with_group("post-1")).await;
+    let scheduled = enqueue(h, job(2).with_group("post-1").with_run_at(later)).await;
+    let running = enqueue(h, job(3).with_group("post-1").with_priority(10)).await;
+    let retrying = enqueue(
+        h,
+        NewJob::new("other-queue", json!({ "n": 4 }))
+            .with_group("post-1")
+            .with_priority(20),
+    )
+    .await;
+    let other_group = enqueue(h, job(5).with_group("post-2")).await;
+    let no_group = enqueue(h, job(6)).await;
+
+    // One job of the group failed once (pending again, with history), one is running.
+    let first = h
+        .store
+        .claim(&ClaimRequest::new(["other-queue"], "w1").with_lease(ms(100)))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (first.id, first.group.as_deref()),
+        (retrying, Some("post-1"))
+    );
+    let outcome = h
+        .store
+        .fail(first.id, first.fence, Failure::retry(err("first try")))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, FailOutcome::Retrying { .. }),
+        "{outcome:?}"
+    );
+    let held = claim_one(h, "w2").await;
+    assert_eq!((held.id, held.group.as_deref()), (running, Some("post-1")));
+
+    let listed = h.store.list_group("post-1").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [due, scheduled, running, retrying]
+    );
+    for j in &listed {
+        assert_eq!(j.group.as_deref(), Some("post-1"));
+        assert_eq!(
+            Some(j),
+            h.store.get(j.id).await.unwrap().as_ref(),
+            "as get shows it"
+        );
+    }
+    assert_eq!(
+        listed.iter().map(|j| j.state).collect::<Vec<_>>(),
+        [
+            JobState::Pending,
+            JobState::Pending,
+            JobState::Running,
+            JobState::Pending
+        ]
+    );
+    assert_eq!(listed[3].errors.len(), 1);
+    assert_eq!(listed[3].errors[0].message, "first try");
+    assert_eq!(
+        h.store.get(no_group).await.unwrap().unwrap().group,
+        None,
+        "a job enqueued without a group has none"
+    );
+
+    assert_eq!(h.store.cancel_group("post-1").await.unwrap(), 3);
+    let states: Vec<(i64, JobState)> = h
+        .store
+        .list_group("post-1")
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| (j.id, j.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (due, JobState::Cancelled),
+            (scheduled, JobState::Cancelled),
+            (running, JobState::Running),
+            (retrying, JobState::Cancelled),
+        ]
+    );
+    let cancelled = h.store.get(retrying).await.unwrap().unwrap();
+    assert_eq!(cancelled.errors.len(), 1, "cancelling keeps the history");
+    assert_eq!(
+        h.store.cancel_group("post-1").await.unwrap(),
+        0,
+        "nothing left to cancel"
+    );
+
+    // The running job's worker is untouched: its fence still holds.
+    h.store.complete(running, held.fence, None).await.unwrap();
+    assert_eq!(
+        h.store.get(running).await.unwrap().unwrap().state,
+        JobState::Completed
+    );
+    // Other groups and ungrouped jobs are untouched, and are what a claim now finds.
+    let rest = h
+        .store
+        .list_group("post-2")
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| (j.id, j.state))
+        .collect::<Vec<_>>();
+    assert_eq!(rest, [(other_group, JobState::Pending)]);
+    h.advance(Duration::from_secs(3601));
+    let mut left: Vec<i64> = claim(h, "w3", 10).await.iter().map(|c| c.id).collect();
+    left.sort_unstable();
+    assert_eq!(left, [other_group, no_group]);
+    assert!(h.store.list_group("no-such-post").await.unwrap().is_empty());
+    assert_eq!(h.store.cancel_group("no-such-post").await.unwrap(), 0);
+}
+
+async fn an_empty_group_name_is_refused_at_enqueue(h: &Harness) {
+    let refused = h.store.enqueue(job(1).with_group("")).await;
+    assert!(matches!(refused, Err(QueueError::Config(_))), "{refused:?}");
+    assert_eq!(h.store.stats(Q).await.unwrap().pending, 0);
+}
+
+async fn a_hold_extends_never_shrinks_and_is_seen_by_another_store(h: &Harness) {
+    let start = h.now();
+    let at = |secs: u64| after(start, Duration::from_secs(secs));
+    assert_eq!(h.store.hold_until("acct-1").await.unwrap(), None);
+
+    h.store.set_hold("acct-1", at(60)).await.unwrap();
+    assert_eq!(h.store.hold_until("acct-1").await.unwrap(), Some(at(60)));
+    h.store.set_hold("acct-1", at(30)).await.unwrap();
+    assert_eq!(
+        h.store.hold_until("acct-1").await.unwrap(),
+        Some(at(60)),
+        "an earlier until does not shrink the hold"
+    );
+    h.store.set_hold("acct-1", at(120)).await.unwrap();
+    assert_eq!(h.store.hold_until("acct-1").await.unwrap(), Some(at(120)));
+
+    let other = h.another_store().await;
+    assert_eq!(other.hold_until("acct-1").await.unwrap(), Some(at(120)));
+    other.set_hold("acct-1", at(90)).await.unwrap();
+    assert_eq!(
+        h.store.hold_until("acct-1").await.unwrap(),
+        Some(at(120)),
+        "another process cannot shrink it either"
+    );
+    assert_eq!(
+        h.store.hold_until("acct-2").await.unwrap(),
+        None,
+        "holds are per key"
+    );
+
+    let refused = h.store.set_hold("", at(60)).await;
+    assert!(matches!(refused, Err(QueueError::Config(_))), "{refused:?}");
+}
+
+async fn a_hold_expires_by_the_stores_clock(h: &Harness) {
+    let until = after(h.now(), Duration::from_secs(60));
+    h.store.set_hold("app", until).await.unwrap();
+    let other = h.another_store().await;
+
+    h.advance(Duration::from_millis(59_999));
+    assert_eq!(h.store.hold_until("app").await.unwrap(), Some(until));
+    h.advance(ms(1));
+    assert_eq!(
+        h.store.hold_until("app").await.unwrap(),
+        None,
+        "over at its until"
+    );
+    assert_eq!(other.hold_until("app").await.unwrap(), None);
+
+    // A hold in the past holds nothing; a later one starts a new hold.
+    h.store
+        .set_hold("app", after(h.now(), Duration::ZERO))
+        .await
+        .unwrap();
+    assert_eq!(h.store.hold_until("app").await.unwrap(), None);
+    let again = after(h.now(), Duration::from_secs(10));
+    other.set_hold("app", again).await.unwrap();
+    assert_eq!(h.store.hold_until("app").await.unwrap(), Some(again));
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+async fn a_budget_grants_its_limit_then_is_exhausted_until_the_next_window(h: &Harness) {
+    h.clock.set(utc("2031-05-04T17:30:00Z"));
+    let midnight = utc("2031-05-05T00:00:00Z");
+    for remaining in [2, 1, 0] {
+        assert_eq!(
+            h.store.take_budget("acct-1", 3, DAY).await.unwrap(),
+            Budget::Granted { remaining }
+        );
+    }
+    assert_eq!(
+        h.store.take_budget("acct-1", 3, DAY).await.unwrap(),
+        Budget::Exhausted { retry_at: midnight }
+    );
+    // Other keys, and other windows on the same key, count on their own.
+    assert_eq!(
+        h.store.take_budget("acct-2", 3, DAY).await.unwrap(),
+        Budget::Granted { remaining: 2 }
+    );
+    assert_eq!(
+        h.store
+            .take_budget("acct-1", 1, Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        Budget::Granted { remaining: 0 }
+    );
+    assert_eq!(
+        h.store
+            .take_budget("acct-1", 1, Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        Budget::Exhausted {
+            retry_at: utc("2031-05-04T18:00:00Z")
+        }
+    );
+
+    h.clock.set(utc("2031-05-04T23:59:59.999Z"));
+    assert_eq!(
+        h.store.take_budget("acct-1", 3, DAY).await.unwrap(),
+        Budget::Exhausted { retry_at: midnight },
+        "still the same window a millisecond before midnight"
+    );
+    h.advance(ms(1));
+    assert_eq!(
+        h.store.take_budget("acct-1", 3, DAY).await.unwrap(),
+        Budget::Granted { remaining: 2 },
+        "a new window at UTC midnight"
+    );
+    h.advance(Duration::from_secs(3 * 86_400 + 7));
+    assert_eq!(
+        h.store.take_budget("acct-1", 3, DAY).await.unwrap(),
+        Budget::Granted { remaining: 2 },
+        "a window days later starts from zero too"
+    );
+}
+
+async fn a_budget_given_back_grants_one_more_but_never_goes_below_zero(h: &Harness) {
+    h.clock.set(utc("2031-05-04T08:00:00Z"));
+    let midnight = utc("2031-05-05T00:00:00Z");
+    // Giving back to a budget never taken from changes nothing.
+    h.store.give_back_budget("acct", DAY).await.unwrap();
+    for remaining in [1, 0] {
+        assert_eq!(
+            h.store.take_budget("acct", 2, DAY).await.unwrap(),
+            Budget::Granted { remaining }
+        );
+    }
+    assert_eq!(
+        h.store.take_budget("acct", 2, DAY).await.unwrap(),
+        Budget::Exhausted { retry_at: midnight }
+    );
+    h.store.give_back_budget("acct", DAY).await.unwrap();
+    assert_eq!(
+        h.store.take_budget("acct", 2, DAY).await.unwrap(),
+        Budget::Granted { remaining: 0 },
+        "the unit given back is granted again"
+    );
+    assert_eq!(
+        h.store.take_budget("acct", 2, DAY).await.unwrap(),
+        Budget::Exhausted { retry_at: midnight }
+    );
+    // Five back with two used: the count stops at zero, so exactly two more.
+    for _ in 0..5 {
+        h.store.give_back_budget("acct", DAY).await.unwrap();
+    }
+    for remaining in [1, 0] {
+        assert_eq!(
+            h.store.take_budget("acct", 2, DAY).await.unwrap(),
+            Budget::Granted { remaining }
+        );
+    }
+    assert_eq!(
+        h.store.take_budget("acct", 2, DAY).await.unwrap(),
+        Budget::Exhausted { retry_at: midnight }
+    );
+    // A unit given back after midnight belongs to the new window, not the old one.
+    h.clock.set(midnight);
+    h.store.give_back_budget("acct", DAY).await.unwrap();
+    for remaining in [1, 0] {
+        assert_eq!(
+            h.store.take_budget("acct", 2, DAY).await.unwrap(),
+            Budget::Granted { remaining }
+        );
+    }
+}
+
+async fn a_zero_limit_is_exhausted_and_a_zero_or_absurd_window_is_refused(h: &Harness) {
+    h.clock.set(utc("2031-05-04T08:00:00Z"));
+    assert_eq!(
+        h.store.take_budget("acct", 0, DAY).await.unwrap(),
+        Budget::Exhausted {
+            retry_at: utc("2031-05-05T00:00:00Z")
+        }
+    );
+    for window in [
+        Duration::ZERO,
+        Duration::from_micros(999),
+        MAX_BUDGET_WINDOW + ms(1),
+        Duration::MAX,
+    ] {
+        let took = h.store.take_budget("acct", 10, window).await;
+        assert!(
+            matches!(took, Err(QueueError::Config(_))),
+            "{window:?}: {took:?}"
+        );
+        let gave = h.store.give_back_budget("acct", window).await;
+        assert!(
+            matches!(gave, Err(QueueError::Config(_))),
+            "{window:?}: {gave:?}"
+        );
+    }
+    let empty = h.store.take_budget("", 10, DAY).await;
+    assert!(matches!(empty, Err(QueueError::Config(_))), "{empty:?}");
+    assert_eq!(
+        h.store
+            .take_budget("acct", 1, MAX_BUDGET_WINDOW)
+            .await
+            .unwrap(),
+        Budget::Granted { remaining: 0 },
+        "the longest window is accepted"
+    );
+}
+
+async fn sixteen_concurrent_takes_from_four_stores_grant_exactly_the_limit_of_ten(h: &Harness) {
+    h.clock.set(utc("2031-05-04T08:00:00Z"));
+    let mut stores = vec![h.store.clone()];
+    for _ in 0..3 {
+        stores.push(h.another_store().await);
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|n| {
+            let store = stores[n % stores.len()].clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                store.take_budget("acct", 10, DAY).await.unwrap()
+            })
+        })
+        .collect();
+    let mut remaining = Vec::new();
+    let mut exhausted = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Budget::Granted { remaining: r } => remaining.push(r),
+            Budget::Exhausted { retry_at } => exhausted.push(retry_at),
+        }
+    }
+    remaining.sort_unstable();
+    assert_eq!(
+        remaining,
+        (0..10).collect::<Vec<u32>>(),
+        "each unit granted once"
+    );
+    assert_eq!(exhausted, vec![utc("2031-05-05T00:00:00Z"); 6]);
+    assert_eq!(
+        stores[3].take_budget("acct", 10, DAY).await.unwrap(),
+        Budget::Exhausted {
+            retry_at: utc("2031-05-05T00:00:00Z")
+        }
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Schema and plans.
 
 async fn migrating_again_and_concurrently_is_harmless(h: &Harness) {
@@ -1033,6 +1408,110 @@ async fn migrating_again_and_concurrently_is_harmless(h: &Harness) {
     assert_eq!(
         other.get(id).await.unwrap().unwrap().state,
         JobState::Pending
+    );
+}
+
+/// Rows as a version-1 store wrote them: a pending job with a key, and a
+/// dead one with its history.
+const V1_JOBS: &str = r#"
+    INSERT INTO postd_jobs
+        (queue, payload, priority, run_at, state, max_attempts, idempotency_key, created_at, updated_at)
+    VALUES ('publish', '{"n":1}', 0, 1000, 'pending', 5, 'post-1/acct-1', 1000, 1000);
+    INSERT INTO postd_jobs
+        (queue, payload, priority, run_at, state, attempts, max_attempts, fence, last_error, errors,
+         created_at, updated_at, dead_reason)
+    VALUES ('publish', '{"n":2}', 0, 2000, 'dead', 1, 1, 1, 'auth: token revoked',
+        '[{"attempt":1,"at":"1970-01-01T00:00:03.000Z","kind":"auth","message":"token revoked","code":"190","status":401}]',
+        2000, 3000, 'token revoked');
+"#;
+
+async fn a_version_1_database_upgrades_in_place_and_keeps_its_jobs(h: &Harness) {
+    let old = Harness::upgraded_from_v1(h.backend, V1_JOBS).await;
+    let versions = old
+        .text(match old.backend {
+            Backend::Sqlite => {
+                "SELECT group_concat(version, ',') FROM (SELECT version FROM postd_jobs_schema ORDER BY version)"
+            }
+            Backend::Postgres => {
+                "SELECT string_agg(version::text, ',' ORDER BY version) FROM postd_jobs_schema"
+            }
+        })
+        .await;
+    assert_eq!(versions.as_deref(), Some("1,2"));
+
+    // The key still holds: the old pending job is found, not duplicated.
+    let again = old
+        .store
+        .enqueue(job(9).with_idempotency_key("post-1/acct-1"))
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    let pending = old.store.get(again.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            pending.state,
+            pending.payload,
+            pending.group,
+            pending.created_at
+        ),
+        (
+            JobState::Pending,
+            json!({ "n": 1 }),
+            None,
+            DateTime::from_timestamp_millis(1000).unwrap()
+        )
+    );
+    let dead = old.store.list_dead(None, 10, 0).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let dead = &dead[0];
+    assert_eq!(
+        (
+            dead.payload.clone(),
+            dead.dead_reason.as_deref(),
+            dead.group.as_deref()
+        ),
+        (json!({ "n": 2 }), Some("token revoked"), None)
+    );
+    assert_eq!(dead.errors.len(), 1);
+    assert_eq!(
+        (dead.errors[0].kind.as_str(), dead.errors[0].status),
+        ("auth", Some(401))
+    );
+
+    // The old jobs run as before, and the new features work beside them.
+    let c = claim_one(&old, "w").await;
+    assert_eq!((c.id, c.group), (again.id, None));
+    old.store.complete(c.id, c.fence, None).await.unwrap();
+    old.store.replay(dead.id, None).await.unwrap();
+    let replayed = claim_one(&old, "w").await;
+    assert_eq!(
+        (replayed.id, replayed.attempt, replayed.fence),
+        (dead.id, 1, 2)
+    );
+    let grouped = enqueue(&old, job(3).with_group("post-3")).await;
+    assert!(grouped > dead.id);
+    assert_eq!(
+        old.store
+            .list_group("post-3")
+            .await
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        [grouped]
+    );
+    let until = after(old.now(), Duration::from_secs(5));
+    old.store.set_hold("acct-1", until).await.unwrap();
+    assert_eq!(old.store.hold_until("acct-1").await.unwrap(), Some(until));
+    assert_eq!(
+        old.store.take_budget("acct-1", 1, DAY).await.unwrap(),
+        Budget::Granted { remaining: 0 }
+    );
+    // Opening it again (another process on the new release) changes nothing.
+    let other = old.another_store().await;
+    assert_eq!(
+        other.get(grouped).await.unwrap().unwrap().group.as_deref(),
+        Some("post-3")
     );
 }
 
@@ -1151,6 +1630,15 @@ conformance!(
     a_waiting_worker_wakes_when_a_job_is_enqueued,
     a_waiting_worker_returns_at_once_if_work_is_due_and_times_out_if_none,
     a_waiting_worker_sees_a_job_enqueued_by_another_store_instance,
+    a_group_lists_its_jobs_in_id_order_and_cancels_only_the_pending_ones,
+    an_empty_group_name_is_refused_at_enqueue,
+    a_hold_extends_never_shrinks_and_is_seen_by_another_store,
+    a_hold_expires_by_the_stores_clock,
+    a_budget_grants_its_limit_then_is_exhausted_until_the_next_window,
+    a_budget_given_back_grants_one_more_but_never_goes_below_zero,
+    a_zero_limit_is_exhausted_and_a_zero_or_absurd_window_is_refused,
+    sixteen_concurrent_takes_from_four_stores_grant_exactly_the_limit_of_ten,
     migrating_again_and_concurrently_is_harmless,
+    a_version_1_database_upgrades_in_place_and_keeps_its_jobs,
     the_claim_uses_indexes_not_a_table_scan,
 );

@@ -112,7 +112,15 @@ async fn the_store_shares_a_file_with_the_applications_own_tables() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(ours, ["postd_jobs", "postd_jobs_schema"]);
+    assert_eq!(
+        ours,
+        [
+            "postd_jobs",
+            "postd_jobs_budgets",
+            "postd_jobs_holds",
+            "postd_jobs_schema"
+        ]
+    );
     pool.close().await;
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.clone().into_os_string();

@@ -87,7 +87,7 @@ macro_rules! claim_sql {
             WHERE id = picked.pick_id
             RETURNING id, queue, payload::text AS payload, priority, run_at, attempts, max_attempts,
                 fence, lease_expires_at, progress::text AS progress, stalls, reclaimed,
-                idempotency_key, created_at"
+                idempotency_key, job_group, created_at"
         )
     };
 }

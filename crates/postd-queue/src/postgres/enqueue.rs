@@ -11,8 +11,9 @@ use crate::job::{Enqueued, NewJob};
 /// transaction: if it commits, this inserts nothing and the lookup (a fresh
 /// snapshot under READ COMMITTED) finds its row; if it rolls back, this inserts.
 const INSERT: &str = "INSERT INTO postd_jobs
-        (queue, payload, priority, run_at, state, max_attempts, idempotency_key, created_at, updated_at)
-    VALUES ($1, $2::jsonb, $3, $4, 'pending', $5, $6, $7, $7)
+        (queue, payload, priority, run_at, state, max_attempts, idempotency_key, job_group,
+            created_at, updated_at)
+    VALUES ($1, $2::jsonb, $3, $4, 'pending', $5, $6, $8, $7, $7)
     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id";
 
@@ -41,6 +42,7 @@ pub(super) async fn run(store: &PostgresJobStore, jobs: Vec<NewJob>) -> Result<V
             .bind(i64::from(job.max_attempts))
             .bind(job.idempotency_key.as_deref())
             .bind(now)
+            .bind(job.group.as_deref())
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| QueueError::storage("inserting a job", e))?;

@@ -6,9 +6,16 @@ use crate::error::{QueueError, Result};
 /// Same columns and indexes as SQLite (see its migration for why each index
 /// exists); times are BIGINT milliseconds, JSON is `jsonb`, and the pending
 /// index carries `id` so the claim's candidate scan can be index-only.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS postd_jobs (
+///
+/// Version 2 (groups, holds, budgets; see SQLite's) upgrades in place.
+/// Adding a nullable column without a default rewrites nothing; the group
+/// index carries `id` so a group listing can come out of it in order. It is
+/// built inside the migration's transaction (not `CONCURRENTLY`), which
+/// blocks writes to `postd_jobs` for as long as the build takes.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS postd_jobs (
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         queue TEXT NOT NULL,
         payload JSONB NOT NULL,
@@ -41,7 +48,26 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     CREATE INDEX IF NOT EXISTS postd_jobs_finished ON postd_jobs (queue, state, updated_at)
         WHERE state IN ('completed', 'dead', 'cancelled');
     CREATE INDEX IF NOT EXISTS postd_jobs_dead ON postd_jobs (updated_at) WHERE state = 'dead';",
-)];
+    ),
+    (
+        2,
+        "ALTER TABLE postd_jobs ADD COLUMN IF NOT EXISTS job_group TEXT;
+    CREATE INDEX IF NOT EXISTS postd_jobs_group ON postd_jobs (job_group, id)
+        WHERE job_group IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS postd_jobs_holds (
+        hold_key TEXT PRIMARY KEY,
+        hold_until BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS postd_jobs_budgets (
+        budget_key TEXT NOT NULL,
+        window_ms BIGINT NOT NULL CHECK (window_ms > 0),
+        window_start BIGINT NOT NULL,
+        used BIGINT NOT NULL CHECK (used >= 0),
+        PRIMARY KEY (budget_key, window_ms)
+    );",
+    ),
+];
 
 pub(super) async fn run(store: &PostgresJobStore) -> Result<()> {
     let mut tx = store

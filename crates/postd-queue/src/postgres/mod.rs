@@ -7,13 +7,16 @@
 //! one `LISTEN`ing connection and wakes its waiters, so idle workers on all
 //! hosts react at once and the wait's timeout is only a fallback.
 
+mod budget;
 mod cancel;
 mod claim;
 mod complete;
 mod dead;
 mod enqueue;
 mod fail;
+mod group;
 mod heartbeat;
+mod hold;
 mod migrate;
 mod reschedule;
 mod stats;
@@ -33,7 +36,7 @@ use crate::backoff::Backoff;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{QueueError, Result};
 use crate::job::{
-    ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
+    Budget, ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
 };
 use crate::store::JobStore;
 
@@ -45,8 +48,8 @@ macro_rules! job_columns {
     () => {
         "id, queue, payload::text AS payload, priority, run_at, state, attempts, max_attempts,
         lease_owner, lease_expires_at, fence, stalls, reclaimed, last_error, errors::text AS errors,
-        idempotency_key, outcome::text AS outcome, progress::text AS progress, created_at,
-        updated_at, completed_at, dead_reason"
+        idempotency_key, job_group, outcome::text AS outcome, progress::text AS progress,
+        created_at, updated_at, completed_at, dead_reason"
     };
 }
 pub(crate) use job_columns;
@@ -309,5 +312,29 @@ impl JobStore for PostgresJobStore {
 
     async fn explain_claim(&self, request: &ClaimRequest) -> Result<String> {
         claim::explain(self, request).await
+    }
+
+    async fn list_group(&self, group: &str) -> Result<Vec<Job>> {
+        group::list(self, group).await
+    }
+
+    async fn cancel_group(&self, group: &str) -> Result<u64> {
+        group::cancel(self, group).await
+    }
+
+    async fn set_hold(&self, key: &str, until: DateTime<Utc>) -> Result<()> {
+        hold::set(self, key, until).await
+    }
+
+    async fn hold_until(&self, key: &str) -> Result<Option<DateTime<Utc>>> {
+        hold::until(self, key).await
+    }
+
+    async fn take_budget(&self, key: &str, limit: u32, window: Duration) -> Result<Budget> {
+        budget::take(self, key, limit, window).await
+    }
+
+    async fn give_back_budget(&self, key: &str, window: Duration) -> Result<()> {
+        budget::give_back(self, key, window).await
     }
 }

@@ -82,7 +82,7 @@ macro_rules! claim_sql {
                 LIMIT ?5
             )
             RETURNING id, queue, payload, priority, run_at, attempts, max_attempts, fence,
-                lease_expires_at, progress, stalls, reclaimed, idempotency_key, created_at"
+                lease_expires_at, progress, stalls, reclaimed, idempotency_key, job_group, created_at"
         )
     };
 }

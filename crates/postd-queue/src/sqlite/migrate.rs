@@ -21,9 +21,20 @@ use crate::error::{QueueError, Result};
 /// SQLite uses a partial index only when the query repeats the index's
 /// `WHERE` term word for word, so queries on finished rows carry the
 /// `state IN ('completed', 'dead', 'cancelled')` term even beside a narrower one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS postd_jobs (
+///
+/// Version 2 upgrades in place (a version-1 file keeps its jobs; they have
+/// no group):
+/// - `job_group` on `postd_jobs` (`group` is an SQL keyword), with the
+///   partial index `postd_jobs_group` for listing and cancelling a group.
+///   `job_group = ?` implies `job_group IS NOT NULL`, which SQLite accepts as
+///   matching the index's `WHERE` (the one exception to the word-for-word rule).
+/// - `postd_jobs_holds`: one row per held key, `hold_until` only ever raised.
+/// - `postd_jobs_budgets`: one counter per `(key, window length)`, holding
+///   the start of the window it counts; a take in a later window restarts it.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE IF NOT EXISTS postd_jobs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         queue TEXT NOT NULL,
         payload TEXT NOT NULL,
@@ -56,7 +67,26 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     CREATE INDEX IF NOT EXISTS postd_jobs_finished ON postd_jobs (queue, state, updated_at)
         WHERE state IN ('completed', 'dead', 'cancelled');
     CREATE INDEX IF NOT EXISTS postd_jobs_dead ON postd_jobs (updated_at) WHERE state = 'dead';",
-)];
+    ),
+    (
+        2,
+        "ALTER TABLE postd_jobs ADD COLUMN job_group TEXT;
+    CREATE INDEX IF NOT EXISTS postd_jobs_group ON postd_jobs (job_group)
+        WHERE job_group IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS postd_jobs_holds (
+        hold_key TEXT PRIMARY KEY,
+        hold_until INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS postd_jobs_budgets (
+        budget_key TEXT NOT NULL,
+        window_ms INTEGER NOT NULL CHECK (window_ms > 0),
+        window_start INTEGER NOT NULL,
+        used INTEGER NOT NULL CHECK (used >= 0),
+        PRIMARY KEY (budget_key, window_ms)
+    ) WITHOUT ROWID;",
+    ),
+];
 
 pub(super) async fn run(store: &SqliteJobStore) -> Result<()> {
     // IMMEDIATE takes the write lock up front: two processes migrating at

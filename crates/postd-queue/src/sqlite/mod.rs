@@ -6,13 +6,16 @@
 //! workers are woken in-process by this store's own writes; writes by other
 //! processes sharing the file are seen at the next poll (the wait's timeout).
 
+mod budget;
 mod cancel;
 mod claim;
 mod complete;
 mod dead;
 mod enqueue;
 mod fail;
+mod group;
 mod heartbeat;
+mod hold;
 mod migrate;
 mod reschedule;
 mod stats;
@@ -34,7 +37,7 @@ use crate::backoff::Backoff;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{QueueError, Result};
 use crate::job::{
-    ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
+    Budget, ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
 };
 use crate::store::JobStore;
 
@@ -264,5 +267,29 @@ impl JobStore for SqliteJobStore {
 
     async fn explain_claim(&self, request: &ClaimRequest) -> Result<String> {
         claim::explain(self, request).await
+    }
+
+    async fn list_group(&self, group: &str) -> Result<Vec<Job>> {
+        group::list(self, group).await
+    }
+
+    async fn cancel_group(&self, group: &str) -> Result<u64> {
+        group::cancel(self, group).await
+    }
+
+    async fn set_hold(&self, key: &str, until: DateTime<Utc>) -> Result<()> {
+        hold::set(self, key, until).await
+    }
+
+    async fn hold_until(&self, key: &str) -> Result<Option<DateTime<Utc>>> {
+        hold::until(self, key).await
+    }
+
+    async fn take_budget(&self, key: &str, limit: u32, window: Duration) -> Result<Budget> {
+        budget::take(self, key, limit, window).await
+    }
+
+    async fn give_back_budget(&self, key: &str, window: Duration) -> Result<()> {
+        budget::give_back(self, key, window).await
     }
 }

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use postd_queue::{Backoff, JobStore, ManualClock, SqliteJobStore};
 use sqlx::AssertSqlSafe;
 
+mod v1;
+
 /// The backoff every test store uses: bound 2 s after attempt 1, at most 10 s.
 pub const BACKOFF: Backoff = Backoff {
     base: Duration::from_secs(1),
@@ -139,6 +141,85 @@ impl Harness {
             backend: Backend::Postgres,
             place: schema,
             _cleanup: cleanup,
+        }
+    }
+
+    /// A store opened on a database that version 1 of the schema created
+    /// (its migration verbatim, its version recorded as a version-1 store
+    /// records it) after `seed` ran against it: the upgrade happens as the
+    /// store opens, as it would on a host running the new release.
+    pub async fn upgraded_from_v1(backend: Backend, seed: &str) -> Harness {
+        let clock = start_clock();
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{}.db", unique("postd_queue_v1")));
+                let cleanup = Cleanup::File(path.clone());
+                let old = sqlx::sqlite::SqlitePool::connect_with(
+                    sqlx::sqlite::SqliteConnectOptions::new()
+                        .filename(&path)
+                        .create_if_missing(true),
+                )
+                .await
+                .unwrap();
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "CREATE TABLE IF NOT EXISTS postd_jobs_schema (version INTEGER PRIMARY KEY);
+                     {}; INSERT INTO postd_jobs_schema (version) VALUES (1); {seed}",
+                    v1::SQLITE
+                )))
+                .execute(&old)
+                .await
+                .unwrap();
+                old.close().await;
+                let store = SqliteJobStore::open(&path)
+                    .await
+                    .unwrap()
+                    .with_clock(clock.clone())
+                    .with_backoff(BACKOFF);
+                Harness {
+                    raw: Raw::Sqlite(store.pool().clone()),
+                    store: Arc::new(store),
+                    clock,
+                    backend,
+                    place: path.to_string_lossy().into_owned(),
+                    _cleanup: cleanup,
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => {
+                use std::str::FromStr;
+                let schema = unique("postd_queue_v1");
+                let admin = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+                sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let cleanup = Cleanup::Schema(schema.clone());
+                let options = sqlx::postgres::PgConnectOptions::from_str(&postgres_url())
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                let old = sqlx::PgPool::connect_with(options).await.unwrap();
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "CREATE TABLE IF NOT EXISTS postd_jobs_schema (version BIGINT PRIMARY KEY);
+                     {}; INSERT INTO postd_jobs_schema (version) VALUES (1); {seed}",
+                    v1::POSTGRES
+                )))
+                .execute(&old)
+                .await
+                .unwrap();
+                old.close().await;
+                let store = postgres_store(&schema, clock.clone()).await;
+                Harness {
+                    raw: Raw::Postgres(store.pool().clone()),
+                    store: Arc::new(store),
+                    clock,
+                    backend,
+                    place: schema,
+                    _cleanup: cleanup,
+                }
+            }
+            #[cfg(not(feature = "postgres"))]
+            Backend::Postgres => unreachable!(),
         }
     }
 
