@@ -55,4 +55,4 @@ pub use store::postgres::PostgresStore;
 pub use store::{
     ListFilter, StoreLock, TokenStore, Write, memory::MemoryStore, sqlite::SqliteStore,
 };
-pub use vault::{TokenVault, VaultConfig};
+pub use vault::{ConnectorLookup, TokenVault, VaultConfig};

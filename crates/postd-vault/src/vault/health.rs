@@ -12,6 +12,10 @@ use crate::events::VaultEventKind;
 use crate::record::AccountStatus;
 use crate::store::ListFilter;
 
+/// Finds the connector of a platform app: `(platform, app)` to the connector
+/// accounts of that app refresh and check through.
+pub type ConnectorLookup = dyn Fn(Platform, &str) -> Option<Arc<dyn Connector>> + Send + Sync;
+
 impl TokenVault {
     /// Checks one account's health through the refresh path and stores the result.
     ///
@@ -93,7 +97,7 @@ impl TokenVault {
     /// the app the account was stored with; [`DEFAULT_APP`](crate::DEFAULT_APP) for most).
     pub async fn run_health_checks(
         &self,
-        connectors: &(dyn Fn(Platform, &str) -> Option<Arc<dyn Connector>> + Send + Sync),
+        connectors: &ConnectorLookup,
     ) -> Result<Vec<(String, String, Result<Health>)>> {
         let interval = chrono::Duration::from_std(self.inner.config.health_interval)
             .unwrap_or(chrono::Duration::hours(6));
@@ -124,7 +128,7 @@ impl TokenVault {
     /// Returns the accounts it touched with what happened.
     pub async fn refresh_due(
         &self,
-        connectors: &(dyn Fn(Platform, &str) -> Option<Arc<dyn Connector>> + Send + Sync),
+        connectors: &ConnectorLookup,
     ) -> Result<Vec<(String, String, Result<()>)>> {
         let mut out = Vec::new();
         for r in self.inner.store.list(&ListFilter::default()).await? {
@@ -149,7 +153,7 @@ impl TokenVault {
     /// Emits the T-7d / T-1d re-authorization warnings that are due, once each.
     pub async fn send_reauth_warnings(
         &self,
-        connectors: &(dyn Fn(Platform, &str) -> Option<Arc<dyn Connector>> + Send + Sync),
+        connectors: &ConnectorLookup,
     ) -> Result<usize> {
         let now = Utc::now();
         let mut sent = 0;

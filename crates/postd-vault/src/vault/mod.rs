@@ -7,6 +7,7 @@
 //! health checks and warnings in `health`.
 
 mod health;
+pub use health::ConnectorLookup;
 mod refresh;
 mod rotation;
 
