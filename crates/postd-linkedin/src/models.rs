@@ -105,4 +105,6 @@ pub(crate) struct PostEntry {
     pub(crate) created_at: Option<i64>,
     #[serde(default)]
     pub(crate) published_at: Option<i64>,
+    #[serde(default)]
+    pub(crate) last_modified_at: Option<i64>,
 }

@@ -449,7 +449,9 @@ fn duplicate_of(message: &str) -> Option<String> {
     (urn.matches(':').count() >= 3).then_some(urn)
 }
 
-/// Looks for the post among the author's recent posts (`GET /rest/posts?q=author`).
+/// Looks for the post among the author's posts (`GET /rest/posts?q=author`,
+/// newest modified first), paging back until the posts are older than the
+/// fingerprint allows: a busy account may have posted many times since.
 pub(crate) async fn find_published(
     rest: &Rest,
     tokens: &TokenSet,
@@ -465,56 +467,83 @@ pub(crate) async fn find_published(
         .with_platform(Platform::LinkedIn)
         .with_operation("find_published"));
     };
-    let query = format!(
-        "q=author&author={}&count=20&sortBy=LAST_MODIFIED",
-        encode(&target.id)
-    );
-    let posts: Elements<PostEntry> = match rest
-        .get(
-            "rest.posts_by_author",
-            rest.rest_url("posts", Some(&query)),
-            &tokens.access_token,
-        )
-        .await
-    {
-        Ok(p) => p,
-        Err(e)
-            if e.kind() == ErrorKind::PermissionDenied
-                && target.kind == TargetKind::LinkedInPerson =>
-        {
-            // Listing a member's posts needs r_member_social, which LinkedIn grants to few apps.
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "this app cannot list the member's posts (r_member_social is restricted); check the profile before posting again",
-            )
-            .with_platform(Platform::LinkedIn)
-            .with_operation("find_published"));
-        }
-        Err(e) => return Err(e),
-    };
     // LinkedIn hands the commentary back escaped: compare what it means.
     let expected = unescape_commentary(&escape_commentary(text));
-    Ok(posts
-        .elements
-        .into_iter()
-        .find(|p| {
+    let earliest_ms = fingerprint.earliest().timestamp_millis();
+    for page in 0..FIND_PAGES {
+        let query = format!(
+            "q=author&author={}&start={}&count={FIND_PAGE_SIZE}&sortBy=LAST_MODIFIED",
+            encode(&target.id),
+            page * FIND_PAGE_SIZE
+        );
+        let posts: Elements<PostEntry> = match rest
+            .get(
+                "rest.posts_by_author",
+                rest.rest_url("posts", Some(&query)),
+                &tokens.access_token,
+            )
+            .await
+        {
+            Ok(p) => p,
+            Err(e)
+                if e.kind() == ErrorKind::PermissionDenied
+                    && target.kind == TargetKind::LinkedInPerson =>
+            {
+                // Listing a member's posts needs r_member_social, which LinkedIn grants to few apps.
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "this app cannot list the member's posts (r_member_social is restricted); check the profile before posting again",
+                )
+                .with_platform(Platform::LinkedIn)
+                .with_operation("find_published"));
+            }
+            Err(e) => return Err(e),
+        };
+        let full_page = posts.elements.len() >= FIND_PAGE_SIZE;
+        let mut older = false;
+        for p in posts.elements {
             let created = p
                 .created_at
                 .or(p.published_at)
                 .and_then(DateTime::from_timestamp_millis);
             let found = unescape_commentary(p.commentary.as_deref().unwrap_or(""));
-            Fingerprint::sent_matches(
+            if Fingerprint::sent_matches(
                 Some(&expected),
                 fingerprint.not_before,
                 Some(&found),
                 created,
-            )
-        })
-        .map(|p| {
-            let url = post_url(&p.id);
-            PublishedPost::new(p.id).with_url(url)
-        }))
+            ) {
+                let url = post_url(&p.id);
+                return Ok(Some(PublishedPost::new(p.id).with_url(url)));
+            }
+            // Newest modified first: once a post was last modified before the
+            // earliest time ours can have, every later one was too.
+            if p.last_modified_at
+                .or(p.created_at)
+                .is_some_and(|t| t < earliest_ms)
+            {
+                older = true;
+            }
+        }
+        if older || !full_page {
+            return Ok(None);
+        }
+    }
+    Err(Error::new(
+        ErrorKind::UnknownOutcome,
+        format!(
+            "the account has more than {} posts since the first attempt; check it before posting again",
+            FIND_PAGES * FIND_PAGE_SIZE
+        ),
+    )
+    .with_platform(Platform::LinkedIn)
+    .with_operation("find_published"))
 }
+
+/// Reconciliation reads pages of this size (LinkedIn allows up to 100)...
+const FIND_PAGE_SIZE: usize = 50;
+/// ...and at most this many of them.
+const FIND_PAGES: usize = 10;
 
 #[cfg(test)]
 mod tests {

@@ -536,3 +536,35 @@ async fn unusable_local_media_is_refused_before_any_call() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn reconciliation_finds_a_post_that_many_later_posts_pushed_down() {
+    let e = env().await;
+    let started = chrono::Utc::now();
+    let ours = post("ours").with_text("the one we lost");
+    e.li.publish(&e.creds, &e.person, &ours).await.unwrap();
+    // A busy account: 120 more posts before anyone asks.
+    for i in 0..120 {
+        e.li.publish(
+            &e.creds,
+            &e.person,
+            &post(&format!("later-{i}")).with_text(format!("later {i}")),
+        )
+        .await
+        .unwrap();
+    }
+    let found =
+        e.li.find_published(&e.creds, &e.person, &ours.fingerprint(started))
+            .await
+            .unwrap()
+            .expect("found past the first page");
+    assert_eq!(found.id, e.fake.posts()[0].urn);
+    // And a post that was never made is not found, without reading the whole history.
+    let never = post("never").with_text("never sent");
+    assert!(
+        e.li.find_published(&e.creds, &e.person, &never.fingerprint(chrono::Utc::now()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -452,33 +452,49 @@ pub(crate) async fn find_published(
     require_text(fingerprint)?;
     let since = fingerprint.earliest().timestamp().to_string();
     for edge in ["published_posts", "scheduled_posts"] {
-        let posts: Paged<PagePost> = graph
-            .get(
-                "graph.page_posts",
-                Auth::Token(token),
-                graph.url(&[page, edge]),
-                &[
-                    ("fields", "id,message,created_time,permalink_url"),
-                    ("since", since.as_str()),
-                    ("limit", "50"),
-                ],
-                Some(page),
-            )
-            .await?;
-        for p in posts.data {
-            let created = p.created_time.as_deref().and_then(parse_time);
-            if fingerprint.matches(p.message.as_deref(), created) {
-                let url = p
-                    .permalink_url
-                    .as_deref()
-                    .and_then(|u| Url::parse(u).ok())
-                    .or_else(|| post_url(page, &p.id));
-                return Ok(Some(PublishedPost::new(p.id).with_url(url)));
+        // `since` bounds the listing to posts our attempt could have made; a
+        // busy page may still have more than one page of them.
+        let mut after: Option<String> = None;
+        for _ in 0..FIND_PAGES {
+            let mut query = vec![
+                ("fields", "id,message,created_time,permalink_url"),
+                ("since", since.as_str()),
+                ("limit", "100"),
+            ];
+            if let Some(a) = after.as_deref() {
+                query.push(("after", a));
+            }
+            let posts: Paged<PagePost> = graph
+                .get(
+                    "graph.page_posts",
+                    Auth::Token(token),
+                    graph.url(&[page, edge]),
+                    &query,
+                    Some(page),
+                )
+                .await?;
+            after = posts.next_cursor();
+            for p in posts.data {
+                let created = p.created_time.as_deref().and_then(parse_time);
+                if fingerprint.matches(p.message.as_deref(), created) {
+                    let url = p
+                        .permalink_url
+                        .as_deref()
+                        .and_then(|u| Url::parse(u).ok())
+                        .or_else(|| post_url(page, &p.id));
+                    return Ok(Some(PublishedPost::new(p.id).with_url(url)));
+                }
+            }
+            if after.is_none() {
+                break;
             }
         }
     }
     Ok(None)
 }
+
+/// Pages of posts a reconciliation reads per edge, at most.
+const FIND_PAGES: usize = 10;
 
 /// Reconciliation matches on text and time; a post without text cannot be told apart
 /// from other recent posts, so POSTD says so rather than guess.

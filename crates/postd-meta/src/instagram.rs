@@ -734,33 +734,48 @@ async fn find_recent(
     not_before: DateTime<Utc>,
 ) -> Result<Option<PublishedPost>> {
     let edge = if story { "stories" } else { "media" };
-    let media: Paged<IgMedia> = graph
-        .get(
-            "graph.ig_media_list",
-            Auth::Token(token),
-            graph.url(&[ig, edge]),
-            &[
-                (
-                    "fields",
-                    "id,caption,timestamp,permalink,media_product_type",
-                ),
-                ("limit", "25"),
-            ],
-            Some(ig),
-        )
-        .await?;
-    Ok(media
-        .data
-        .into_iter()
-        .find(|m| {
+    let earliest = not_before - Fingerprint::CLOCK_SKEW;
+    let mut after: Option<String> = None;
+    // Newest first: page back until the media are older than our first attempt.
+    for _ in 0..FIND_PAGES {
+        let mut query = vec![
+            (
+                "fields",
+                "id,caption,timestamp,permalink,media_product_type",
+            ),
+            ("limit", "50"),
+        ];
+        if let Some(a) = after.as_deref() {
+            query.push(("after", a));
+        }
+        let media: Paged<IgMedia> = graph
+            .get(
+                "graph.ig_media_list",
+                Auth::Token(token),
+                graph.url(&[ig, edge]),
+                &query,
+                Some(ig),
+            )
+            .await?;
+        after = media.next_cursor();
+        let mut older = false;
+        for m in media.data {
             let created = m.timestamp.as_deref().and_then(parse_time);
-            Fingerprint::sent_matches(caption, not_before, m.caption.as_deref(), created)
-        })
-        .map(|m| {
-            let url = m.permalink.as_deref().and_then(|p| Url::parse(p).ok());
-            PublishedPost::new(m.id).with_url(url)
-        }))
+            if Fingerprint::sent_matches(caption, not_before, m.caption.as_deref(), created) {
+                let url = m.permalink.as_deref().and_then(|p| Url::parse(p).ok());
+                return Ok(Some(PublishedPost::new(m.id).with_url(url)));
+            }
+            older |= created.is_some_and(|t| t < earliest);
+        }
+        if older || after.is_none() {
+            break;
+        }
+    }
+    Ok(None)
 }
+
+/// Pages of media a reconciliation reads, at most.
+const FIND_PAGES: usize = 10;
 
 /// Goes on with a publish that answered `Pending`.
 pub(crate) async fn publish_status(

@@ -526,3 +526,34 @@ async fn a_missing_page_token_error_says_what_to_pass() {
     assert!(err.message().contains("TokenSet::with_derived"), "{err}");
     assert!(err.message().contains(PAGE), "{err}");
 }
+
+#[tokio::test]
+async fn reconciliation_finds_a_post_that_many_later_posts_pushed_down() {
+    let e = env().await;
+    let started = chrono::DateTime::from_timestamp(e.fake.now(), 0).unwrap();
+    let ours = post("ours").with_text("the one we lost");
+    e.meta.publish(&e.creds, &e.page, &ours).await.unwrap();
+    for i in 0..150 {
+        e.meta
+            .publish(
+                &e.creds,
+                &e.page,
+                &post(&format!("l{i}")).with_text(format!("later {i}")),
+            )
+            .await
+            .unwrap();
+    }
+    let found = e
+        .meta
+        .find_published(&e.creds, &e.page, &ours.fingerprint(started))
+        .await
+        .unwrap()
+        .expect("found past the first page");
+    let mine = e
+        .fake
+        .facebook_posts(PAGE)
+        .into_iter()
+        .find(|p| p.message.as_deref() == Some("the one we lost"))
+        .unwrap();
+    assert_eq!(found.id, mine.id);
+}

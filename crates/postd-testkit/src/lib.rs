@@ -160,11 +160,67 @@ impl Rule {
     }
 }
 
+/// Random faults for a battery: each request a stateful fake handles is hit
+/// with probability `rate` by one of `faults`, picked at random, before or
+/// after the platform applied it as its [`Timing`] says. Seeded, so a run can
+/// be repeated.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Chaos {
+    /// Share of requests hit, 0.0 to 1.0.
+    pub rate: f64,
+    /// The faults to pick from, each with when it strikes.
+    pub faults: Vec<(Fault, Timing)>,
+    /// The random seed.
+    pub seed: u64,
+}
+
+impl Chaos {
+    /// A chaos setting.
+    pub fn new(rate: f64, faults: Vec<(Fault, Timing)>, seed: u64) -> Self {
+        Chaos { rate, faults, seed }
+    }
+
+    /// The usual battery mix: 500/502/503, 429 with `Retry-After`, timeouts
+    /// before and after the platform commits, connection resets before and
+    /// after, and malformed JSON after commit. `timeout` must exceed the
+    /// client's request timeout.
+    pub fn battery(rate: f64, timeout: Duration, seed: u64) -> Self {
+        use Timing::{AfterCommit, BeforeCommit};
+        Chaos::new(
+            rate,
+            vec![
+                (Fault::status(500), BeforeCommit),
+                (Fault::status(502), BeforeCommit),
+                (Fault::status(503), BeforeCommit),
+                (Fault::rate_limited("1"), BeforeCommit),
+                (Fault::Delay(timeout), BeforeCommit),
+                (Fault::Reset, BeforeCommit),
+                (Fault::status(500), AfterCommit),
+                (Fault::status(502), AfterCommit),
+                (Fault::Delay(timeout), AfterCommit),
+                (Fault::Reset, AfterCommit),
+                (Fault::MalformedBody, AfterCommit),
+            ],
+            seed,
+        )
+    }
+}
+
+#[derive(Debug)]
+struct ChaosState {
+    chaos: Chaos,
+    rng: fuzz::Rng,
+    /// The after-commit fault rolled for the request being handled.
+    armed: Option<Fault>,
+}
+
 /// Fault rules shared by a fake's routes. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Faults {
     rules: Arc<Mutex<Vec<Rule>>>,
     injected: Arc<Mutex<usize>>,
+    chaos: Arc<Mutex<Option<ChaosState>>>,
 }
 
 impl fmt::Debug for Faults {
@@ -224,6 +280,49 @@ impl Faults {
     /// How many faults have struck so far.
     pub fn injected(&self) -> usize {
         *self.injected.lock().unwrap()
+    }
+
+    /// Turns random faults on (`Some`) or off (`None`) for every request the
+    /// fake's stateful router handles.
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        *self.chaos.lock().unwrap() = chaos.map(|c| ChaosState {
+            rng: fuzz::Rng::new(c.seed),
+            chaos: c,
+            armed: None,
+        });
+    }
+
+    /// Rolls the dice for a request about to be handled: a before-commit
+    /// fault is returned now; an after-commit one is kept for
+    /// [`Faults::after_commit`]. Requests are handled one at a time.
+    fn roll(&self) -> Option<Fault> {
+        let mut guard = self.chaos.lock().unwrap();
+        let state = guard.as_mut()?;
+        state.armed = None;
+        let draw = (state.rng.next_u64() % 1_000_000) as f64 / 1_000_000.0;
+        if draw >= state.chaos.rate || state.chaos.faults.is_empty() {
+            return None;
+        }
+        let (fault, timing) = state.chaos.faults[state.rng.below(state.chaos.faults.len())].clone();
+        *self.injected.lock().unwrap() += 1;
+        match timing {
+            Timing::BeforeCommit => Some(fault),
+            Timing::AfterCommit => {
+                state.armed = Some(fault);
+                None
+            }
+        }
+    }
+
+    /// The after-commit fault for the request just applied: a rule's, or the one chaos armed.
+    fn after_commit(&self, request: &Request) -> Option<Fault> {
+        self.take(request, Timing::AfterCommit).or_else(|| {
+            self.chaos
+                .lock()
+                .unwrap()
+                .as_mut()
+                .and_then(|s| s.armed.take())
+        })
     }
 
     /// Removes every rule.
@@ -321,12 +420,20 @@ struct StatefulGate(Arc<StatefulRoute>);
 impl Match for StatefulGate {
     fn matches(&self, request: &Request) -> bool {
         let route = &self.0;
+        // Chaos strikes before the platform sees the request, or arms a fault for after.
+        if let Some(fault) = route.faults.roll() {
+            if fault.is_reset() {
+                return true;
+            }
+            *route.slot.lock().unwrap() = Some(fault.response());
+            return false;
+        }
         let answer = match (route.handler)(request) {
             Handled::NotMine => return false,
             Handled::Answer {
                 response,
                 committed: true,
-            } => match route.faults.take(request, Timing::AfterCommit) {
+            } => match route.faults.after_commit(request) {
                 // The effect happened; the connection dies before the answer.
                 Some(fault) if fault.is_reset() => return true,
                 Some(fault) => fault.response(),

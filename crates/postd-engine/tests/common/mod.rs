@@ -49,6 +49,7 @@ impl Drop for TempDir {
 pub fn http() -> HttpClient {
     HttpClient::builder()
         .request_timeout(Duration::from_secs(2))
+        .connect_timeout(Duration::from_secs(2))
         .retry(
             RetryPolicy::default()
                 .with_max_retries(1)
@@ -116,7 +117,12 @@ pub async fn pipeline_with(
             "default",
             Arc::clone(&linkedin_connector),
         );
-    let jobs = Arc::new(SqliteJobStore::open(&db).await.unwrap());
+    let jobs = Arc::new(SqliteJobStore::open(&db).await.unwrap().with_backoff(
+        postd_queue::Backoff {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(200),
+        },
+    ));
     let store = Arc::new(SqliteStore::open(&db).await.unwrap());
     let vault = TokenVault::new(
         store,

@@ -151,10 +151,7 @@ impl TokenVault {
     }
 
     /// Emits the T-7d / T-1d re-authorization warnings that are due, once each.
-    pub async fn send_reauth_warnings(
-        &self,
-        connectors: &ConnectorLookup,
-    ) -> Result<usize> {
+    pub async fn send_reauth_warnings(&self, connectors: &ConnectorLookup) -> Result<usize> {
         let now = Utc::now();
         let mut sent = 0;
         for r in self.inner.store.list(&ListFilter::default()).await? {
