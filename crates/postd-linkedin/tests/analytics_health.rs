@@ -1,4 +1,4 @@
-//! Analytics, health and conformance against the stateful LinkedIn fake.
+//! Analytics and health against the stateful LinkedIn fake.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
@@ -6,7 +6,6 @@ mod common;
 use chrono::Utc;
 use common::*;
 use postd_core::{Connector, DateRange, ErrorKind, HealthStatus, PublishOutcome};
-use postd_testkit::conformance;
 
 #[tokio::test]
 async fn organization_post_statistics_and_social_metadata() {
@@ -131,15 +130,4 @@ async fn missing_organization_scope_is_unhealthy() {
             .await
             .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-}
-
-#[tokio::test]
-async fn linkedin_passes_the_conformance_checks() {
-    let e = env().await;
-    conformance::check_identity(&e.li);
-    conformance::check_validate_rejects_bad_posts(&e.li, &e.person);
-    conformance::check_validate_rejects_bad_posts(&e.li, &e.org);
-    conformance::check_debug_hides(&e.li, e.fake.client_secret());
-    conformance::check_debug_hides(&e.creds, &e.token);
-    assert!(e.fake.requests().is_empty());
 }

@@ -85,33 +85,6 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
     ..Capabilities::none(Platform::Meta)
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Kind {
-    Image,
-    Carousel,
-    Reel,
-    Story,
-}
-
-/// Where a pending publish stands; kept in the handle's state.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-struct Progress {
-    kind: Kind,
-    /// Carousel items, while the parent does not exist yet.
-    #[serde(default)]
-    children: Vec<String>,
-    /// The container to publish, once it exists.
-    #[serde(default)]
-    container: Option<String>,
-    caption: Option<String>,
-    #[serde(default)]
-    location_id: Option<String>,
-    /// When a `media_publish` whose outcome is unknown was sent (Unix milliseconds).
-    #[serde(default)]
-    publish_attempted_at: Option<i64>,
-}
-
 pub(crate) fn kind_of(post: &Post) -> Result<Kind> {
     let requested = post
         .options
@@ -394,6 +367,95 @@ async fn check_local_sizes(kind: Kind, post: &Post) -> Result<()> {
     .await
 }
 
+async fn check_quota(graph: &Graph, token: &SecretString, ig: &str) -> Result<()> {
+    let limit: Paged<PublishingLimit> = graph
+        .get(
+            "graph.content_publishing_limit",
+            Auth::Token(token),
+            graph.url(&[ig, "content_publishing_limit"]),
+            &[("fields", "quota_usage,config")],
+            Some(ig),
+        )
+        .await?;
+    if let Some(l) = limit.data.first()
+        && let (Some(used), Some(total)) =
+            (l.quota_usage, l.config.as_ref().and_then(|c| c.quota_total))
+        && used >= total
+    {
+        return Err(Error::new(
+            ErrorKind::RateLimited,
+            format!(
+                "Instagram publishing quota spent: {used} of {total} posts in the last 24 hours"
+            ),
+        )
+        .temporary(Some(Duration::from_secs(3600)))
+        .with_platform(Platform::Meta)
+        .with_operation("publish")
+        .with_code("content_publishing_limit"));
+    }
+    Ok(())
+}
+
+async fn create_container(
+    graph: &Graph,
+    token: &SecretString,
+    ig: &str,
+    params: &[(&str, String)],
+) -> Result<Id> {
+    // A container is invisible until published and expires in 24 hours: safe to repeat.
+    graph
+        .post(
+            RequestContext::idempotent(Platform::Meta, "graph.ig_media"),
+            Auth::Token(token),
+            graph.url(&[ig, "media"]),
+            params,
+            Some(ig),
+        )
+        .await
+}
+
+fn media_params(m: &Media, params: &mut Vec<(&str, String)>, carousel_item: bool) -> Result<()> {
+    let Some(url) = m.as_url() else {
+        return Err(invalid("Instagram media must be on a public URL"));
+    };
+    match m.kind {
+        MediaKind::Image => params.push(("image_url", url.to_string())),
+        MediaKind::Video => {
+            if carousel_item {
+                params.push(("media_type", "VIDEO".to_owned()));
+            }
+            params.push(("video_url", url.to_string()));
+        }
+        _ => return Err(rejected("Instagram takes images and videos only")),
+    }
+    Ok(())
+}
+
+/// The upload URL for a resumable container: the path Meta returned, on the configured upload host
+/// (so the token only ever goes to the host POSTD was configured with).
+fn rupload_url(graph: &Graph, created: &ResumableContainer) -> Url {
+    let from_answer = created
+        .uri
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .map(|u| u.path().trim_start_matches('/').to_owned())
+        .filter(|p| p.starts_with("ig-api-upload/"));
+    match from_answer {
+        Some(path) => {
+            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            postd_core::config::join(&graph.cfg.upload_base_url, &segments)
+        }
+        None => postd_core::config::join(
+            &graph.cfg.upload_base_url,
+            &[
+                "ig-api-upload",
+                graph.cfg.graph_version.as_str(),
+                created.id.as_str(),
+            ],
+        ),
+    }
+}
+
 /// Drives a publish forward until `deadline`: children, parent, container, `media_publish`.
 async fn advance(
     graph: &Graph,
@@ -463,6 +525,74 @@ async fn advance(
 fn with_progress(mut handle: PublishHandle, progress: &Progress) -> PublishHandle {
     handle.state = serde_json::to_value(progress).unwrap_or(serde_json::Value::Null);
     handle
+}
+
+/// Polls a container with backoff until it is ready or `deadline` passes.
+async fn wait_for(
+    graph: &Graph,
+    token: &SecretString,
+    ig: &str,
+    container: &str,
+    deadline: Instant,
+) -> Result<Wait> {
+    let mut delays = graph.cfg.polling.delays();
+    loop {
+        let status = container_status(graph, token, ig, container).await?;
+        let code = status.status_code.clone().unwrap_or_default();
+        match code.as_str() {
+            "FINISHED" => return Ok(Wait::Ready),
+            "PUBLISHED" => return Ok(Wait::Published),
+            "ERROR" => {
+                let text = status
+                    .status
+                    .unwrap_or_else(|| "container processing failed".to_owned());
+                let (kind, sub) = container_status_kind(&text);
+                let mut e = Error::new(
+                    kind,
+                    format!("Instagram could not process the media: {text}"),
+                )
+                .with_platform(Platform::Meta)
+                .with_operation("publish");
+                if let Some(s) = sub {
+                    e = e.with_code(format!("ERROR/{s}"));
+                }
+                return Err(e);
+            }
+            "EXPIRED" => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "container {container} expired (containers live 24 hours); publish again"
+                    ),
+                )
+                .with_platform(Platform::Meta)
+                .with_operation("publish"));
+            }
+            _ => {}
+        }
+        let interval = delays.next().unwrap_or(graph.cfg.polling.max);
+        if Instant::now() + interval > deadline {
+            return Ok(Wait::Pending);
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn container_status(
+    graph: &Graph,
+    token: &SecretString,
+    ig: &str,
+    container: &str,
+) -> Result<ContainerStatus> {
+    graph
+        .get(
+            "graph.ig_container_status",
+            Auth::Token(token),
+            graph.url(&[container]),
+            &[("fields", "status_code,status")],
+            Some(ig),
+        )
+        .await
 }
 
 /// `media_publish`, with the container asked first whenever the answer is not a clean success.
@@ -541,169 +671,6 @@ async fn with_permalink(
         .and_then(|m| m.permalink)
         .and_then(|p| Url::parse(&p).ok());
     PublishedPost::new(id).with_url(url)
-}
-
-enum Wait {
-    Ready,
-    Published,
-    Pending,
-}
-
-/// Polls a container with backoff until it is ready or `deadline` passes.
-async fn wait_for(
-    graph: &Graph,
-    token: &SecretString,
-    ig: &str,
-    container: &str,
-    deadline: Instant,
-) -> Result<Wait> {
-    let mut delays = graph.cfg.polling.delays();
-    loop {
-        let status = container_status(graph, token, ig, container).await?;
-        let code = status.status_code.clone().unwrap_or_default();
-        match code.as_str() {
-            "FINISHED" => return Ok(Wait::Ready),
-            "PUBLISHED" => return Ok(Wait::Published),
-            "ERROR" => {
-                let text = status
-                    .status
-                    .unwrap_or_else(|| "container processing failed".to_owned());
-                let (kind, sub) = container_status_kind(&text);
-                let mut e = Error::new(
-                    kind,
-                    format!("Instagram could not process the media: {text}"),
-                )
-                .with_platform(Platform::Meta)
-                .with_operation("publish");
-                if let Some(s) = sub {
-                    e = e.with_code(format!("ERROR/{s}"));
-                }
-                return Err(e);
-            }
-            "EXPIRED" => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "container {container} expired (containers live 24 hours); publish again"
-                    ),
-                )
-                .with_platform(Platform::Meta)
-                .with_operation("publish"));
-            }
-            _ => {}
-        }
-        let interval = delays.next().unwrap_or(graph.cfg.polling.max);
-        if Instant::now() + interval > deadline {
-            return Ok(Wait::Pending);
-        }
-        tokio::time::sleep(interval).await;
-    }
-}
-
-async fn container_status(
-    graph: &Graph,
-    token: &SecretString,
-    ig: &str,
-    container: &str,
-) -> Result<ContainerStatus> {
-    graph
-        .get(
-            "graph.ig_container_status",
-            Auth::Token(token),
-            graph.url(&[container]),
-            &[("fields", "status_code,status")],
-            Some(ig),
-        )
-        .await
-}
-
-async fn create_container(
-    graph: &Graph,
-    token: &SecretString,
-    ig: &str,
-    params: &[(&str, String)],
-) -> Result<Id> {
-    // A container is invisible until published and expires in 24 hours: safe to repeat.
-    graph
-        .post(
-            RequestContext::idempotent(Platform::Meta, "graph.ig_media"),
-            Auth::Token(token),
-            graph.url(&[ig, "media"]),
-            params,
-            Some(ig),
-        )
-        .await
-}
-
-fn media_params(m: &Media, params: &mut Vec<(&str, String)>, carousel_item: bool) -> Result<()> {
-    let Some(url) = m.as_url() else {
-        return Err(invalid("Instagram media must be on a public URL"));
-    };
-    match m.kind {
-        MediaKind::Image => params.push(("image_url", url.to_string())),
-        MediaKind::Video => {
-            if carousel_item {
-                params.push(("media_type", "VIDEO".to_owned()));
-            }
-            params.push(("video_url", url.to_string()));
-        }
-        _ => return Err(rejected("Instagram takes images and videos only")),
-    }
-    Ok(())
-}
-
-/// The upload URL for a resumable container: the path Meta returned, on the configured upload host
-/// (so the token only ever goes to the host POSTD was configured with).
-fn rupload_url(graph: &Graph, created: &ResumableContainer) -> Url {
-    let from_answer = created
-        .uri
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-        .map(|u| u.path().trim_start_matches('/').to_owned())
-        .filter(|p| p.starts_with("ig-api-upload/"));
-    match from_answer {
-        Some(path) => {
-            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-            postd_core::config::join(&graph.cfg.upload_base_url, &segments)
-        }
-        None => postd_core::config::join(
-            &graph.cfg.upload_base_url,
-            &[
-                "ig-api-upload",
-                graph.cfg.graph_version.as_str(),
-                created.id.as_str(),
-            ],
-        ),
-    }
-}
-
-async fn check_quota(graph: &Graph, token: &SecretString, ig: &str) -> Result<()> {
-    let limit: Paged<PublishingLimit> = graph
-        .get(
-            "graph.content_publishing_limit",
-            Auth::Token(token),
-            graph.url(&[ig, "content_publishing_limit"]),
-            &[("fields", "quota_usage,config")],
-            Some(ig),
-        )
-        .await?;
-    if let Some(l) = limit.data.first()
-        && let (Some(used), Some(total)) =
-            (l.quota_usage, l.config.as_ref().and_then(|c| c.quota_total))
-        && used >= total
-    {
-        return Err(Error::new(
-            ErrorKind::RateLimited,
-            format!(
-                "Instagram publishing quota spent: {used} of {total} posts in the last 24 hours"
-            ),
-        )
-        .temporary(Some(Duration::from_secs(3600)))
-        .with_platform(Platform::Meta)
-        .with_operation("publish")
-        .with_code("content_publishing_limit"));
-    }
-    Ok(())
 }
 
 /// Finds the media a published container became, among the account's recent media.
@@ -845,6 +812,39 @@ pub(crate) async fn find_published(
         fingerprint.not_before,
     )
     .await
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Kind {
+    Image,
+    Carousel,
+    Reel,
+    Story,
+}
+
+/// Where a pending publish stands; kept in the handle's state.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct Progress {
+    kind: Kind,
+    /// Carousel items, while the parent does not exist yet.
+    #[serde(default)]
+    children: Vec<String>,
+    /// The container to publish, once it exists.
+    #[serde(default)]
+    container: Option<String>,
+    caption: Option<String>,
+    #[serde(default)]
+    location_id: Option<String>,
+    /// When a `media_publish` whose outcome is unknown was sent (Unix milliseconds).
+    #[serde(default)]
+    publish_attempted_at: Option<i64>,
+}
+
+enum Wait {
+    Ready,
+    Published,
+    Pending,
 }
 
 #[cfg(test)]

@@ -374,39 +374,6 @@ async fn captionless_posts_are_not_reconciled_by_guessing() {
 }
 
 #[tokio::test]
-async fn oversized_local_reel_is_refused_before_any_call() {
-    let e = env().await;
-    let dir = std::env::temp_dir().join(format!("postd-meta-bigreel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("big.mp4");
-    let f = std::fs::File::create(&path).unwrap();
-    f.set_len(
-        e.meta
-            .capabilities_for(&e.ig)
-            .media
-            .max_video_bytes
-            .unwrap()
-            + 1,
-    )
-    .unwrap();
-    drop(f);
-    let err = e
-        .meta
-        .publish(
-            &e.creds,
-            &e.ig,
-            &post("r")
-                .with_text("big")
-                .with_media(Media::file(MediaKind::Video, &path)),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::MediaRejected);
-    assert!(e.fake.requests().is_empty(), "{:?}", e.fake.requests());
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test]
 async fn find_published_matches_caption_and_time() {
     let e = env().await;
     let p = post("f").with_text("Find me").with_media(image("f"));
@@ -493,30 +460,4 @@ async fn instagram_finds_its_token_through_the_parent_page_or_the_user_token() {
         assert!(e.fake.instagram_media(IG).iter().any(|m| m.id == p.id));
     }
     assert_eq!(e.fake.instagram_media(IG).len(), 2);
-}
-
-#[tokio::test]
-async fn unusable_local_reels_are_refused_before_any_call() {
-    let dir = std::env::temp_dir().join(format!("postd-meta-badreel-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("reel.mp4")).unwrap();
-    let empty = dir.join("empty.mp4");
-    std::fs::write(&empty, b"").unwrap();
-    for media in [
-        Media::file(MediaKind::Video, dir.join("reel.mp4")).with_mime_type("video/mp4"),
-        Media::file(MediaKind::Video, &empty).with_mime_type("video/mp4"),
-        Media::file(MediaKind::Video, "/dev/zero").with_mime_type("video/mp4"),
-    ] {
-        let e = env().await;
-        let err = e
-            .meta
-            .publish(&e.creds, &e.ig, &post("r").with_text("x").with_media(media))
-            .await
-            .unwrap_err();
-        // Local and permanent: not Unavailable, not five retries.
-        assert_eq!(err.kind(), ErrorKind::MediaRejected, "{err}");
-        assert!(!err.is_temporary());
-        assert!(e.fake.containers().is_empty());
-        assert!(e.fake.requests().is_empty(), "{:?}", e.fake.requests());
-    }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

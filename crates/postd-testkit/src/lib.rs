@@ -19,7 +19,9 @@
 //!   every fake.
 //! - [`meta`] and [`linkedin`] are stateful fakes of Meta's Graph API and
 //!   LinkedIn's REST API, built on [`FakeServer`].
-//! - [`conformance`] holds checks every connector runs.
+//! - [`conformance`] is the behaviour suite every connector runs, written
+//!   once over [`conformance::PlatformFake`] (which both fakes implement) and
+//!   gated on each connector's capabilities, plus the checks scaffolds run.
 //!
 //! ```
 //! use postd_testkit::{Fault, FakeServer, Timing};

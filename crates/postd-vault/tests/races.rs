@@ -421,7 +421,7 @@ async fn two_instances_sending_warnings_warn_once() {
         .await
         .unwrap();
     let connector: Arc<dyn Connector> = Arc::new(ScriptConnector::default());
-    let lookup = move |_: Platform| Some(connector.clone());
+    let lookup = move |_: Platform, _: &str| Some(connector.clone());
     slow.slow.store(true, Ordering::SeqCst);
     let (x, y) = tokio::join!(
         a.send_reauth_warnings(&lookup),
@@ -524,7 +524,7 @@ async fn a_refresh_that_keeps_the_deadline_does_not_repeat_the_warning() {
     let connector = Arc::new(ScriptConnector::default());
     let lookup = {
         let c: Arc<dyn Connector> = connector.clone();
-        move |_: Platform| Some(c.clone())
+        move |_: Platform, _: &str| Some(c.clone())
     };
     assert_eq!(v.send_reauth_warnings(&lookup).await.unwrap(), 1);
     let fresh = v

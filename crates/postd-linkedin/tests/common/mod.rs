@@ -35,13 +35,18 @@ pub struct Env {
     pub org: Target,
 }
 
+/// The request timeout of [`http`].
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The retry policy of [`http`]: the default, with millisecond backoff.
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20))
+}
+
 pub fn http() -> HttpClient {
     HttpClient::builder()
-        .request_timeout(Duration::from_secs(2))
-        .retry(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(20)),
-        )
+        .request_timeout(REQUEST_TIMEOUT)
+        .retry(retry_policy())
         .build()
         .unwrap()
 }

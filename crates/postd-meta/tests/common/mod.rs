@@ -35,13 +35,18 @@ pub struct Env {
     pub user_token: String,
 }
 
+/// The request timeout of [`http`].
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The retry policy of [`http`]: the default, with millisecond backoff.
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20))
+}
+
 pub fn http() -> HttpClient {
     HttpClient::builder()
-        .request_timeout(Duration::from_secs(2))
-        .retry(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(20)),
-        )
+        .request_timeout(REQUEST_TIMEOUT)
+        .retry(retry_policy())
         .build()
         .unwrap()
 }
@@ -50,7 +55,7 @@ pub fn connector(fake: &MetaFake, tweak: impl FnOnce(MetaConfig) -> MetaConfig) 
     let vars = Vars::from_pairs([
         ("META_CLIENT_ID", fake.app_id()),
         ("META_CLIENT_SECRET", fake.app_secret()),
-        ("META_WEBHOOK_VERIFY_TOKEN", "verify-me"),
+        ("META_WEBHOOK_VERIFY_TOKEN", fake.webhook_verify_token()),
     ]);
     let cfg = MetaConfig::from_vars(&vars)
         .unwrap()

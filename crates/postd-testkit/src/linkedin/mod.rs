@@ -96,6 +96,7 @@
 
 mod analytics;
 mod auth;
+mod conformance;
 mod errors;
 mod little_text;
 mod media;

@@ -72,6 +72,7 @@
 //! ```
 
 mod auth;
+mod conformance;
 mod edges;
 mod errors;
 mod fields;
@@ -182,6 +183,11 @@ impl MetaFake {
     /// The app secret.
     pub fn app_secret(&self) -> &str {
         &self.config.app_secret
+    }
+
+    /// The Verify Token of the app's Webhooks settings (`hub.verify_token`).
+    pub fn webhook_verify_token(&self) -> &str {
+        &self.config.webhook_verify_token
     }
 
     /// The app access token, `{app-id}|{app-secret}` (for `debug_token`).

@@ -8,6 +8,11 @@ pub struct MetaFakeConfig {
     pub app_id: String,
     /// The app secret. Default `"fake-app-secret"`.
     pub app_secret: String,
+    /// The Verify Token set in the app dashboard's Webhooks product, which
+    /// Meta's endpoint verification request carries as `hub.verify_token`
+    /// (<https://developers.facebook.com/docs/graph-api/webhooks/getting-started#configure-webhooks-product>).
+    /// Default `"fake-verify-token"`.
+    pub webhook_verify_token: String,
     /// How many status polls a video / reel / video-story container answers
     /// `IN_PROGRESS` before `FINISHED`. Default 2.
     pub container_polls: u32,
@@ -33,6 +38,7 @@ impl Default for MetaFakeConfig {
         MetaFakeConfig {
             app_id: "1234567890".to_owned(),
             app_secret: "fake-app-secret".to_owned(),
+            webhook_verify_token: "fake-verify-token".to_owned(),
             container_polls: 2,
             image_container_polls: 0,
             video_polls: 1,

@@ -1,8 +1,9 @@
-//! Checks every connector must pass, whatever its platform.
+//! The checks that need no fake: identity and coherent capabilities, a
+//! scaffold's `NotImplemented` answers, validation without I/O, and `Debug`
+//! output that hides a secret.
 //!
 //! Each check panics with a message naming the connector and the rule it
-//! broke. Connector crates call them from their own tests; the fake a check
-//! needs (if any) is the connector crate's.
+//! broke.
 
 use std::fmt::Debug;
 
