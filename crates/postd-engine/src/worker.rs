@@ -72,8 +72,11 @@ impl Engine {
                 next_maintenance = Instant::now() + cfg.maintenance_every;
             }
             let free = cfg.concurrency.saturating_sub(running.len());
+            // Claim in batches: once a quarter of the slots are free (or none
+            // is busy), not one job each time one finishes.
+            let refill = (cfg.concurrency / 4).max(1);
             let mut claimed = 0;
-            if free > 0 {
+            if free >= refill || (free > 0 && running.is_empty()) {
                 let request = ClaimRequest::new(queues.clone(), cfg.worker_id.clone())
                     .with_limit(u32::try_from(free).unwrap_or(u32::MAX))
                     .with_lease(cfg.lease);
@@ -96,14 +99,15 @@ impl Engine {
                 }
                 continue;
             }
+            let waiting_for_slots = free < refill && !running.is_empty();
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     Self::tally(&mut report, done);
                 }
-                _ = self.inner.jobs.wait_for_work(&queues, cfg.idle_poll), if free > 0 => {}
-                () = tokio::time::sleep(cfg.idle_poll), if free == 0 => {}
+                _ = self.inner.jobs.wait_for_work(&queues, cfg.idle_poll), if !waiting_for_slots => {}
+                () = tokio::time::sleep(cfg.idle_poll), if waiting_for_slots => {}
             }
         }
         // Graceful shutdown: no new claims; finish what runs, within the grace.

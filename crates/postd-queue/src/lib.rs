@@ -131,6 +131,7 @@ mod backoff;
 mod clock;
 mod codec;
 mod error;
+mod group_commit;
 mod job;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -15,7 +15,7 @@ macro_rules! stall_entry {
 }
 
 /// A stalled job on its last attempt goes dead here rather than being
-/// handed out for an attempt it does not have. `$1` queues, `$3` now, `$6` now as text.
+/// handed out for an attempt it does not have. `$1` one queue, `$3` now, `$6` now as text.
 macro_rules! bury_sql {
     () => {
         concat!(
@@ -31,7 +31,7 @@ macro_rules! bury_sql {
             WHERE id IN (
                 SELECT id FROM postd_jobs
                 WHERE state = 'running'
-                  AND queue = ANY($1)
+                  AND queue = $1
                   AND lease_expires_at <= $3
                   AND attempts >= max_attempts
                 FOR UPDATE SKIP LOCKED)
@@ -40,7 +40,7 @@ macro_rules! bury_sql {
     };
 }
 
-/// `$1` queues, `$2` worker, `$3` now, `$4` lease expiry, `$5` limit,
+/// `$1` one queue (a claim over several runs this per queue, in order), `$2` worker, `$3` now, `$4` lease expiry, `$5` limit,
 /// `$6` now as text.
 ///
 /// Each arm locks its candidates on its own index range, skipping rows
@@ -52,13 +52,13 @@ macro_rules! claim_sql {
         concat!(
             "WITH pending AS (
                 SELECT id, priority, run_at FROM postd_jobs
-                WHERE state = 'pending' AND queue = ANY($1) AND run_at <= $3
+                WHERE state = 'pending' AND queue = $1 AND run_at <= $3
                 ORDER BY priority DESC, run_at, id
                 LIMIT $5
                 FOR UPDATE SKIP LOCKED
             ), stalled AS (
                 SELECT id, priority, run_at FROM postd_jobs
-                WHERE state = 'running' AND queue = ANY($1) AND lease_expires_at <= $3
+                WHERE state = 'running' AND queue = $1 AND lease_expires_at <= $3
                   AND attempts < max_attempts
                 ORDER BY lease_expires_at
                 LIMIT $5
@@ -123,27 +123,38 @@ pub(super) async fn run(
         .begin()
         .await
         .map_err(|e| QueueError::storage("starting a claim", e))?;
-    let buried: Vec<(i64, String)> = sqlx::query_as(BURY)
-        .bind(&request.queues)
-        .bind(&request.worker)
-        .bind(now)
-        .bind(after(now, request.lease))
-        .bind(i64::from(request.limit))
-        .bind(&now_text)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| QueueError::storage("burying jobs stalled on their last attempt", e))?;
-    let rows = sqlx::query(CLAIM)
-        .bind(&request.queues)
-        .bind(&request.worker)
-        .bind(now)
-        .bind(after(now, request.lease))
-        .bind(i64::from(request.limit))
-        .bind(&now_text)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| QueueError::storage("claiming jobs", e))?;
-
+    let mut buried: Vec<(i64, String)> = Vec::new();
+    let mut rows = Vec::new();
+    // Queue by queue, in the order asked: each claim walks one queue's ready
+    // index and stops at the limit, however long the backlog.
+    for queue in &request.queues {
+        let remaining = i64::from(request.limit) - rows.len() as i64;
+        if remaining <= 0 {
+            break;
+        }
+        let dead: Vec<(i64, String)> = sqlx::query_as(BURY)
+            .bind(queue)
+            .bind(&request.worker)
+            .bind(now)
+            .bind(after(now, request.lease))
+            .bind(remaining)
+            .bind(&now_text)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| QueueError::storage("burying jobs stalled on their last attempt", e))?;
+        buried.extend(dead);
+        let got = sqlx::query(CLAIM)
+            .bind(queue)
+            .bind(&request.worker)
+            .bind(now)
+            .bind(after(now, request.lease))
+            .bind(remaining)
+            .bind(&now_text)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| QueueError::storage("claiming jobs", e))?;
+        rows.extend(got);
+    }
     let mut claimed = Vec::with_capacity(rows.len());
     for row in &rows {
         let decoded = decode_claimed(row).and_then(|job| {
@@ -197,7 +208,7 @@ pub(super) async fn explain(store: &PostgresJobStore, request: &ClaimRequest) ->
     for (name, sql) in [("bury", EXPLAIN_BURY), ("claim", EXPLAIN_CLAIM)] {
         // EXPLAIN without ANALYZE plans the statement and runs nothing.
         let rows: Vec<String> = sqlx::query_scalar(sql)
-            .bind(&request.queues)
+            .bind(request.queues.first().cloned().unwrap_or_default())
             .bind(&request.worker)
             .bind(now)
             .bind(after(now, request.lease))

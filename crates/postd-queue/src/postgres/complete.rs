@@ -1,40 +1,81 @@
-//! complete: the fenced, single-statement end of a successful job.
+//! complete: the fenced, single-statement end of a successful job,
+//! written in groups (see `group_commit`): one transaction per batch.
 
-use serde_json::Value;
+use std::sync::Arc;
 
-use super::PostgresJobStore;
+use sqlx::PgPool;
+
+use crate::clock::Clock;
 use crate::codec::json_text;
 use crate::error::{QueueError, Result};
+use crate::group_commit::Item;
 
-const COMPLETE: &str = "UPDATE postd_jobs SET
+/// The whole batch in one statement: `$1` ids, `$2` fences, `$3` outcomes
+/// (JSON text or NULL), `$4` now. Each row keeps its own fence check.
+const COMPLETE_MANY: &str = "UPDATE postd_jobs SET
         state = 'completed',
-        outcome = $1::jsonb,
-        completed_at = $2,
-        updated_at = $2,
+        outcome = b.outcome::jsonb,
+        completed_at = $4,
+        updated_at = $4,
         lease_owner = NULL,
         lease_expires_at = NULL
-    WHERE id = $3 AND fence = $4 AND state = 'running'
-    RETURNING queue";
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS b(id, fence, outcome)
+    WHERE postd_jobs.id = b.id AND postd_jobs.fence = b.fence AND postd_jobs.state = 'running'
+    RETURNING postd_jobs.id, postd_jobs.queue";
 
-pub(super) async fn run(
-    store: &PostgresJobStore,
-    id: i64,
-    fence: i64,
-    outcome: Option<Value>,
-) -> Result<()> {
-    let queue: Option<String> = sqlx::query_scalar(COMPLETE)
-        .bind(json_text(outcome.as_ref()))
-        .bind(store.now_ms())
-        .bind(id)
-        .bind(fence)
-        .fetch_optional(&store.pool)
+/// Writes a batch of completions in one statement (one transaction, one
+/// durable write); each keeps its own fence check, so a lost lease fails that
+/// job alone.
+pub(super) async fn run_batch(
+    pool: PgPool,
+    clock: Arc<dyn Clock>,
+    items: Vec<Item>,
+) -> Vec<Result<()>> {
+    let n = items.len();
+    let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
+    let fences: Vec<i64> = items.iter().map(|i| i.1).collect();
+    let outcomes: Vec<Option<String>> = items.iter().map(|i| json_text(i.2.as_ref())).collect();
+    let now = clock.now().timestamp_millis();
+    let done: Vec<(i64, String)> = match sqlx::query_as(COMPLETE_MANY)
+        .bind(&ids)
+        .bind(&fences)
+        .bind(&outcomes)
+        .bind(now)
+        .fetch_all(&pool)
         .await
-        .map_err(|e| QueueError::storage("completing a job", e))?;
-    match queue {
-        Some(queue) => {
-            metrics::counter!("postd_queue_completed_total", "queue" => queue).increment(1);
-            Ok(())
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            let shared = QueueError::storage("completing jobs", e);
+            let text = shared.to_string();
+            let mut out = vec![Err(shared)];
+            out.extend((1..n).map(|_| Err(QueueError::Config(text.clone()))));
+            return out;
         }
-        None => Err(store.lease_lost(id).await),
+    };
+    let completed: std::collections::HashMap<i64, String> = done.into_iter().collect();
+    let mut out = Vec::with_capacity(n);
+    for id in &ids {
+        out.push(match completed.get(id) {
+            Some(queue) => {
+                metrics::counter!("postd_queue_completed_total", "queue" => queue.clone())
+                    .increment(1);
+                Ok(())
+            }
+            None => Err(lost_or_missing(&pool, *id).await),
+        });
+    }
+    out
+}
+
+async fn lost_or_missing(pool: &PgPool, id: i64) -> QueueError {
+    match sqlx::query_scalar::<_, i64>("SELECT id FROM postd_jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    {
+        Ok(Some(_)) => QueueError::LeaseLost { id },
+        Ok(None) => QueueError::NotFound { id },
+        Err(e) => QueueError::storage("checking a lost lease", e),
     }
 }

@@ -67,6 +67,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (budget_key, window_ms)
     );",
     ),
+    (
+        3,
+        // A backlog of due jobs is claimed by walking this index in claim
+        // order (priority, then due time) and stopping at the limit; with
+        // only the run-time-first index every claim sorted the backlog.
+        // `postd_jobs_due` stays for the waiter's next-due probe.
+        "CREATE INDEX IF NOT EXISTS postd_jobs_ready
+        ON postd_jobs (queue, priority DESC, run_at, id) WHERE state = 'pending';",
+    ),
 ];
 
 pub(super) async fn run(store: &PostgresJobStore) -> Result<()> {

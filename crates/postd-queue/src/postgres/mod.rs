@@ -35,6 +35,7 @@ use tokio::task::JoinHandle;
 use crate::backoff::Backoff;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{QueueError, Result};
+use crate::group_commit::GroupCommit;
 use crate::job::{
     Budget, ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
 };
@@ -86,6 +87,7 @@ pub struct PostgresJobStore {
     clock: Arc<dyn Clock>,
     backoff: Backoff,
     signal: Arc<Notify>,
+    commits: GroupCommit,
     listener: Arc<OnceCell<ListenerTask>>,
 }
 
@@ -103,11 +105,13 @@ impl PostgresJobStore {
     /// Uses an existing pool and migrates the schema. The `LISTEN` connection
     /// is opened separately, with the same options, on the first wait.
     pub async fn from_pool(pool: PgPool) -> Result<Self> {
+        let pool_for_writer = pool.clone();
         let store = PostgresJobStore {
             pool,
             clock: Arc::new(SystemClock),
             backoff: Backoff::default(),
             signal: Arc::new(Notify::new()),
+            commits: writer(&pool_for_writer, Arc::new(SystemClock)),
             listener: Arc::new(OnceCell::new()),
         };
         store.migrate().await?;
@@ -117,6 +121,7 @@ impl PostgresJobStore {
     /// Replaces the clock (tests use a [`ManualClock`](crate::ManualClock)).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.commits = writer(&self.pool, Arc::clone(&clock));
         self.clock = clock;
         self
     }
@@ -256,7 +261,7 @@ impl JobStore for PostgresJobStore {
     }
 
     async fn complete(&self, id: i64, fence: i64, outcome: Option<Value>) -> Result<()> {
-        complete::run(self, id, fence, outcome).await
+        self.commits.complete(id, fence, outcome).await
     }
 
     async fn reschedule(
@@ -337,4 +342,10 @@ impl JobStore for PostgresJobStore {
     async fn give_back_budget(&self, key: &str, window: Duration) -> Result<()> {
         budget::give_back(self, key, window).await
     }
+}
+
+/// The group-commit writer of completions for `pool`.
+fn writer(pool: &PgPool, clock: Arc<dyn Clock>) -> GroupCommit {
+    let pool = pool.clone();
+    GroupCommit::start(move |items| complete::run_batch(pool.clone(), Arc::clone(&clock), items))
 }

@@ -1,6 +1,6 @@
 //! claim: lease due jobs and expired leases in one statement per batch.
 
-use super::{SqliteJobStore, append_error, queues_json};
+use super::{SqliteJobStore, append_error};
 use crate::backoff::after;
 use crate::codec::{check_claim, col, decode_claimed, rfc3339, sort_claimed};
 use crate::error::{QueueError, Result};
@@ -29,7 +29,7 @@ macro_rules! bury_sql {
                 lease_expires_at = NULL,
                 updated_at = ?3
             WHERE state = 'running'
-              AND queue IN (SELECT value FROM json_each(?1))
+              AND queue = ?1
               AND lease_expires_at <= ?3
               AND attempts >= max_attempts
             RETURNING id, queue"
@@ -37,7 +37,8 @@ macro_rules! bury_sql {
     };
 }
 
-/// `?1` queues (JSON array), `?2` worker, `?3` now, `?4` lease expiry,
+/// `?1` one queue (a claim over several runs this per queue, in order, so
+/// each is a walk of the queue's ready index that stops at the limit), `?2` worker, `?3` now, `?4` lease expiry,
 /// `?5` limit, `?6` now as RFC 3339 text.
 ///
 /// SET expressions see the row as it was, so `state = 'running'` there
@@ -62,9 +63,9 @@ macro_rules! claim_sql {
             WHERE id IN (
                 SELECT id FROM (
                     SELECT id, priority, run_at FROM (
-                        SELECT id, priority, run_at FROM postd_jobs
+                        SELECT id, priority, run_at FROM postd_jobs INDEXED BY postd_jobs_ready
                         WHERE state = 'pending'
-                          AND queue IN (SELECT value FROM json_each(?1))
+                          AND queue = ?1
                           AND run_at <= ?3
                         ORDER BY priority DESC, run_at, id
                         LIMIT ?5)
@@ -72,7 +73,7 @@ macro_rules! claim_sql {
                     SELECT id, priority, run_at FROM (
                         SELECT id, priority, run_at FROM postd_jobs
                         WHERE state = 'running'
-                          AND queue IN (SELECT value FROM json_each(?1))
+                          AND queue = ?1
                           AND lease_expires_at <= ?3
                           AND attempts < max_attempts
                         ORDER BY lease_expires_at
@@ -109,9 +110,7 @@ pub(super) async fn run(store: &SqliteJobStore, request: &ClaimRequest) -> Resul
         return Ok(Vec::new());
     }
     let now = store.now_ms();
-    let queues = queues_json(&request.queues);
     let expires = after(now, request.lease);
-    let limit = i64::from(request.limit);
     let now_text = rfc3339(now);
 
     let mut tx = store
@@ -119,26 +118,38 @@ pub(super) async fn run(store: &SqliteJobStore, request: &ClaimRequest) -> Resul
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|e| QueueError::storage("starting a claim", e))?;
-    let buried: Vec<(i64, String)> = sqlx::query_as(BURY)
-        .bind(&queues)
-        .bind(&request.worker)
-        .bind(now)
-        .bind(expires)
-        .bind(limit)
-        .bind(&now_text)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| QueueError::storage("burying jobs stalled on their last attempt", e))?;
-    let rows = sqlx::query(CLAIM)
-        .bind(&queues)
-        .bind(&request.worker)
-        .bind(now)
-        .bind(expires)
-        .bind(limit)
-        .bind(&now_text)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| QueueError::storage("claiming jobs", e))?;
+    let mut buried: Vec<(i64, String)> = Vec::new();
+    let mut rows = Vec::new();
+    // Queue by queue, in the order asked: each claim walks one queue's ready
+    // index and stops at the limit, however long the backlog.
+    for queue in &request.queues {
+        let remaining = i64::from(request.limit) - rows.len() as i64;
+        if remaining <= 0 {
+            break;
+        }
+        let dead: Vec<(i64, String)> = sqlx::query_as(BURY)
+            .bind(queue)
+            .bind(&request.worker)
+            .bind(now)
+            .bind(expires)
+            .bind(remaining)
+            .bind(&now_text)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| QueueError::storage("burying jobs stalled on their last attempt", e))?;
+        buried.extend(dead);
+        let got = sqlx::query(CLAIM)
+            .bind(queue)
+            .bind(&request.worker)
+            .bind(now)
+            .bind(expires)
+            .bind(remaining)
+            .bind(&now_text)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| QueueError::storage("claiming jobs", e))?;
+        rows.extend(got);
+    }
 
     let mut claimed = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -191,8 +202,9 @@ pub(super) async fn explain(store: &SqliteJobStore, request: &ClaimRequest) -> R
     let now = store.now_ms();
     let mut plan = String::new();
     for (name, sql) in [("bury", EXPLAIN_BURY), ("claim", EXPLAIN_CLAIM)] {
+        let queue = request.queues.first().cloned().unwrap_or_default();
         let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sql)
-            .bind(queues_json(&request.queues))
+            .bind(queue)
             .bind(&request.worker)
             .bind(now)
             .bind(after(now, request.lease))

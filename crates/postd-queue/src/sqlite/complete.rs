@@ -1,40 +1,86 @@
-//! complete: the fenced, single-statement end of a successful job.
+//! complete: the fenced, single-statement end of a successful job,
+//! written in groups (see `group_commit`): one transaction per batch.
 
-use serde_json::Value;
+use std::sync::Arc;
 
-use super::SqliteJobStore;
-use crate::codec::json_text;
+use sqlx::SqlitePool;
+
+use crate::clock::Clock;
 use crate::error::{QueueError, Result};
+use crate::group_commit::Item;
 
-const COMPLETE: &str = "UPDATE postd_jobs SET
+/// The whole batch in one statement: `?1` is a JSON array of
+/// `[id, fence, outcome]`, `?2` now. Each row keeps its own fence check.
+const COMPLETE_MANY: &str = "UPDATE postd_jobs SET
         state = 'completed',
-        outcome = ?1,
+        outcome = CASE WHEN b.outcome = 'null' THEN NULL ELSE b.outcome END,
         completed_at = ?2,
         updated_at = ?2,
         lease_owner = NULL,
         lease_expires_at = NULL
-    WHERE id = ?3 AND fence = ?4 AND state = 'running'
-    RETURNING queue";
+    FROM (SELECT value ->> 0 AS id, value ->> 1 AS fence, value -> 2 AS outcome
+          FROM json_each(?1)) AS b
+    WHERE postd_jobs.id = b.id AND postd_jobs.fence = b.fence AND postd_jobs.state = 'running'
+    RETURNING postd_jobs.id, postd_jobs.queue";
 
-pub(super) async fn run(
-    store: &SqliteJobStore,
-    id: i64,
-    fence: i64,
-    outcome: Option<Value>,
-) -> Result<()> {
-    let queue: Option<String> = sqlx::query_scalar(COMPLETE)
-        .bind(json_text(outcome.as_ref()))
-        .bind(store.now_ms())
-        .bind(id)
-        .bind(fence)
-        .fetch_optional(&store.pool)
+/// Writes a batch of completions in one statement (one transaction, one
+/// durable write); each keeps its own fence check, so a lost lease fails that
+/// job alone.
+pub(super) async fn run_batch(
+    pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+    items: Vec<Item>,
+) -> Vec<Result<()>> {
+    let n = items.len();
+    let batch: Vec<serde_json::Value> = items
+        .iter()
+        .map(|(id, fence, outcome)| {
+            serde_json::json!([
+                id,
+                fence,
+                outcome.clone().unwrap_or(serde_json::Value::Null)
+            ])
+        })
+        .collect();
+    let now = clock.now().timestamp_millis();
+    let done: Vec<(i64, String)> = match sqlx::query_as(COMPLETE_MANY)
+        .bind(serde_json::Value::Array(batch).to_string())
+        .bind(now)
+        .fetch_all(&pool)
         .await
-        .map_err(|e| QueueError::storage("completing a job", e))?;
-    match queue {
-        Some(queue) => {
-            metrics::counter!("postd_queue_completed_total", "queue" => queue).increment(1);
-            Ok(())
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            let shared = QueueError::storage("completing jobs", e);
+            let text = shared.to_string();
+            let mut out = vec![Err(shared)];
+            out.extend((1..n).map(|_| Err(QueueError::Config(text.clone()))));
+            return out;
         }
-        None => Err(store.lease_lost(id).await),
+    };
+    let completed: std::collections::HashMap<i64, String> = done.into_iter().collect();
+    let mut out = Vec::with_capacity(n);
+    for (id, _, _) in &items {
+        out.push(match completed.get(id) {
+            Some(queue) => {
+                metrics::counter!("postd_queue_completed_total", "queue" => queue.clone())
+                    .increment(1);
+                Ok(())
+            }
+            None => Err(lost_or_missing(&pool, *id).await),
+        });
+    }
+    out
+}
+
+async fn lost_or_missing(pool: &SqlitePool, id: i64) -> QueueError {
+    match sqlx::query_scalar::<_, i64>("SELECT id FROM postd_jobs WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    {
+        Ok(Some(_)) => QueueError::LeaseLost { id },
+        Ok(None) => QueueError::NotFound { id },
+        Err(e) => QueueError::storage("checking a lost lease", e),
     }
 }

@@ -4,18 +4,20 @@ use super::SqliteJobStore;
 use crate::error::{QueueError, Result};
 
 /// Indexes are what keep every hot statement off a table scan:
-/// - `postd_jobs_due`: the claim's pending arm and the waiter's next-due probe,
-///   a range on `(queue, run_at)` over pending rows only. `run_at` leads
-///   rather than `priority` because a publishing queue holds many posts
-///   scheduled far ahead: with priority first, every idle claim would walk
-///   all of them to learn none is due. The due ones are few, and sorting them
-///   by priority is cheap.
+/// - `postd_jobs_due`: the waiter's next-due probe, a range on
+///   `(queue, run_at)` over pending rows only.
+/// - `postd_jobs_ready` (version 3): the claim's pending arm,
+///   `(queue, priority DESC, run_at, id)` over pending rows: the claim walks
+///   it in claim order, skips rows not yet due, and stops at the limit, so a
+///   backlog of due jobs costs nothing to claim from. (Within one priority the
+///   due rows come first; many far-future jobs at a *higher* priority than the
+///   due ones would be walked past.)
 /// - `postd_jobs_leases`: the claim's stalled arm, running rows by expiry.
 /// - `postd_jobs_idempotency`: uniqueness of `(queue, key)`, and the lookup on a duplicate.
 /// - `postd_jobs_finished`: per-queue counts of finished jobs and the
 ///   per-queue dead-letter listing. Partial, so that finished rows (the bulk
 ///   of the table) are the only ones in it and the planner never prefers it
-///   to `postd_jobs_due` for the claim.
+///   to the ready index for the claim.
 /// - `postd_jobs_dead`: dead letters across queues by age (listing, purge).
 ///
 /// SQLite uses a partial index only when the query repeats the index's
@@ -85,6 +87,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         used INTEGER NOT NULL CHECK (used >= 0),
         PRIMARY KEY (budget_key, window_ms)
     ) WITHOUT ROWID;",
+    ),
+    (
+        3,
+        // A backlog of due jobs is claimed by walking this index in claim
+        // order (priority, then due time) and stopping at the limit; with
+        // only the run-time-first index every claim sorted the backlog.
+        // `postd_jobs_due` stays for the waiter's next-due probe.
+        "CREATE INDEX IF NOT EXISTS postd_jobs_ready
+        ON postd_jobs (queue, priority DESC, run_at, id) WHERE state = 'pending';",
     ),
 ];
 

@@ -36,6 +36,7 @@ use tokio::sync::Notify;
 use crate::backoff::Backoff;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{QueueError, Result};
+use crate::group_commit::GroupCommit;
 use crate::job::{
     Budget, ClaimRequest, ClaimedJob, Enqueued, FailOutcome, Failure, Job, NewJob, QueueStats, Wake,
 };
@@ -65,6 +66,7 @@ pub struct SqliteJobStore {
     clock: Arc<dyn Clock>,
     backoff: Backoff,
     signal: Arc<Notify>,
+    commits: GroupCommit,
 }
 
 impl SqliteJobStore {
@@ -108,11 +110,13 @@ impl SqliteJobStore {
     /// Uses an existing pool (e.g. one shared with the application's own
     /// tables; every table here is named `postd_jobs*`) and migrates it.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self> {
+        let pool_for_writer = pool.clone();
         let store = SqliteJobStore {
             pool,
             clock: Arc::new(SystemClock),
             backoff: Backoff::default(),
             signal: Arc::new(Notify::new()),
+            commits: writer(&pool_for_writer, Arc::new(SystemClock)),
         };
         store.migrate().await?;
         Ok(store)
@@ -121,6 +125,7 @@ impl SqliteJobStore {
     /// Replaces the clock (tests use a [`ManualClock`](crate::ManualClock)).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.commits = writer(&self.pool, Arc::clone(&clock));
         self.clock = clock;
         self
     }
@@ -177,11 +182,6 @@ impl SqliteJobStore {
     }
 }
 
-/// The queues of a request as a JSON array, for `json_each`.
-fn queues_json(queues: &[String]) -> String {
-    serde_json::Value::from(queues.to_vec()).to_string()
-}
-
 #[async_trait]
 impl JobStore for SqliteJobStore {
     async fn migrate(&self) -> Result<()> {
@@ -211,7 +211,7 @@ impl JobStore for SqliteJobStore {
     }
 
     async fn complete(&self, id: i64, fence: i64, outcome: Option<Value>) -> Result<()> {
-        complete::run(self, id, fence, outcome).await
+        self.commits.complete(id, fence, outcome).await
     }
 
     async fn reschedule(
@@ -292,4 +292,10 @@ impl JobStore for SqliteJobStore {
     async fn give_back_budget(&self, key: &str, window: Duration) -> Result<()> {
         budget::give_back(self, key, window).await
     }
+}
+
+/// The group-commit writer of completions for `pool`.
+fn writer(pool: &SqlitePool, clock: Arc<dyn Clock>) -> GroupCommit {
+    let pool = pool.clone();
+    GroupCommit::start(move |items| complete::run_batch(pool.clone(), Arc::clone(&clock), items))
 }

@@ -1,0 +1,201 @@
+//! Queue throughput with a no-op handler, the same work as the BullMQ
+//! baseline: N jobs with a de-duplication key and 3 attempts enqueued in
+//! bulk (1,000 per call), then claimed and completed by C concurrent
+//! handlers in P worker processes (C split between them), each process
+//! claiming as many as it has free handlers. Prints one JSON line.
+//!
+//! ```sh
+//! cargo run --release -p postd-queue --example queue_throughput -- sqlite 20000 50 1
+//! cargo run --release -p postd-queue --features postgres --example queue_throughput -- \
+//!     postgres://postgres@127.0.0.1:5432/test 20000 50 2
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use postd_queue::{ClaimRequest, JobStore, NewJob, SqliteJobStore};
+use serde_json::json;
+
+const QUEUE: &str = "bench";
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--worker") {
+        // A child process: work the queue until it is empty.
+        let store = open(&args[2], false).await;
+        let concurrency: usize = args[3].parse().unwrap();
+        let batch: u32 = args[4].parse().unwrap();
+        work(store, concurrency, batch).await;
+        return;
+    }
+    let backend = args.get(1).cloned().unwrap_or_else(|| "sqlite".to_owned());
+    let jobs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let concurrency: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(50);
+    let processes: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let batch: u32 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(100);
+    let target = if backend == "sqlite" {
+        let path =
+            std::env::temp_dir().join(format!("postd-queue-bench-{}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        format!("sqlite:{}", path.display())
+    } else {
+        backend.clone()
+    };
+    let store = open(&target, true).await;
+
+    let t0 = Instant::now();
+    for chunk in (0..jobs).collect::<Vec<_>>().chunks(1_000) {
+        let batch_jobs = chunk
+            .iter()
+            .map(|i| {
+                NewJob::new(QUEUE, json!({ "i": i, "text": "hello world" }))
+                    .with_idempotency_key(format!("p{i}"))
+                    .with_max_attempts(3)
+            })
+            .collect();
+        store.enqueue_many(batch_jobs).await.unwrap();
+    }
+    let enqueue_s = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    if processes <= 1 {
+        work(store.clone(), concurrency, batch).await;
+    } else {
+        let exe = std::env::current_exe().unwrap();
+        let per = concurrency.div_ceil(processes).max(1);
+        let children: Vec<_> = (0..processes)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args(["--worker", &target, &per.to_string(), &batch.to_string()])
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+    }
+    let process_s = t1.elapsed().as_secs_f64();
+    let stats = store.stats(QUEUE).await.unwrap();
+    assert_eq!(stats.completed as usize, jobs, "{stats:?}");
+    let system = if target.starts_with("sqlite") {
+        "postd-sqlite"
+    } else {
+        "postd-postgres"
+    };
+    println!(
+        "{}",
+        json!({
+            "system": system, "jobs": jobs, "concurrency": concurrency, "processes": processes,
+            "enqueue_per_s": (jobs as f64 / enqueue_s).round(),
+            "process_per_s": (jobs as f64 / process_s).round(),
+        })
+    );
+    if let Some(path) = target.strip_prefix("sqlite:")
+        && std::env::var_os("POSTD_BENCH_KEEP").is_none()
+    {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
+    }
+}
+
+async fn open(target: &str, fresh: bool) -> Arc<dyn JobStore> {
+    if let Some(path) = target.strip_prefix("sqlite:") {
+        return Arc::new(SqliteJobStore::open(path).await.unwrap());
+    }
+    postgres(target, fresh).await
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres(url: &str, fresh: bool) -> Arc<dyn JobStore> {
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use std::str::FromStr;
+    let schema = "postd_queue_bench";
+    if fresh {
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let options = PgConnectOptions::from_str(url)
+        .unwrap()
+        .options([("search_path", schema)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(options)
+        .await
+        .unwrap();
+    Arc::new(
+        postd_queue::PostgresJobStore::from_pool(pool)
+            .await
+            .unwrap(),
+    )
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres(_: &str, _: bool) -> Arc<dyn JobStore> {
+    panic!("build with --features postgres for a postgres:// target")
+}
+
+/// Up to `concurrency` handlers at once, as the engine's worker runs them:
+/// one loop claims for the free handlers (at most `batch` per claim) once a
+/// quarter of them are free, so claims come in batches rather than one job
+/// at a time; each job gets a handler task that runs the no-op and
+/// completes it, until no job is left.
+async fn work(store: Arc<dyn JobStore>, concurrency: usize, batch: u32) {
+    let worker = format!("bench-{}", std::process::id());
+    let refill = (concurrency / 4).max(1);
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while let Some(done) = running.try_join_next() {
+            done.unwrap();
+        }
+        let free = concurrency - running.len();
+        if free < refill && !running.is_empty() {
+            if let Some(done) = running.join_next().await {
+                done.unwrap();
+            }
+            continue;
+        }
+        let request = ClaimRequest::new([QUEUE], worker.clone())
+            .with_limit(u32::try_from(free).unwrap().min(batch))
+            .with_lease(Duration::from_secs(60));
+        let jobs = store.claim(&request).await.unwrap();
+        if jobs.is_empty() {
+            if running.is_empty() {
+                let s = store.stats(QUEUE).await.unwrap();
+                if s.pending == 0 && s.running == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            } else if let Some(done) = running.join_next().await {
+                done.unwrap();
+            }
+            continue;
+        }
+        for job in jobs {
+            let store = Arc::clone(&store);
+            running.spawn(async move {
+                // The no-op handler.
+                std::hint::black_box(&job.payload);
+                store.complete(job.id, job.fence, None).await.unwrap();
+            });
+        }
+    }
+}
