@@ -126,6 +126,17 @@ impl Env {
         }
     }
 
+    /// The environment `postd` gets.
+    pub fn vars(&self) -> &[(String, String)] {
+        &self.vars
+    }
+
+    /// Sets (or replaces) a variable of the environment `postd` gets.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != name);
+        self.vars.push((name.to_owned(), value.to_owned()));
+    }
+
     /// Drops a variable from the environment `postd` gets.
     pub fn without(&mut self, name: &str) {
         self.vars.retain(|(k, _)| k != name);
@@ -329,7 +340,7 @@ pub async fn finish(child: Child) -> Out {
     }
 }
 
-fn rand_u32() -> u32 {
+pub fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now()) as u32
 }
