@@ -167,14 +167,12 @@ async fn battery(
 
     let started = Instant::now();
     let mut workers = vec![worker(env, 0), worker(env, 1)];
-    let mut spawned = 2;
     // Twenty SIGKILLs at random moments, each worker restarted at once.
-    for k in 0..KILLS {
+    for (k, spawned) in (0..KILLS).zip(2..) {
         tokio::time::sleep(Duration::from_millis(150 + rand_u32() as u64 % 350)).await;
         let victim = k % workers.len();
         workers[victim].kill().await.unwrap();
         workers[victim] = worker(env, spawned);
-        spawned += 1;
     }
     // One worker stopped well past its 1 s lease, then resumed.
     signal(&workers[0], "-STOP");
