@@ -6,8 +6,9 @@
 //! `linkedin`, `tiktok`, `gbp`, `mailchimp`, `twitter`; all on by default).
 //!
 //! This facade re-exports [`postd_core`] (the contract, errors, HTTP, OAuth,
-//! webhook crypto and refresh planning), [`postd_manager`], and the token
-//! vault as [`vault`] (cargo features `vault`, default, and `postgres`).
+//! webhook crypto and refresh planning), [`postd_manager`], the token vault
+//! as `vault`, and the pipeline as `engine` and `queue` (cargo features
+//! `vault` and `engine`, on by default, and `postgres`).
 //!
 //! ```
 //! use postd::{ConnectorManager, ConnectorStatus, Platform};
@@ -30,3 +31,11 @@ pub use postd_manager::{ConnectorManager, ConnectorStatus, ManagerBuilder, conne
 /// The TokenVault (cargo feature `vault`, on by default; `postgres` adds the Postgres store).
 #[cfg(feature = "vault")]
 pub use postd_vault as vault;
+
+/// The durable job store (cargo feature `engine`, on by default; `postgres` adds the Postgres store).
+#[cfg(feature = "engine")]
+pub use postd_queue as queue;
+
+/// The publishing pipeline: schedule, workers, reconciliation, dead letters (cargo feature `engine`).
+#[cfg(feature = "engine")]
+pub use postd_engine as engine;
