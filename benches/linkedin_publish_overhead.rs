@@ -128,6 +128,7 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    postd::http::install_crypto_provider();
     let plain = postd::reqwest::Client::builder()
         .redirect(postd::reqwest::redirect::Policy::none())
         .build()

@@ -215,6 +215,7 @@ fn bench(c: &mut Criterion) {
 }
 
 fn reqwest_client() -> postd::reqwest::Client {
+    postd::http::install_crypto_provider();
     postd::reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))

@@ -137,6 +137,7 @@ fn upload(info: &Value, size_mib: u64, curl: bool) {
     if curl {
         // The same file, one PUT, to an upload URL on the same fake.
         let upload_url = rt.block_on(async {
+            postd::http::install_crypto_provider();
             let init: Value = postd::reqwest::Client::new()
                 .post(format!("{}/rest/images?action=initializeUpload", s("uri")))
                 .bearer_auth(s("token"))

@@ -653,3 +653,13 @@ async fn a_media_file_failing_mid_upload_is_a_local_error_not_an_unknown_outcome
     assert!(err.message().contains("clip.mp4"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn https_works_with_the_one_crypto_provider() {
+    // Nothing listens there: the TLS stack must be set up (ring) and fail as a connection error, not panic.
+    let c = client(None);
+    let err = call(&c, GET, Method::GET, "https://127.0.0.1:9/x")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+}

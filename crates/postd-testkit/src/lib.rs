@@ -498,6 +498,8 @@ impl FakeServer {
     }
 
     async fn with_server(server: MockServer) -> Self {
+        // Tests talk to fakes with plain reqwest clients too: give them the one TLS provider.
+        postd_core::http::install_crypto_provider();
         let unmatched = UnmatchedLog::default();
         let faults = Faults::default();
         Mock::given(any())

@@ -86,6 +86,7 @@ impl HttpClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<HttpClient> {
+        install_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
@@ -403,6 +404,15 @@ fn status_label(status: u16) -> &'static str {
         504 => "504",
         _ => "5xx",
     }
+}
+
+/// Installs ring as the process's TLS crypto provider, unless one is
+/// installed already (then it does nothing). POSTD builds reqwest with rustls
+/// and no provider of its own, so the tree holds one crypto library;
+/// [`HttpClientBuilder::build`] calls this, and so must code that builds a
+/// `reqwest::Client` directly before POSTD has built one.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Sets `Authorization: Bearer <token>`, marked sensitive so it never shows in `Debug`.

@@ -51,7 +51,10 @@ use crate::platform::Platform;
 use classify::{classify_failure, describe_serde_error};
 
 pub use classify::{classify_status, generic_error};
-pub use client::{DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpClientBuilder, USER_AGENT, bearer};
+pub use client::{
+    DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpClientBuilder, USER_AGENT, bearer,
+    install_crypto_provider,
+};
 pub use retry::{Decision, RetryPolicy, Stop, decide, parse_retry_after, retry_after};
 
 /// Who is calling, for retries, tracing, metrics and errors.

@@ -56,6 +56,7 @@ mod tests {
 
     #[test]
     fn secrets_are_collected_from_header_query_and_form() {
+        crate::http::install_crypto_provider();
         let client = reqwest::Client::new();
         let req = client
             .post("http://localhost/x?access_token=QUERYTOKEN&fields=id")
