@@ -46,17 +46,16 @@ impl Cap {
 /// LinkedIn's daily limits per member and per application reset at UTC
 /// midnight and are shown only in the app's Developer Portal analytics
 /// (<https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits>);
-/// the figures here, 150 posts per member and 100,000 per app per day, are
-/// those the older Share API pages listed. Set your app's own with
-/// [`EngineConfig::with_caps`].
+/// the figure here, 150 posts per member per day, is the one the older Share
+/// API pages listed (they also listed 100,000 per app). Set your app's own
+/// with [`EngineConfig::with_caps`].
 /// Instagram's 24-hour publishing quota is read live from
 /// `content_publishing_limit` by the connector before each publish, so it is not repeated here.
 pub fn default_caps() -> Vec<Cap> {
     const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-    vec![
-        Cap::new(Platform::LinkedIn, CapScope::Account, 150, DAY),
-        Cap::new(Platform::LinkedIn, CapScope::App, 100_000, DAY),
-    ]
+    // The app-wide 100,000 is left out: each cap costs a write per publish,
+    // and few apps come near it. Add it with `with_caps` if yours does.
+    vec![Cap::new(Platform::LinkedIn, CapScope::Account, 150, DAY)]
 }
 
 /// How the engine runs.

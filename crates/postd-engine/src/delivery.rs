@@ -47,9 +47,10 @@ fn one() -> u32 {
 
 /// What a delivery has done so far, kept in the job between attempts.
 ///
-/// It says whether a publish may have reached the platform: anything but
-/// [`Progress::Idle`] makes the next attempt ask the platform before
-/// publishing again.
+/// It says whether a publish may have reached the platform. A job claimed
+/// again with no progress at all (its last attempt crashed or lost its lease)
+/// is treated as "may have": the claim is the mark that an attempt started.
+/// [`Progress::Idle`] says the last attempt was refused before it applied.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub(crate) enum Progress {
@@ -58,8 +59,6 @@ pub(crate) enum Progress {
         #[serde(default)]
         first_attempt_at: Option<DateTime<Utc>>,
     },
-    /// A publish was sent (saved before the call): it may have applied.
-    Attempting { first_attempt_at: DateTime<Utc> },
     /// The platform's answer was lost: reconcile before anything else.
     Unconfirmed {
         first_attempt_at: DateTime<Utc>,
@@ -89,8 +88,7 @@ impl Progress {
     pub(crate) fn first_attempt_at(&self) -> Option<DateTime<Utc>> {
         match self {
             Progress::Idle { first_attempt_at } => *first_attempt_at,
-            Progress::Attempting { first_attempt_at }
-            | Progress::Unconfirmed {
+            Progress::Unconfirmed {
                 first_attempt_at, ..
             }
             | Progress::Processing {
@@ -101,10 +99,7 @@ impl Progress {
 
     /// Whether a publish may have reached the platform without an answer.
     pub(crate) fn may_have_published(&self) -> bool {
-        matches!(
-            self,
-            Progress::Attempting { .. } | Progress::Unconfirmed { .. }
-        )
+        matches!(self, Progress::Unconfirmed { .. })
     }
 }
 
@@ -207,6 +202,14 @@ impl DeliveryView {
             JobState::Cancelled => DeliveryState::Cancelled,
             JobState::Running => DeliveryState::Publishing,
             JobState::Dead if progress.may_have_published() => DeliveryState::Unconfirmed,
+            // It went dead when a lease expired on its last attempt, leaving
+            // no word of how far that attempt got.
+            JobState::Dead
+                if job.progress.is_none()
+                    && job.errors.last().is_some_and(|e| e.kind == "stalled") =>
+            {
+                DeliveryState::Unconfirmed
+            }
             JobState::Dead => DeliveryState::Dead,
             JobState::Pending => match progress {
                 Progress::Processing { .. } => DeliveryState::Pending,

@@ -93,7 +93,19 @@ impl Engine {
             job.fence,
             self.inner.config.lease,
         );
-        let result = self.steps(&run, &delivery, progress, &heartbeat).await;
+        // A previous attempt that left no word (it crashed, or its lease was
+        // taken) may have published: the claim is the mark that one started.
+        let unknown_prior = job.progress.is_none() && (job.attempt > 1 || job.reclaimed);
+        let earliest = job.created_at.min(delivery.due_at);
+        let result = self
+            .steps(
+                &run,
+                &delivery,
+                progress,
+                unknown_prior.then_some(earliest),
+                &heartbeat,
+            )
+            .await;
         drop(heartbeat);
         let ended = match result {
             Ok(ended) => ended,
@@ -118,6 +130,7 @@ impl Engine {
         run: &Attempt<'_>,
         delivery: &DeliveryJob,
         progress: Progress,
+        unknown_prior: Option<DateTime<Utc>>,
         heartbeat: &Heartbeat,
     ) -> Result<Ended, Stop> {
         let to = &delivery.to;
@@ -149,8 +162,11 @@ impl Engine {
                     .poll(run, connector.as_ref(), &creds, handle, *first_attempt_at)
                     .await;
             }
-            p if p.may_have_published() => {
-                let first = p.first_attempt_at().unwrap_or_else(Utc::now);
+            p if p.may_have_published() || unknown_prior.is_some() => {
+                let first = p
+                    .first_attempt_at()
+                    .or(unknown_prior)
+                    .unwrap_or_else(Utc::now);
                 match self
                     .reconcile(connector.as_ref(), &creds, delivery, first)
                     .await
@@ -191,11 +207,10 @@ impl Engine {
             Err(e) => return run.fail(&e).await,
         };
 
-        // From here a publish may reach the platform: say so first, and only
-        // with the lease still ours.
-        let attempting = Progress::Attempting { first_attempt_at };
-        run.save(&attempting).await?;
-        if heartbeat.lost() {
+        // From here a publish may reach the platform: only with the lease
+        // still ours (a read of the fence; the claim itself is the mark that
+        // an attempt started, so a crash from here on is reconciled).
+        if heartbeat.lost() || !run.still_ours().await {
             self.give_back(&taken).await;
             return Err(Stop::LeaseLost);
         }
@@ -377,6 +392,14 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
+    /// Whether the job is still leased to this attempt (its fence unchanged).
+    async fn still_ours(&self) -> bool {
+        matches!(
+            self.jobs.get(self.id).await,
+            Ok(Some(j)) if j.fence == self.fence && j.state == postd_queue::JobState::Running
+        )
+    }
+
     async fn save(&self, progress: &Progress) -> Result<(), Stop> {
         self.jobs
             .save_progress(self.id, self.fence, progress.to_value())

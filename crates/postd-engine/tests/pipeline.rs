@@ -332,3 +332,55 @@ async fn a_corrupt_payload_goes_dead_without_stopping_the_worker() {
             .contains("corrupt delivery payload")
     );
 }
+
+#[tokio::test]
+async fn a_worker_paused_past_its_lease_cannot_complete_and_its_publish_is_not_repeated() {
+    let p = pipeline("paused").await;
+    let (page, _) = p.meta_account("meta-1", 1).await;
+    let scheduled = p
+        .engine
+        .schedule_now(
+            post("paused-1", "sent by a worker that froze"),
+            vec![to("meta-1", &page)],
+        )
+        .await
+        .unwrap();
+    let id = scheduled.deliveries[0].id;
+    // Worker A claims with a short lease, publishes, and freezes before completing.
+    let a = postd_queue::ClaimRequest::new(["postd.publish"], "worker-a")
+        .with_lease(Duration::from_millis(200));
+    let claimed = p.engine.jobs().claim(&a).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let creds = p
+        .engine
+        .vault()
+        .credentials(TENANT, "meta-1")
+        .await
+        .unwrap();
+    let sent: postd_core::Post =
+        serde_json::from_value(claimed[0].payload["post"].clone()).unwrap();
+    p.meta_connector
+        .publish(&creds, &page, &sent)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Worker B (the engine) takes the expired lease over and asks the platform first.
+    let report = p.engine.run_until_idle(SETTLE).await.unwrap();
+    assert_eq!(report.published, 1, "{report:?}");
+    let d = p.engine.delivery(id).await.unwrap();
+    assert_eq!(d.state, DeliveryState::Published);
+    assert!(d.reconciled, "found on the platform, not posted again");
+    assert_eq!(d.stalls, 1);
+    assert_eq!(p.meta.facebook_posts(&page.id).len(), 1);
+    // Worker A wakes up: its completion is refused by the fence.
+    let late = p
+        .engine
+        .jobs()
+        .complete(claimed[0].id, claimed[0].fence, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(late, postd_queue::QueueError::LeaseLost { .. }),
+        "{late:?}"
+    );
+}

@@ -4,8 +4,12 @@
 //! handlers in P worker processes (C split between them), each process
 //! claiming as many as it has free handlers. Prints one JSON line.
 //!
+//! A sixth argument first fills the queue with that many jobs due tomorrow,
+//! to compare claiming the due ones from a big queue with an empty one.
+//!
 //! ```sh
 //! cargo run --release -p postd-queue --example queue_throughput -- sqlite 20000 50 1
+//! cargo run --release -p postd-queue --example queue_throughput -- sqlite 10000 50 1 100 1000000
 //! cargo run --release -p postd-queue --features postgres --example queue_throughput -- \
 //!     postgres://postgres@127.0.0.1:5432/test 20000 50 2
 //! ```
@@ -35,6 +39,7 @@ async fn main() {
     let concurrency: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(50);
     let processes: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
     let batch: u32 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(100);
+    let future: usize = args.get(6).and_then(|s| s.parse().ok()).unwrap_or(0);
     let target = if backend == "sqlite" {
         let path =
             std::env::temp_dir().join(format!("postd-queue-bench-{}.db", std::process::id()));
@@ -46,6 +51,19 @@ async fn main() {
         backend.clone()
     };
     let store = open(&target, true).await;
+
+    // Jobs scheduled for tomorrow, which no claim may touch.
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    for start in (0..future).step_by(5_000) {
+        let later = (start..(start + 5_000).min(future))
+            .map(|i| {
+                NewJob::new(QUEUE, json!({ "i": i, "text": "later" }))
+                    .with_idempotency_key(format!("f{i}"))
+                    .with_run_at(tomorrow)
+            })
+            .collect();
+        store.enqueue_many(later).await.unwrap();
+    }
 
     let t0 = Instant::now();
     for chunk in (0..jobs).collect::<Vec<_>>().chunks(1_000) {
@@ -82,6 +100,7 @@ async fn main() {
     let process_s = t1.elapsed().as_secs_f64();
     let stats = store.stats(QUEUE).await.unwrap();
     assert_eq!(stats.completed as usize, jobs, "{stats:?}");
+    assert_eq!(stats.pending as usize, future, "{stats:?}");
     let system = if target.starts_with("sqlite") {
         "postd-sqlite"
     } else {
@@ -91,6 +110,7 @@ async fn main() {
         "{}",
         json!({
             "system": system, "jobs": jobs, "concurrency": concurrency, "processes": processes,
+            "future_jobs": future,
             "enqueue_per_s": (jobs as f64 / enqueue_s).round(),
             "process_per_s": (jobs as f64 / process_s).round(),
         })
@@ -180,7 +200,7 @@ async fn work(store: Arc<dyn JobStore>, concurrency: usize, batch: u32) {
         if jobs.is_empty() {
             if running.is_empty() {
                 let s = store.stats(QUEUE).await.unwrap();
-                if s.pending == 0 && s.running == 0 {
+                if s.due == 0 && s.running == 0 {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(2)).await;
