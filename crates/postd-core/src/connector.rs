@@ -396,6 +396,24 @@ pub struct Health {
 }
 
 impl Health {
+    /// How long before the re-authorization deadline a connection counts as degraded.
+    pub const REAUTH_SOON: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+    /// Marks a healthy connection [`HealthStatus::Degraded`], with a note, when
+    /// its re-authorization deadline is within [`REAUTH_SOON`](Self::REAUTH_SOON) of `now`.
+    pub fn degrade_if_reauth_soon(&mut self, now: DateTime<Utc>) {
+        if self
+            .reauth_deadline
+            .is_some_and(|d| d - now < Self::REAUTH_SOON)
+        {
+            if self.status == HealthStatus::Healthy {
+                self.status = HealthStatus::Degraded;
+            }
+            self.notes
+                .push("authorization ends within 7 days".to_owned());
+        }
+    }
+
     /// A healthy result checked at `now`.
     pub fn healthy(now: DateTime<Utc>) -> Self {
         Health {
@@ -627,6 +645,28 @@ mod tests {
         );
         assert_eq!(some.total(), Some(2.0));
         assert!(DateRange::new(Utc::now(), Utc::now() - chrono::Duration::days(1)).is_err());
+    }
+
+    #[test]
+    fn reauth_within_a_week_degrades_only_a_healthy_connection() {
+        let now = Utc::now();
+        let mut far = Health::healthy(now);
+        far.reauth_deadline = Some(now + chrono::Duration::days(8));
+        far.degrade_if_reauth_soon(now);
+        assert_eq!(far.status, HealthStatus::Healthy);
+        assert!(far.notes.is_empty());
+
+        let mut soon = Health::healthy(now);
+        soon.reauth_deadline = Some(now + chrono::Duration::days(6));
+        soon.degrade_if_reauth_soon(now);
+        assert_eq!(soon.status, HealthStatus::Degraded);
+        assert_eq!(soon.notes, ["authorization ends within 7 days"]);
+
+        let mut broken = Health::healthy(now);
+        broken.status = HealthStatus::Unhealthy;
+        broken.reauth_deadline = Some(now + chrono::Duration::days(1));
+        broken.degrade_if_reauth_soon(now);
+        assert_eq!(broken.status, HealthStatus::Unhealthy, "never upgraded");
     }
 
     #[test]

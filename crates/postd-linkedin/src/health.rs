@@ -1,7 +1,7 @@
 //! Health check: token introspection (`POST /oauth/v2/introspectToken`:
 //! active, status, expiry, scopes) against the scopes the connector needs.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use postd_core::http::RequestContext;
 use postd_core::oauth::{is_oauth_error_body, parse_oauth_error};
 use postd_core::reqwest::Method;
@@ -14,8 +14,6 @@ use crate::rest::Rest;
 
 /// Needed to post as a member.
 pub const MEMBER_SCOPES: &[&str] = &["w_member_social"];
-
-const EXPIRY_WARNING: Duration = Duration::days(7);
 
 pub(crate) async fn check(rest: &Rest, credentials: &Credentials) -> Result<Health> {
     let tokens = credentials.token_set(Platform::LinkedIn)?;
@@ -110,14 +108,8 @@ pub(crate) async fn check(rest: &Rest, credentials: &Credentials) -> Result<Heal
             "missing scopes: {}",
             health.missing_scopes.join(", ")
         ));
-    } else if health
-        .reauth_deadline
-        .is_some_and(|d| d - now < EXPIRY_WARNING)
-    {
-        health.status = HealthStatus::Degraded;
-        health
-            .notes
-            .push("authorization ends within 7 days".to_owned());
+    } else {
+        health.degrade_if_reauth_soon(now);
     }
     Ok(health)
 }

@@ -2,7 +2,7 @@
 //! expiry, granted scopes), the scopes publishing needs, and the latest
 //! rate-limit usage Meta reported.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use postd_core::{Credentials, Health, HealthStatus, Platform, Result};
 
 use crate::auth::{debug_token, unix_time};
@@ -23,9 +23,6 @@ pub const OPTIONAL_SCOPES: &[&str] = &[
     "instagram_manage_insights",
     "pages_manage_metadata",
 ];
-
-/// Expiry this close makes a healthy connection `Degraded`.
-const EXPIRY_WARNING: Duration = Duration::days(7);
 
 pub(crate) async fn check(graph: &Graph, credentials: &Credentials) -> Result<Health> {
     let tokens = credentials.token_set(Platform::Meta)?;
@@ -84,15 +81,7 @@ pub(crate) async fn check(graph: &Graph, credentials: &Credentials) -> Result<He
                 missing_optional.join(", ")
             ));
         }
-        if health
-            .reauth_deadline
-            .is_some_and(|d| d - now < EXPIRY_WARNING)
-        {
-            health.status = HealthStatus::Degraded;
-            health
-                .notes
-                .push("authorization ends within 7 days".to_owned());
-        }
+        health.degrade_if_reauth_soon(now);
         if health.quotas.iter().any(|q| q.used_percent >= 90.0) {
             health.status = HealthStatus::Degraded;
             health

@@ -69,8 +69,13 @@ async fn main() {
     {
         // A queue that filled up over days has long been checkpointed; a
         // million rows just written sit in the WAL, which every read consults.
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}")).await.unwrap();
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&pool)
+            .await
+            .unwrap();
         pool.close().await;
     }
 
