@@ -25,10 +25,33 @@ fn permanent(kind: &str) -> bool {
     )
 }
 
+fn battery_config() -> postd_engine::EngineConfig {
+    fast_config().with_concurrency(32).with_max_attempts(8)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_posts_under_thirty_percent_faults_go_out_exactly_once_or_dead_explained() {
-    let config = fast_config().with_concurrency(32).with_max_attempts(8);
-    let p = pipeline_with("battery", config, |c| c).await;
+    let p = pipeline_with("battery", battery_config(), |c| c).await;
+    battery(&p, 1).await;
+}
+
+/// The same battery with two engines (each with its own connections, as two
+/// worker processes would have) sharing one Postgres database.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_two_engines_sharing_one_database_go_out_exactly_once_under_faults() {
+    let schema = PgSchema::create("battery").await;
+    let p = pipeline_on(
+        "battery-pg",
+        Backend::Postgres(schema),
+        battery_config().with_concurrency(16),
+        |c| c,
+    )
+    .await;
+    battery(&p, 2).await;
+}
+
+async fn battery(p: &Pipeline, engines: usize) {
     let mut targets = Vec::new();
     for n in 0..ACCOUNTS {
         if n % 2 == 0 {
@@ -58,11 +81,18 @@ async fn two_thousand_posts_under_thirty_percent_faults_go_out_exactly_once_or_d
         chaos.faults.clone(),
         0xbeef,
     )));
-    let report = p
-        .engine
-        .run_until_idle(Duration::from_secs(600))
-        .await
-        .unwrap();
+    let mut workers = vec![p.engine.clone()];
+    for _ in 1..engines {
+        workers.push(p.another_engine().await);
+    }
+    let runs: Vec<_> = workers
+        .into_iter()
+        .map(|e| tokio::spawn(async move { e.run_until_idle(Duration::from_secs(600)).await }))
+        .collect();
+    let mut report = Vec::new();
+    for run in runs {
+        report.push(run.await.unwrap().unwrap());
+    }
     let elapsed = started.elapsed();
     p.meta.server().faults().set_chaos(None);
     p.linkedin.server().faults().set_chaos(None);
@@ -129,7 +159,7 @@ async fn two_thousand_posts_under_thirty_percent_faults_go_out_exactly_once_or_d
         }
     }
     eprintln!(
-        "battery: {POSTS} posts in {elapsed:?}: {published} published, {dead} dead, {unconfirmed} unconfirmed; {report:?}; faults meta {} linkedin {}",
+        "battery ({engines} engines): {POSTS} posts in {elapsed:?}: {published} published, {dead} dead, {unconfirmed} unconfirmed; {report:?}; faults meta {} linkedin {}",
         p.meta.server().faults().injected(),
         p.linkedin.server().faults().injected()
     );

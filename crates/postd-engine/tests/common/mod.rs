@@ -1,6 +1,7 @@
-//! The pipeline against the Meta and LinkedIn fakes: a SQLite job store and
-//! vault in a temp folder, connectors pointed at the fakes with short
-//! timeouts, and accounts seeded on the fakes and stored in the vault.
+//! The pipeline against the Meta and LinkedIn fakes: a job store and vault
+//! (SQLite in a temp folder, or a Postgres schema of its own), connectors
+//! pointed at the fakes with short timeouts, and accounts seeded on the fakes
+//! and stored in the vault.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -10,10 +11,10 @@ use postd_core::config::Vars;
 use postd_core::http::{HttpClient, RetryPolicy};
 use postd_core::{ClientRef, Connector, Credentials, Platform, Post, Target, TargetKind, TokenSet};
 use postd_engine::{Connectors, DeliveryTarget, Engine, EngineConfig};
-use postd_queue::SqliteJobStore;
+use postd_queue::{JobStore, SqliteJobStore};
 use postd_testkit::linkedin::LinkedInFake;
 use postd_testkit::meta::MetaFake;
-use postd_vault::{KeyRing, SqliteStore, TokenVault, VaultConfig};
+use postd_vault::{KeyRing, SqliteStore, TokenStore, TokenVault, VaultConfig};
 
 pub const TENANT: &str = "acme";
 
@@ -24,6 +25,72 @@ pub struct Pipeline {
     pub meta_connector: Arc<dyn Connector>,
     pub linkedin_connector: Arc<dyn Connector>,
     pub dir: TempDir,
+    backend: Backend,
+    connectors: Connectors,
+    config: EngineConfig,
+}
+
+/// Where the jobs and the vault live.
+pub enum Backend {
+    /// One SQLite file in the pipeline's temp folder.
+    Sqlite,
+    /// A fresh schema in `POSTD_TEST_DATABASE_URL`, dropped at the end.
+    #[cfg(feature = "postgres")]
+    Postgres(PgSchema),
+}
+
+/// A Postgres schema made for one test; dropped (with everything in it) on drop.
+#[cfg(feature = "postgres")]
+pub struct PgSchema {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+#[cfg(feature = "postgres")]
+impl PgSchema {
+    pub async fn create(prefix: &str) -> PgSchema {
+        let admin_url = std::env::var("POSTD_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("postd_{prefix}_{:08x}", rand::random::<u32>());
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{name}");
+        PgSchema {
+            url,
+            admin_url,
+            name,
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // Drop runs outside any runtime guarantee: a blocking thread of its own.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {name} CASCADE"
+                    )))
+                    .execute(&admin)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 pub struct TempDir(pub std::path::PathBuf);
@@ -78,8 +145,16 @@ pub async fn pipeline_with(
     config: EngineConfig,
     wrap: impl Fn(Arc<dyn Connector>) -> Arc<dyn Connector>,
 ) -> Pipeline {
+    pipeline_on(name, Backend::Sqlite, config, wrap).await
+}
+
+pub async fn pipeline_on(
+    name: &str,
+    backend: Backend,
+    config: EngineConfig,
+    wrap: impl Fn(Arc<dyn Connector>) -> Arc<dyn Connector>,
+) -> Pipeline {
     let dir = TempDir::new(name);
-    let db = dir.0.join("postd.db");
     let meta = MetaFake::start().await;
     let linkedin = LinkedInFake::start().await;
     let meta_cfg = postd_meta::MetaConfig::from_vars(&Vars::from_pairs([
@@ -117,21 +192,7 @@ pub async fn pipeline_with(
             "default",
             Arc::clone(&linkedin_connector),
         );
-    let jobs = Arc::new(SqliteJobStore::open(&db).await.unwrap().with_backoff(
-        postd_queue::Backoff {
-            base: Duration::from_millis(10),
-            max: Duration::from_millis(200),
-        },
-    ));
-    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
-    let vault = TokenVault::new(
-        store,
-        KeyRing::from_keys([(1, [7u8; 32])]).unwrap(),
-        VaultConfig::default(),
-    )
-    .await
-    .unwrap();
-    let engine = Engine::new(jobs, vault, connectors, config);
+    let engine = open_engine(&dir, &backend, connectors.clone(), config.clone()).await;
     Pipeline {
         engine,
         meta,
@@ -139,10 +200,70 @@ pub async fn pipeline_with(
         meta_connector,
         linkedin_connector,
         dir,
+        backend,
+        connectors,
+        config,
     }
 }
 
+/// An engine with its own connections to the pipeline's database: what a
+/// second worker process sees.
+async fn open_engine(
+    dir: &TempDir,
+    backend: &Backend,
+    connectors: Connectors,
+    config: EngineConfig,
+) -> Engine {
+    let backoff = postd_queue::Backoff {
+        base: Duration::from_millis(10),
+        max: Duration::from_millis(200),
+    };
+    let (jobs, store): (Arc<dyn JobStore>, Arc<dyn TokenStore>) = match backend {
+        Backend::Sqlite => {
+            let db = dir.0.join("postd.db");
+            (
+                Arc::new(
+                    SqliteJobStore::open(&db)
+                        .await
+                        .unwrap()
+                        .with_backoff(backoff),
+                ),
+                Arc::new(SqliteStore::open(&db).await.unwrap()),
+            )
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres(schema) => (
+            Arc::new(
+                postd_queue::PostgresJobStore::connect(&schema.url)
+                    .await
+                    .unwrap()
+                    .with_backoff(backoff),
+            ),
+            postd_vault::open_url(&schema.url).await.unwrap(),
+        ),
+    };
+    let vault = TokenVault::new(
+        store,
+        KeyRing::from_keys([(1, [7u8; 32])]).unwrap(),
+        VaultConfig::default(),
+    )
+    .await
+    .unwrap();
+    Engine::new(jobs, vault, connectors, config)
+}
+
 impl Pipeline {
+    /// Another engine on the same database, fakes and connectors.
+    pub async fn another_engine(&self) -> Engine {
+        open_engine(
+            &self.dir,
+            &self.backend,
+            self.connectors.clone(),
+            self.config.clone(),
+        )
+        .await
+    }
+
     /// A Facebook Page (with its Instagram account) stored as `account`.
     pub async fn meta_account(&self, account: &str, n: u32) -> (Target, Target) {
         let user = format!("{}", 10_000 + n);
