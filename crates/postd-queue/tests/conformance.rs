@@ -245,6 +245,42 @@ async fn a_batched_claim_returns_at_most_its_limit(h: &Harness) {
     assert!(claim(h, "w", 0).await.is_empty());
 }
 
+async fn a_claim_over_several_queues_takes_them_in_the_order_asked(h: &Harness) {
+    let in_queue = |queue: &str, n: i64| NewJob::new(queue, json!({ "n": n }));
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for n in 0..3 {
+        a.push(enqueue(h, in_queue("a", n)).await);
+    }
+    for n in 0..3 {
+        b.push(enqueue(h, in_queue("b", n)).await);
+    }
+    let other = enqueue(h, in_queue("c", 0)).await;
+    let got: HashSet<i64> = h
+        .store
+        .claim(&ClaimRequest::new(["b", "a"], "w").with_limit(4))
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    // All of the first queue asked for, then the best of the second.
+    assert_eq!(got, HashSet::from([b[0], b[1], b[2], a[0]]));
+    let rest: Vec<i64> = h
+        .store
+        .claim(&ClaimRequest::new(["a", "b"], "w").with_limit(10))
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(rest, [a[1], a[2]]);
+    assert_eq!(
+        h.store.get(other).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
+}
+
 async fn eight_concurrent_claimers_share_500_jobs_without_overlap(h: &Harness) {
     let ids: HashSet<i64> = h
         .store
@@ -1610,6 +1646,7 @@ conformance!(
     a_job_is_not_claimed_before_its_run_at,
     two_jobs_with_the_same_run_at_are_both_claimed,
     a_batched_claim_returns_at_most_its_limit,
+    a_claim_over_several_queues_takes_them_in_the_order_asked,
     eight_concurrent_claimers_share_500_jobs_without_overlap,
     an_expired_lease_is_reclaimed_by_another_worker_with_a_new_fence,
     a_worker_whose_lease_was_taken_cannot_complete_fail_or_heartbeat,
