@@ -7,6 +7,11 @@
 //! A sixth argument first fills the queue with that many jobs due tomorrow,
 //! to compare claiming the due ones from a big queue with an empty one.
 //!
+//! Each process runs a single-threaded Tokio runtime, as BullMQ's worker runs
+//! on one Node thread; `POSTD_BENCH_THREADS=N` gives it a multi-threaded one
+//! with N threads instead (on a 2-core machine shared with the database,
+//! the extra threads' hand-offs cost more than they give).
+//!
 //! ```sh
 //! cargo run --release -p postd-queue --example queue_throughput -- sqlite 20000 50 1
 //! cargo run --release -p postd-queue --example queue_throughput -- sqlite 10000 50 1 100 1000000
@@ -23,8 +28,25 @@ use serde_json::json;
 
 const QUEUE: &str = "bench";
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
+fn main() {
+    let threads: usize = std::env::var("POSTD_BENCH_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let runtime = if threads == 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    runtime.unwrap().block_on(run(threads));
+}
+
+async fn run(threads: usize) {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--worker") {
         // A child process: work the queue until it is empty.
@@ -125,6 +147,7 @@ async fn main() {
         json!({
             "system": system, "jobs": jobs, "concurrency": concurrency, "processes": processes,
             "future_jobs": future,
+            "runtime": if threads == 0 { "current_thread".to_owned() } else { format!("multi_thread({threads})") },
             "enqueue_per_s": (jobs as f64 / enqueue_s).round(),
             "process_per_s": (jobs as f64 / process_s).round(),
         })
