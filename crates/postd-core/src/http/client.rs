@@ -1,13 +1,15 @@
 //! The shared client: one reqwest client (rustls), the call loop, body reading and metrics.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 use url::Url;
 
@@ -23,7 +25,45 @@ pub const USER_AGENT: &str = concat!("postd/", env!("CARGO_PKG_VERSION"));
 /// Largest response body POSTD reads into memory (platform answers are small JSON documents).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
+/// Most requests in flight to one host (scheme, host and port) at a time, by default.
+pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 64;
+
+/// How long an idle pooled connection is kept, by default.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// Builds an [`HttpClient`].
+///
+/// # Connections
+///
+/// One client keeps a pool of connections per host and shares it between
+/// every connector and task that holds a clone. Three settings shape it:
+///
+/// - [`max_connections_per_host`](Self::max_connections_per_host) (default
+///   [`DEFAULT_MAX_CONNECTIONS_PER_HOST`]): requests to one host beyond this
+///   wait for a free slot instead of opening another connection, so a burst
+///   of a thousand publishes does not open a thousand connections to one
+///   API. Over HTTP/1.1 a request holds its connection until its body is
+///   read, so this bounds the connections too.
+/// - [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) (default: the
+///   same number) and [`pool_idle_timeout`](Self::pool_idle_timeout)
+///   (default [`DEFAULT_POOL_IDLE_TIMEOUT`]): how many finished connections
+///   are kept for reuse, and for how long.
+/// - [`http2`](Self::http2) (default on): over TLS the client offers HTTP/2
+///   and uses it where the platform accepts it (one connection then carries
+///   many requests at once); `false` keeps every call on HTTP/1.1. Plain
+///   `http://` URLs (local fakes) always speak HTTP/1.1.
+///
+/// ```
+/// use std::time::Duration;
+/// use postd_core::http::HttpClient;
+///
+/// let client = HttpClient::builder()
+///     .max_connections_per_host(16)
+///     .pool_idle_timeout(Duration::from_secs(30))
+///     .build()
+///     .unwrap();
+/// # drop(client);
+/// ```
 #[derive(Debug, Clone)]
 pub struct HttpClientBuilder {
     connect_timeout: Duration,
@@ -32,6 +72,10 @@ pub struct HttpClientBuilder {
     retry: RetryPolicy,
     observer: Option<Arc<dyn RateLimitObserver>>,
     max_response_bytes: usize,
+    max_connections_per_host: usize,
+    pool_max_idle_per_host: Option<usize>,
+    pool_idle_timeout: Duration,
+    http2: bool,
 }
 
 impl Default for HttpClientBuilder {
@@ -43,6 +87,10 @@ impl Default for HttpClientBuilder {
             retry: RetryPolicy::default(),
             observer: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
+            pool_max_idle_per_host: None,
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            http2: true,
         }
     }
 }
@@ -84,26 +132,63 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Sets the most requests in flight to one host at a time (default
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_HOST`]; at least 1). Further requests
+    /// wait for a slot; a retry's backoff does not hold one.
+    pub fn max_connections_per_host(mut self, n: usize) -> Self {
+        self.max_connections_per_host = n.clamp(1, Semaphore::MAX_PERMITS);
+        self
+    }
+
+    /// Sets how many idle connections to one host are kept for reuse
+    /// (default: the per-host maximum).
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool_max_idle_per_host = Some(n);
+        self
+    }
+
+    /// Sets how long an idle connection is kept (default
+    /// [`DEFAULT_POOL_IDLE_TIMEOUT`]).
+    pub fn pool_idle_timeout(mut self, d: Duration) -> Self {
+        self.pool_idle_timeout = d;
+        self
+    }
+
+    /// Offers HTTP/2 over TLS where the platform accepts it (default `true`);
+    /// `false` keeps every call on HTTP/1.1.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<HttpClient> {
         install_crypto_provider();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
             .user_agent(self.user_agent)
+            .pool_max_idle_per_host(
+                self.pool_max_idle_per_host
+                    .unwrap_or(self.max_connections_per_host),
+            )
+            .pool_idle_timeout(self.pool_idle_timeout)
             // Platforms answer directly; a redirect on an API call is a surprise,
             // and following one could carry a token to another host.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| {
-                Error::config("could not build the HTTP client").with_source(e.without_url())
-            })?;
+            .redirect(reqwest::redirect::Policy::none());
+        if !self.http2 {
+            builder = builder.http1_only();
+        }
+        let client = builder.build().map_err(|e| {
+            Error::config("could not build the HTTP client").with_source(e.without_url())
+        })?;
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
                 retry: self.retry,
                 observer: self.observer,
                 max_response_bytes: self.max_response_bytes,
+                hosts: HostSlots::new(self.max_connections_per_host),
             }),
         })
     }
@@ -120,6 +205,55 @@ struct Inner {
     retry: RetryPolicy,
     observer: Option<Arc<dyn RateLimitObserver>>,
     max_response_bytes: usize,
+    hosts: HostSlots,
+}
+
+/// Hosts tracked before idle ones are forgotten (media URLs can name many).
+const TRACKED_HOSTS: usize = 256;
+
+/// The per-host limit on requests in flight: one semaphore per
+/// `scheme://host:port`.
+struct HostSlots {
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl HostSlots {
+    fn new(per_host: usize) -> Self {
+        HostSlots {
+            per_host,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for a slot on `url`'s host; the slot is free again when the
+    /// permit is dropped. `None` only if the semaphore were closed, which
+    /// nothing does.
+    async fn acquire(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
+        let key = format!(
+            "{}://{}:{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        );
+        let semaphore = {
+            // A panic elsewhere cannot leave the map half-written: take it as it is.
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            match hosts.get(&key) {
+                Some(s) => Arc::clone(s),
+                None => {
+                    if hosts.len() >= TRACKED_HOSTS {
+                        // Forget hosts with nothing in flight; one in use keeps its count.
+                        hosts.retain(|_, s| Arc::strong_count(s) > 1);
+                    }
+                    let s = Arc::new(Semaphore::new(self.per_host));
+                    hosts.insert(key, Arc::clone(&s));
+                    s
+                }
+            }
+        };
+        semaphore.acquire_owned().await.ok()
+    }
 }
 
 impl fmt::Debug for HttpClient {
@@ -264,6 +398,9 @@ impl HttpClient {
         secrets: &Arc<[String]>,
         parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
     ) -> Result<HttpResponse> {
+        // Held until the body is read: over HTTP/1.1 that is when the
+        // connection goes back to the pool.
+        let _slot = self.inner.hosts.acquire(request.url()).await;
         let response = match self.inner.client.execute(request).await {
             Ok(r) => r,
             Err(e) => return Err(transport_error(ctx, e)),

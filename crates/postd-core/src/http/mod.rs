@@ -52,8 +52,8 @@ use classify::{classify_failure, describe_serde_error};
 
 pub use classify::{classify_status, generic_error};
 pub use client::{
-    DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpClientBuilder, USER_AGENT, bearer,
-    install_crypto_provider,
+    DEFAULT_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_POOL_IDLE_TIMEOUT,
+    HttpClient, HttpClientBuilder, USER_AGENT, bearer, install_crypto_provider,
 };
 pub use retry::{Decision, RetryPolicy, Stop, decide, parse_retry_after, retry_after};
 

@@ -1,0 +1,147 @@
+//! The client's per-host connection limit, against a bare HTTP/1.1 server
+//! that counts the connections it accepts and the requests it holds at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use postd_core::http::{HttpClient, RequestContext, generic_error};
+use postd_core::reqwest::Method;
+use postd_core::reqwest::{StatusCode, header::HeaderMap};
+use postd_core::{Error, Platform};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use url::Url;
+
+const GET: RequestContext = RequestContext::idempotent(Platform::Meta, "test.read");
+
+#[derive(Default)]
+struct Counts {
+    accepted: AtomicUsize,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+}
+
+/// Answers every `GET` with `{}` after `hold`, keeping connections alive.
+async fn server(hold: Duration) -> (String, Arc<Counts>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let counts = Arc::new(Counts::default());
+    let c = Arc::clone(&counts);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            c.accepted.fetch_add(1, Ordering::SeqCst);
+            let c = Arc::clone(&c);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    // One request is its head: these are GETs without a body.
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    buf.drain(..end);
+                    let now = c.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    c.most_in_flight.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(hold).await;
+                    c.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    if socket.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, counts)
+}
+
+fn parse(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Error {
+    generic_error(status, body)
+}
+
+async fn burst(client: &HttpClient, url: &str, n: usize) {
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let client = client.clone();
+        let url = Url::parse(url).unwrap();
+        calls.spawn(async move {
+            let request = client.request(Method::GET, url).build().unwrap();
+            client.execute(GET, request, &parse).await.map(|r| r.status)
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        assert_eq!(done.unwrap().unwrap(), StatusCode::OK);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_to_one_host_opens_no_more_connections_than_the_limit() {
+    let (url, counts) = server(Duration::from_millis(20)).await;
+    let client = HttpClient::builder()
+        .max_connections_per_host(4)
+        .build()
+        .unwrap();
+    burst(&client, &url, 40).await;
+    assert!(
+        counts.accepted.load(Ordering::SeqCst) <= 4,
+        "accepted {} connections",
+        counts.accepted.load(Ordering::SeqCst)
+    );
+    assert_eq!(counts.most_in_flight.load(Ordering::SeqCst), 4);
+
+    // The pool kept them: a second burst reuses the same connections.
+    burst(&client, &url, 40).await;
+    assert!(counts.accepted.load(Ordering::SeqCst) <= 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_limit_lets_a_burst_run_in_parallel_up_to_64() {
+    let (url, counts) = server(Duration::from_millis(50)).await;
+    let client = HttpClient::builder().build().unwrap();
+    burst(&client, &url, 100).await;
+    let most = counts.most_in_flight.load(Ordering::SeqCst);
+    assert!(most > 4 && most <= 64, "most in flight: {most}");
+    assert!(counts.accepted.load(Ordering::SeqCst) <= 64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_host_has_its_own_slots() {
+    let hold = Duration::from_millis(300);
+    let (a, _) = server(hold).await;
+    let (b, _) = server(hold).await;
+    let client = HttpClient::builder()
+        .max_connections_per_host(1)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    tokio::join!(burst(&client, &a, 1), burst(&client, &b, 1));
+    // One slot each: the two calls ran side by side, not one after the other.
+    assert!(started.elapsed() < hold * 2, "took {:?}", started.elapsed());
+}
+
+#[test]
+fn a_limit_of_zero_means_one() {
+    // Zero would block every call for ever; the builder keeps at least one slot.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (url, counts) = server(Duration::from_millis(5)).await;
+        let client = HttpClient::builder()
+            .max_connections_per_host(0)
+            .build()
+            .unwrap();
+        burst(&client, &url, 5).await;
+        assert_eq!(counts.most_in_flight.load(Ordering::SeqCst), 1);
+    });
+}
