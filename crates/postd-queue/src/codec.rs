@@ -143,14 +143,35 @@ pub(crate) fn json_text(v: Option<&Value>) -> Option<String> {
     v.map(Value::to_string)
 }
 
-/// Orders claimed jobs as the claim chose them (`RETURNING` does not keep order).
-pub(crate) fn sort_claimed(jobs: &mut [(ClaimedJob, i64)]) {
-    jobs.sort_by(|(a, a_run), (b, b_run)| {
+/// The end of every backend's claim: logs and counts the jobs buried on
+/// their last attempt, puts the claimed jobs in claim order (priority, then
+/// due time, then id: a claim over several queues merges them) and counts
+/// them, reclaims separately.
+pub(crate) fn finish_claim<Q: AsRef<str>>(
+    buried: &[(i64, Q)],
+    mut claimed: Vec<(ClaimedJob, i64)>,
+) -> Vec<ClaimedJob> {
+    for (id, queue) in buried {
+        let queue = queue.as_ref();
+        tracing::warn!(job = id, queue = %queue, "lease expired on the last attempt; job is dead");
+        metrics::counter!("postd_queue_dead_total", "queue" => queue.to_owned()).increment(1);
+    }
+    claimed.sort_by(|(a, a_run), (b, b_run)| {
         b.priority
             .cmp(&a.priority)
             .then(a_run.cmp(b_run))
             .then(a.id.cmp(&b.id))
     });
+    let claimed: Vec<ClaimedJob> = claimed.into_iter().map(|(job, _)| job).collect();
+    for job in &claimed {
+        metrics::counter!("postd_queue_claimed_total", "queue" => job.queue.clone()).increment(1);
+        if job.reclaimed {
+            tracing::warn!(job = job.id, queue = %job.queue, stalls = job.stalls, "reclaimed a job whose lease expired");
+            metrics::counter!("postd_queue_stalls_total", "queue" => job.queue.clone())
+                .increment(1);
+        }
+    }
+    claimed
 }
 
 /// Checks a claim request before it reaches SQL.

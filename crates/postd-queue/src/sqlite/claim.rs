@@ -2,7 +2,7 @@
 
 use super::{SqliteJobStore, append_error};
 use crate::backoff::after;
-use crate::codec::{check_claim, col, decode_claimed, rfc3339, sort_claimed};
+use crate::codec::{check_claim, col, decode_claimed, finish_claim, rfc3339};
 use crate::error::{QueueError, Result};
 use crate::job::{ClaimRequest, ClaimedJob};
 
@@ -180,21 +180,7 @@ pub(super) async fn run(store: &SqliteJobStore, request: &ClaimRequest) -> Resul
         .await
         .map_err(|e| QueueError::storage("committing a claim", e))?;
 
-    for (id, queue) in &buried {
-        tracing::warn!(job = id, queue = %queue, "lease expired on the last attempt; job is dead");
-        metrics::counter!("postd_queue_dead_total", "queue" => queue.clone()).increment(1);
-    }
-    sort_claimed(&mut claimed);
-    let claimed: Vec<ClaimedJob> = claimed.into_iter().map(|(job, _)| job).collect();
-    for job in &claimed {
-        metrics::counter!("postd_queue_claimed_total", "queue" => job.queue.clone()).increment(1);
-        if job.reclaimed {
-            tracing::warn!(job = job.id, queue = %job.queue, stalls = job.stalls, "reclaimed a job whose lease expired");
-            metrics::counter!("postd_queue_stalls_total", "queue" => job.queue.clone())
-                .increment(1);
-        }
-    }
-    Ok(claimed)
+    Ok(finish_claim(&buried, claimed))
 }
 
 pub(super) async fn explain(store: &SqliteJobStore, request: &ClaimRequest) -> Result<String> {
