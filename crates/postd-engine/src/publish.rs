@@ -223,12 +223,9 @@ impl Engine {
                     handle,
                 };
                 let wait = self.inner.config.idle_poll.max(Duration::from_secs(1));
-                run.wait_until(
-                    Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
-                    Some(&next),
-                )
-                .await
-                .map(|_| Ended::Pending)
+                run.wait_until(poll_at(Utc::now(), wait), Some(&next))
+                    .await
+                    .map(|_| Ended::Pending)
             }
             Ok(_) => {
                 run.fail(&Error::unexpected(
@@ -274,7 +271,7 @@ impl Engine {
             ErrorKind::RateLimited => {
                 self.give_back(taken).await;
                 let wait = e.retry_after().unwrap_or(self.inner.config.retry_base);
-                let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                let until = poll_at(Utc::now(), wait);
                 self.hold(&scope.account_key(), until).await;
                 run.save(&Progress::Idle {
                     first_attempt_at: Some(first_attempt_at),
@@ -334,7 +331,7 @@ impl Engine {
                     first_attempt_at,
                     handle: next,
                 };
-                let at = Utc::now() + chrono::Duration::from_std(retry_after).unwrap_or_default();
+                let at = poll_at(Utc::now(), retry_after);
                 run.wait_until(at, Some(&progress))
                     .await
                     .map(|_| Ended::Pending)
@@ -547,5 +544,34 @@ impl Heartbeat {
 impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// When to ask about a pending publish (or try a rate-limited one) again: `retry_after` from now, at
+/// most [`MAX_RETRY_WAIT`](postd_core::error::MAX_RETRY_WAIT) (a connector's
+/// hint can come from a platform's answer, and an absurd one must neither
+/// overflow the clock nor park the delivery for ever).
+fn poll_at(now: DateTime<Utc>, retry_after: Duration) -> DateTime<Utc> {
+    let wait = retry_after.min(postd_core::error::MAX_RETRY_WAIT);
+    chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod poll_tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_processing_wait_is_cut_to_the_maximum_and_does_not_overflow() {
+        let now = Utc::now();
+        let max = chrono::Duration::from_std(postd_core::error::MAX_RETRY_WAIT).unwrap();
+        assert_eq!(poll_at(now, Duration::MAX), now + max);
+        assert_eq!(poll_at(now, Duration::from_secs(u64::MAX / 2)), now + max);
+        assert_eq!(
+            poll_at(now, Duration::from_secs(5)),
+            now + chrono::Duration::seconds(5)
+        );
     }
 }
