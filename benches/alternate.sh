@@ -7,7 +7,8 @@
 #   benches/alternate.sh ROUNDS 'command A' 'command B' [FIELD]
 #
 # Prints every round's figures, then min and median of A/B and the
-# one-minute load average before and after.
+# one-minute load average before and after. With ALTERNATE_LOG=FILE, every
+# JSON line is also appended to FILE (other figures of the same runs).
 set -euo pipefail
 rounds=${1:?rounds}
 a=${2:?command A}
@@ -17,6 +18,7 @@ field=${4:-process_per_s}
 figure() {
   local line
   line=$(bash -c "$1" | tail -n 1)
+  if [ -n "${ALTERNATE_LOG:-}" ]; then echo "$line" >>"$ALTERNATE_LOG"; fi
   jq -e ".${field}" <<<"$line" >/dev/null || { echo "no ${field} in: $line" >&2; exit 1; }
   jq ".${field}" <<<"$line"
 }
