@@ -145,3 +145,38 @@ fn a_limit_of_zero_means_one() {
         assert_eq!(counts.most_in_flight.load(Ordering::SeqCst), 1);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_arrives_in_several_chunks_is_read_whole() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut chunk = [0u8; 4096];
+        let _ = socket.read(&mut chunk).await.unwrap();
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await
+            .unwrap();
+        for part in [&b"{\"a\":"[..], b"\"first\",", b"\"b\":\"second\"}"] {
+            socket
+                .write_all(format!("{:x}\r\n", part.len()).as_bytes())
+                .await
+                .unwrap();
+            socket.write_all(part).await.unwrap();
+            socket.write_all(b"\r\n").await.unwrap();
+            socket.flush().await.unwrap();
+            // Apart in time, so the client reads them as separate chunks.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        socket.write_all(b"0\r\n\r\n").await.unwrap();
+    });
+    let client = HttpClient::builder().build().unwrap();
+    let request = client
+        .request(Method::GET, Url::parse(&url).unwrap())
+        .build()
+        .unwrap();
+    let response = client.execute(GET, request, &parse).await.unwrap();
+    let body: serde_json::Value = response.json(&GET).unwrap();
+    assert_eq!(body, serde_json::json!({"a": "first", "b": "second"}));
+}

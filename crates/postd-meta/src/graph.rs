@@ -2,7 +2,9 @@
 //! the token in the `Authorization` header (never the query string),
 //! `appsecret_proof`, usage headers, and the one `parse_error`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use postd_core::config::join;
@@ -39,6 +41,50 @@ pub(crate) struct Graph {
     pub(crate) cfg: Arc<MetaConfig>,
     pub(crate) http: HttpClient,
     pub(crate) usage: UsageTracker,
+    proofs: Arc<ProofCache>,
+}
+
+/// Tokens' `appsecret_proof`s, so a publish of five calls computes its HMAC
+/// once: the proof depends only on the app secret and the token.
+///
+/// Bounded: when it holds [`ProofCache::MAX`] tokens it starts again. The
+/// tokens it keeps are `SecretString`s (zeroed when dropped, never in
+/// `Debug`); they are the same tokens the callers' credentials hold.
+#[derive(Default)]
+struct ProofCache {
+    hasher: std::hash::RandomState,
+    proofs: Mutex<HashMap<u64, (SecretString, Arc<str>)>>,
+}
+
+impl std::fmt::Debug for ProofCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProofCache").finish_non_exhaustive()
+    }
+}
+
+impl ProofCache {
+    const MAX: usize = 1024;
+
+    fn proof(&self, secret: &SecretString, token: &SecretString) -> Arc<str> {
+        let key = self.hasher.hash_one(token.expose_secret());
+        // A panic elsewhere cannot leave the map invalid: take it as it is.
+        let mut proofs = self.proofs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((kept, proof)) = proofs.get(&key)
+            && kept.expose_secret() == token.expose_secret()
+        {
+            return Arc::clone(proof);
+        }
+        let proof: Arc<str> = hmac_sha256_hex(
+            secret.expose_secret().as_bytes(),
+            token.expose_secret().as_bytes(),
+        )
+        .into();
+        if proofs.len() >= Self::MAX {
+            proofs.clear();
+        }
+        proofs.insert(key, (token.clone(), Arc::clone(&proof)));
+        proof
+    }
 }
 
 impl Graph {
@@ -47,6 +93,7 @@ impl Graph {
             cfg: Arc::new(cfg),
             http,
             usage: UsageTracker::default(),
+            proofs: Arc::default(),
         }
     }
 
@@ -95,11 +142,8 @@ impl Graph {
     /// Adds `appsecret_proof`: proof the call comes from the app's server, so a stolen token alone is not enough.
     fn with_proof(&self, builder: RequestBuilder, token: &SecretString) -> RequestBuilder {
         if self.cfg.appsecret_proof {
-            let proof = hmac_sha256_hex(
-                self.cfg.client_secret.expose_secret().as_bytes(),
-                token.expose_secret().as_bytes(),
-            );
-            builder.query(&[("appsecret_proof", proof)])
+            let proof = self.proofs.proof(&self.cfg.client_secret, token);
+            builder.query(&[("appsecret_proof", &*proof)])
         } else {
             builder
         }
@@ -195,5 +239,42 @@ fn with_authorization(builder: RequestBuilder, scheme: &str, token: &str) -> Req
         }
         // A token a header cannot carry: send none; Meta answers 190 and the error says so.
         Err(_) => builder,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_proof_is_the_hmac_of_the_token_computed_once_per_token() {
+        let cache = ProofCache::default();
+        let secret = SecretString::from("app-secret");
+        let a = SecretString::from("token-a");
+        let b = SecretString::from("token-b");
+        let first = cache.proof(&secret, &a);
+        assert_eq!(&*first, hmac_sha256_hex(b"app-secret", b"token-a"));
+        assert!(
+            Arc::ptr_eq(&first, &cache.proof(&secret, &a)),
+            "kept, not recomputed"
+        );
+        assert_eq!(
+            &*cache.proof(&secret, &b),
+            hmac_sha256_hex(b"app-secret", b"token-b")
+        );
+        // Full: it starts again, and every answer stays right.
+        for n in 0..ProofCache::MAX + 10 {
+            let t = SecretString::from(format!("token-{n}"));
+            assert_eq!(
+                &*cache.proof(&secret, &t),
+                hmac_sha256_hex(b"app-secret", format!("token-{n}").as_bytes())
+            );
+        }
+        assert!(cache.proofs.lock().unwrap().len() <= ProofCache::MAX);
+        assert_eq!(
+            &*cache.proof(&secret, &a),
+            hmac_sha256_hex(b"app-secret", b"token-a")
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -212,16 +213,20 @@ struct Inner {
 const TRACKED_HOSTS: usize = 256;
 
 /// The per-host limit on requests in flight: one semaphore per
-/// `scheme://host:port`.
+/// `scheme://host:port`, found by a hash of those three (every request
+/// looks it up, so nothing is allocated for it; two hosts whose hashes
+/// collided would only share one limit).
 struct HostSlots {
     per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hasher: std::hash::RandomState,
+    hosts: Mutex<HashMap<u64, Arc<Semaphore>>>,
 }
 
 impl HostSlots {
     fn new(per_host: usize) -> Self {
         HostSlots {
             per_host,
+            hasher: std::hash::RandomState::new(),
             hosts: Mutex::new(HashMap::new()),
         }
     }
@@ -230,12 +235,11 @@ impl HostSlots {
     /// permit is dropped. `None` only if the semaphore were closed, which
     /// nothing does.
     async fn acquire(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
-        let key = format!(
-            "{}://{}:{}",
+        let key = self.hasher.hash_one((
             url.scheme(),
             url.host_str().unwrap_or_default(),
-            url.port_or_known_default().unwrap_or_default()
-        );
+            url.port_or_known_default().unwrap_or_default(),
+        ));
         let semaphore = {
             // A panic elsewhere cannot leave the map half-written: take it as it is.
             let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
@@ -401,12 +405,13 @@ impl HttpClient {
         // Held until the body is read: over HTTP/1.1 that is when the
         // connection goes back to the pool.
         let _slot = self.inner.hosts.acquire(request.url()).await;
-        let response = match self.inner.client.execute(request).await {
+        let mut response = match self.inner.client.execute(request).await {
             Ok(r) => r,
             Err(e) => return Err(transport_error(ctx, e)),
         };
         let status = response.status();
-        let headers = response.headers().clone();
+        // Taken, not copied: the body is read from the response without them.
+        let headers = std::mem::take(response.headers_mut());
         if let Some(o) = &self.inner.observer {
             o.on_response(ctx, status.as_u16(), &headers);
         }
@@ -485,16 +490,28 @@ async fn read_body(
     if response.content_length().is_some_and(|n| n > max as u64) {
         return Err(BodyError::TooLarge(max));
     }
+    // Most answers arrive in one chunk: keep it as it is, and copy only
+    // when a second one comes.
+    let mut first: Option<Bytes> = None;
     let mut buf = BytesMut::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
-                if buf.len() + chunk.len() > max {
+                let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+                if held + chunk.len() > max {
                     return Err(BodyError::TooLarge(max));
                 }
-                buf.extend_from_slice(&chunk);
+                match first.take() {
+                    None if buf.is_empty() => first = Some(chunk),
+                    None => buf.extend_from_slice(&chunk),
+                    Some(one) => {
+                        buf.reserve(one.len() + chunk.len());
+                        buf.extend_from_slice(&one);
+                        buf.extend_from_slice(&chunk);
+                    }
+                }
             }
-            Ok(None) => return Ok(buf.freeze()),
+            Ok(None) => return Ok(first.unwrap_or_else(|| buf.freeze())),
             Err(e) => return Err(BodyError::CutOff(e.without_url())),
         }
     }

@@ -28,11 +28,8 @@ pub(super) fn request_secrets(request: &reqwest::Request) -> Vec<String> {
             out.push(token.trim().to_owned());
         }
     }
-    let sensitive = |k: &str| SENSITIVE_PARAMS.contains(&k.to_ascii_lowercase().as_str());
-    for (k, v) in request.url().query_pairs() {
-        if sensitive(&k) {
-            out.push(v.into_owned());
-        }
+    if let Some(query) = request.url().query() {
+        sensitive_values(query.as_bytes(), &mut out);
     }
     let is_form = request
         .headers()
@@ -40,14 +37,50 @@ pub(super) fn request_secrets(request: &reqwest::Request) -> Vec<String> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if is_form && let Some(body) = request.body().and_then(|b| b.as_bytes()) {
-        for (k, v) in url::form_urlencoded::parse(body) {
-            if sensitive(&k) {
-                out.push(v.into_owned());
-            }
-        }
+        sensitive_values(body, &mut out);
     }
     out.retain(|s| s.len() >= 4);
     out
+}
+
+/// Pushes the decoded values of the sensitive pairs of an
+/// `application/x-www-form-urlencoded` string (a query or a form body).
+///
+/// Every request runs this, so it decodes only the values it keeps: the
+/// names it looks for are plain ASCII, so a name is compared as it is sent
+/// (an encoded name is decoded first).
+fn sensitive_values(encoded: &[u8], out: &mut Vec<String>) {
+    for pair in encoded.split(|b| *b == b'&') {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let plain = !name.iter().any(|b| matches!(b, b'%' | b'+'));
+        let hit = if plain {
+            SENSITIVE_PARAMS
+                .iter()
+                .any(|s| s.as_bytes().eq_ignore_ascii_case(name))
+        } else {
+            let decoded: String = url::form_urlencoded::parse(name)
+                .map(|(k, _)| k.into_owned())
+                .collect();
+            SENSITIVE_PARAMS
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&decoded))
+        };
+        if !hit {
+            continue;
+        }
+        if value.iter().any(|b| matches!(b, b'%' | b'+')) {
+            // `parse` of `=value` yields the one pair, with the value decoded.
+            let mut one = Vec::with_capacity(value.len() + 1);
+            one.push(b'=');
+            one.extend_from_slice(value);
+            out.extend(url::form_urlencoded::parse(&one).map(|(_, v)| v.into_owned()));
+        } else {
+            out.push(String::from_utf8_lossy(value).into_owned());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +105,15 @@ mod tests {
             assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
         }
         assert!(!s.iter().any(|x| x == "authorization_code" || x == "id"));
+    }
+
+    #[test]
+    fn encoded_names_and_values_are_decoded_and_names_match_in_any_case() {
+        let mut out = Vec::new();
+        sensitive_values(
+            b"fields=id&Access_Token=PLAIN1&%61ccess_token=ENCNAME&token=a%2Bb+c&code&x=1",
+            &mut out,
+        );
+        assert_eq!(out, ["PLAIN1", "ENCNAME", "a+b c", ""]);
     }
 }
