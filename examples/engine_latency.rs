@@ -2,7 +2,8 @@
 //! no faults: posts are scheduled at a steady rate (200 per second by
 //! default) to 20 accounts (Facebook Pages and LinkedIn members) while one
 //! worker publishes them; prints the latency percentiles (published time minus
-//! the time the post was due) and the load average.
+//! the time the post was due) and the load average. It runs on one thread,
+//! as `postd worker` does by default.
 //!
 //! ```sh
 //! cargo run --release --example engine_latency -- [posts_per_second=200] [seconds=10] [concurrency=32]
@@ -18,7 +19,7 @@ use postd::{ClientRef, Credentials, Platform, Post, Target, TargetKind, TokenSet
 use postd_testkit::linkedin::{LinkedInFake, LinkedInFakeConfig};
 use postd_testkit::meta::{MetaFake, MetaFakeConfig};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<u64> = std::env::args()
         .skip(1)

@@ -46,7 +46,7 @@ pub(super) async fn take(
         .bind(current.length_ms)
         .bind(current.start_ms)
         .bind(i64::from(limit))
-        .fetch_optional(&store.pool)
+        .fetch_optional(&store.writer)
         .await
         .map_err(|e| QueueError::storage("taking from a budget", e))?;
     Ok(match used {
@@ -62,7 +62,7 @@ pub(super) async fn give_back(store: &SqliteJobStore, key: &str, window: Duratio
         .bind(key)
         .bind(current.length_ms)
         .bind(current.start_ms)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("giving back to a budget", e))?;
     Ok(())

@@ -18,7 +18,7 @@ pub(super) async fn run(store: &SqliteJobStore, id: i64) -> Result<bool> {
     let done = sqlx::query(CANCEL)
         .bind(store.now_ms())
         .bind(id)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("cancelling a job", e))?;
     Ok(done.rows_affected() == 1)
@@ -33,7 +33,7 @@ pub(super) async fn set_run_at(
         .bind(millis(run_at))
         .bind(store.now_ms())
         .bind(id)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("moving a job's run_at", e))?;
     let moved = done.rows_affected() == 1;

@@ -114,7 +114,7 @@ pub(super) async fn run(store: &SqliteJobStore, request: &ClaimRequest) -> Resul
     let now_text = rfc3339(now);
 
     let mut tx = store
-        .pool
+        .writer
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|e| QueueError::storage("starting a claim", e))?;

@@ -76,7 +76,7 @@ pub(super) async fn replay(
         .bind(run_at.map_or(now, millis))
         .bind(now)
         .bind(id)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("replaying a dead job", e))?;
     if done.rows_affected() == 1 {
@@ -96,7 +96,7 @@ pub(super) async fn replay(
 pub(super) async fn purge(store: &SqliteJobStore, id: i64) -> Result<bool> {
     let done = sqlx::query(PURGE)
         .bind(id)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("purging a job", e))?;
     if done.rows_affected() == 1 {
@@ -113,7 +113,7 @@ pub(super) async fn purge(store: &SqliteJobStore, id: i64) -> Result<bool> {
         Some(_) => {
             let done = sqlx::query(PURGE)
                 .bind(id)
-                .execute(&store.pool)
+                .execute(&store.writer)
                 .await
                 .map_err(|e| QueueError::storage("purging a job", e))?;
             Ok(done.rows_affected() == 1)
@@ -124,7 +124,7 @@ pub(super) async fn purge(store: &SqliteJobStore, id: i64) -> Result<bool> {
 pub(super) async fn purge_dead(store: &SqliteJobStore, older_than: DateTime<Utc>) -> Result<u64> {
     let done = sqlx::query(PURGE_DEAD)
         .bind(millis(older_than))
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("purging dead jobs", e))?;
     Ok(done.rows_affected())

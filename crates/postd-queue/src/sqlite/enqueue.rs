@@ -24,7 +24,7 @@ pub(super) async fn run(store: &SqliteJobStore, jobs: Vec<NewJob>) -> Result<Vec
     // One write transaction for the batch: all or none, and the duplicate
     // lookup sees exactly the row that blocked the insert.
     let mut tx = store
-        .pool
+        .writer
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|e| QueueError::storage("starting an enqueue", e))?;

@@ -64,7 +64,7 @@ pub(super) async fn run(
         .bind(id)
         .bind(fence)
         .bind(attempts)
-        .fetch_optional(&store.pool)
+        .fetch_optional(&store.writer)
         .await
         .map_err(|e| QueueError::storage("recording a failed attempt", e))?;
     let Some(queue) = queue else {

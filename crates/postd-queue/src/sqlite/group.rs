@@ -26,7 +26,7 @@ pub(super) async fn cancel(store: &SqliteJobStore, group: &str) -> Result<u64> {
     let done = sqlx::query(CANCEL)
         .bind(store.now_ms())
         .bind(group)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("cancelling a group's jobs", e))?;
     Ok(done.rows_affected())

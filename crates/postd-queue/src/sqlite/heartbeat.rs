@@ -30,7 +30,7 @@ pub(super) async fn run(
         .bind(expires)
         .bind(id)
         .bind(fence)
-        .fetch_optional(&store.pool)
+        .fetch_optional(&store.writer)
         .await
         .map_err(|e| QueueError::storage("renewing a lease", e))?;
     match renewed {
@@ -53,7 +53,7 @@ pub(super) async fn save_progress(
         .bind(store.now_ms())
         .bind(id)
         .bind(fence)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("saving progress", e))?;
     if done.rows_affected() == 1 {

@@ -23,7 +23,7 @@ pub(super) async fn set(store: &SqliteJobStore, key: &str, until: DateTime<Utc>)
         .bind(key)
         .bind(millis(until))
         .bind(store.now_ms())
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(|e| QueueError::storage("setting a hold", e))?;
     Ok(())

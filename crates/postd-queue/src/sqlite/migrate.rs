@@ -103,7 +103,7 @@ pub(super) async fn run(store: &SqliteJobStore) -> Result<()> {
     // IMMEDIATE takes the write lock up front: two processes migrating at
     // once queue on it instead of one failing to upgrade a read lock.
     let mut tx = store
-        .pool
+        .writer
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|e| QueueError::storage("starting a migration", e))?;

@@ -63,6 +63,11 @@ pub(crate) use append_error;
 #[derive(Debug, Clone)]
 pub struct SqliteJobStore {
     pool: SqlitePool,
+    /// Writes go through here. A store opened with [`SqliteJobStore::open`]
+    /// gives it one connection of its own, so writers queue in the process
+    /// instead of meeting on SQLite's write lock, whose busy handler waits
+    /// in sleeps of 1 to 100 ms; other stores write through `pool`.
+    writer: SqlitePool,
     clock: Arc<dyn Clock>,
     backoff: Backoff,
     signal: Arc<Notify>,
@@ -87,10 +92,15 @@ impl SqliteJobStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| QueueError::storage("opening the SQLite job store", e))?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(|e| QueueError::storage("opening the SQLite job store", e))?;
-        SqliteJobStore::from_pool(pool).await
+        SqliteJobStore::with_pools(pool, writer).await
     }
 
     /// A throwaway in-memory database, for tests and examples.
@@ -114,13 +124,17 @@ impl SqliteJobStore {
     /// Uses an existing pool (e.g. one shared with the application's own
     /// tables; every table here is named `postd_jobs*`) and migrates it.
     pub async fn from_pool(pool: SqlitePool) -> Result<Self> {
-        let pool_for_writer = pool.clone();
+        SqliteJobStore::with_pools(pool.clone(), pool).await
+    }
+
+    async fn with_pools(pool: SqlitePool, writes: SqlitePool) -> Result<Self> {
         let store = SqliteJobStore {
             pool,
+            commits: writer(&writes, Arc::new(SystemClock)),
+            writer: writes,
             clock: Arc::new(SystemClock),
             backoff: Backoff::default(),
             signal: Arc::new(Notify::new()),
-            commits: writer(&pool_for_writer, Arc::new(SystemClock)),
         };
         store.migrate().await?;
         Ok(store)
@@ -129,7 +143,7 @@ impl SqliteJobStore {
     /// Replaces the clock (tests use a [`ManualClock`](crate::ManualClock)).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.commits = writer(&self.pool, Arc::clone(&clock));
+        self.commits = writer(&self.writer, Arc::clone(&clock));
         self.clock = clock;
         self
     }

@@ -36,7 +36,7 @@ pub(super) async fn run(
         .bind(store.now_ms())
         .bind(id)
         .bind(fence)
-        .fetch_optional(&store.pool)
+        .fetch_optional(&store.writer)
         .await
         .map_err(|e| QueueError::storage("rescheduling a job", e))?;
     match queue {
