@@ -4,16 +4,18 @@
 //!
 //! The server answers the five requests of an Instagram image publish
 //! (publishing limit, container create, container status, `media_publish`,
-//! permalink) with fixed JSON, keeps no state, takes no locks, counts the
-//! connections it accepts, and answers anything else with a Graph error
-//! (printed on its stderr) so an unexpected request fails the run.
+//! permalink) and LinkedIn's one for a text post (`POST /rest/posts`, 201
+//! with `x-restli-id`) with fixed answers, keeps no state, takes no locks,
+//! counts the connections it accepts, and answers anything else with an
+//! error (printed on its stderr) so an unexpected request fails the run.
 //!
 //! Each round runs both sides, in alternating order:
 //! - sequential: `N` publishes one after another, microseconds per publish;
 //! - concurrent: `M` publishes at once, posts per second and connections opened.
 //!
-//! The POSTD side is `MetaConnector::publish` on the shared `HttpClient` with
-//! its defaults (64 connections per host); the plain side writes the same five
+//! Both scenarios, Instagram image and LinkedIn text, run every round. The
+//! POSTD side is the connector's `publish` on one `HttpClient` with its
+//! defaults (64 connections per host); the plain side writes the same
 //! requests by hand on a `reqwest::Client` with its defaults. Prints every
 //! round, then min and median of POSTD/plain per figure and the load average,
 //! and a JSON line.
@@ -28,6 +30,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use postd::connectors::linkedin::{
+    DEFAULT_LINKEDIN_VERSION, LinkedInConfig, LinkedInConnector, escape_commentary,
+};
 use postd::connectors::meta::{DEFAULT_GRAPH_VERSION, MetaConfig, MetaConnector};
 use postd::http::HttpClient;
 use postd::webhook::hmac_sha256_hex;
@@ -46,6 +51,29 @@ const APP_ID: &str = "1234567890";
 const APP_SECRET: &str = "bench-app-secret";
 const IMAGE: &str = "https://cdn.example/bench.jpg";
 const CAPTION: &str = "Benchmark #bread";
+const PERSON: &str = "urn:li:person:782bbtaQ";
+const LI_TOKEN: &str = "AQVbenchmembertoken";
+const LI_TEXT: &str = "Benchmark post (with reserved characters) #bread";
+/// The created post's URN, as LinkedIn sends it.
+const SHARE_HEADER: &str = "x-restli-id: urn:li:share:7300000000000000001\r\n";
+
+/// What one round publishes.
+#[derive(Clone, Copy, Debug)]
+enum Scenario {
+    Instagram,
+    LinkedInText,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 2] = [Scenario::Instagram, Scenario::LinkedInText];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Instagram => "instagram_image",
+            Scenario::LinkedInText => "linkedin_text",
+        }
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -89,6 +117,12 @@ fn main() {
 }
 
 struct Sides {
+    linkedin: LinkedInConnector,
+    li_creds: Credentials,
+    li_target: Target,
+    li_post: Post,
+    li_body: Value,
+    server: String,
     meta: MetaConnector,
     creds: Credentials,
     target: Target,
@@ -104,12 +138,34 @@ async fn run(server: &str, rounds: usize, sequential: usize, concurrent: usize) 
         ("META_CLIENT_ID", APP_ID),
         ("META_CLIENT_SECRET", APP_SECRET),
     ]);
+    let http = HttpClient::builder().build().unwrap();
     let meta = MetaConfig::from_vars(&vars)
         .unwrap()
         .with_base_url(url::Url::parse(server).unwrap())
-        .build(HttpClient::builder().build().unwrap());
+        .build(http.clone());
+    let li_vars = postd::config::Vars::from_pairs([
+        ("LINKEDIN_CLIENT_ID", "benchclient"),
+        ("LINKEDIN_CLIENT_SECRET", "bench-client-secret"),
+    ]);
+    let linkedin = LinkedInConfig::from_vars(&li_vars)
+        .unwrap()
+        .with_base_url(url::Url::parse(server).unwrap())
+        .build(http);
     postd::http::install_crypto_provider();
     let sides = Arc::new(Sides {
+        linkedin,
+        li_creds: Credentials::OAuth(TokenSet::new(LI_TOKEN)),
+        li_target: Target::new(TargetKind::LinkedInPerson, PERSON),
+        li_post: Post::new(ClientRef::new("bench").unwrap()).with_text(LI_TEXT),
+        li_body: json!({
+            "author": PERSON,
+            "commentary": escape_commentary(LI_TEXT),
+            "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": false,
+        }),
+        server: server.trim_end_matches('/').to_owned(),
         meta,
         creds: Credentials::OAuth(TokenSet::new("user").with_derived(IG, PAGE_TOKEN)),
         target: Target::new(TargetKind::InstagramAccount, IG),
@@ -131,69 +187,81 @@ async fn run(server: &str, rounds: usize, sequential: usize, concurrent: usize) 
     });
     // Warm both sides' pools and code paths.
     for _ in 0..50 {
-        postd_publish(&sides).await;
-        plain_publish(&sides).await;
+        for scenario in Scenario::ALL {
+            publish(&sides, scenario, true).await;
+            publish(&sides, scenario, false).await;
+        }
     }
 
-    let mut seq_ratio = Vec::new();
-    let mut conc_ratio = Vec::new();
-    let mut rows = Vec::new();
-    for round in 0..rounds {
-        let postd_first = round % 2 == 0;
-        let mut figures = [(0.0, 0.0, 0u64); 2]; // [postd, plain]: (µs/publish, posts/s, connections)
-        for turn in 0..2 {
-            let is_postd = (turn == 0) == postd_first;
-            let slot = usize::from(!is_postd);
-            let started = Instant::now();
-            for _ in 0..sequential {
-                publish(&sides, is_postd).await;
+    let mut report = serde_json::Map::new();
+    for scenario in Scenario::ALL {
+        let mut seq_ratio = Vec::new();
+        let mut conc_ratio = Vec::new();
+        let mut rows = Vec::new();
+        for round in 0..rounds {
+            let postd_first = round % 2 == 0;
+            // [postd, plain]: (µs per publish, posts/s at once, connections opened)
+            let mut figures = [(0.0, 0.0, 0u64); 2];
+            for turn in 0..2 {
+                let is_postd = (turn == 0) == postd_first;
+                let slot = usize::from(!is_postd);
+                let started = Instant::now();
+                for _ in 0..sequential {
+                    publish(&sides, scenario, is_postd).await;
+                }
+                let per = started.elapsed().as_secs_f64() * 1e6 / sequential as f64;
+                let before = connections(&sides).await;
+                let started = Instant::now();
+                let mut set = tokio::task::JoinSet::new();
+                for _ in 0..concurrent {
+                    let sides = Arc::clone(&sides);
+                    set.spawn(async move { publish(&sides, scenario, is_postd).await });
+                }
+                while let Some(done) = set.join_next().await {
+                    done.unwrap();
+                }
+                let rate = concurrent as f64 / started.elapsed().as_secs_f64();
+                let opened = connections(&sides).await - before;
+                figures[slot] = (per, rate, opened);
             }
-            let per = started.elapsed().as_secs_f64() * 1e6 / sequential as f64;
-            let before = connections(&sides).await;
-            let started = Instant::now();
-            let mut set = tokio::task::JoinSet::new();
-            for _ in 0..concurrent {
-                let sides = Arc::clone(&sides);
-                set.spawn(async move { publish(&sides, is_postd).await });
-            }
-            while let Some(done) = set.join_next().await {
-                done.unwrap();
-            }
-            let rate = concurrent as f64 / started.elapsed().as_secs_f64();
-            let opened = connections(&sides).await - before;
-            figures[slot] = (per, rate, opened);
+            let (p, r) = (figures[0], figures[1]);
+            seq_ratio.push(p.0 / r.0);
+            conc_ratio.push(p.1 / r.1);
+            println!(
+                "{} round {}: sequential postd {:.1} µs, plain {:.1} µs, ratio {:.3}; \
+                 {concurrent} at once postd {:.0}/s ({} connections), plain {:.0}/s ({} connections), ratio {:.3}",
+                scenario.name(),
+                round + 1,
+                p.0,
+                r.0,
+                p.0 / r.0,
+                p.1,
+                p.2,
+                r.1,
+                r.2,
+                p.1 / r.1
+            );
+            rows.push(json!({
+                "postd_us": p.0, "plain_us": r.0, "postd_per_s": p.1, "plain_per_s": r.1,
+                "postd_connections": p.2, "plain_connections": r.2,
+            }));
         }
-        let (p, r) = (figures[0], figures[1]);
-        seq_ratio.push(p.0 / r.0);
-        conc_ratio.push(p.1 / r.1);
+        let (smin, smed) = min_median(&mut seq_ratio);
+        let (cmin, cmed) = min_median(&mut conc_ratio);
         println!(
-            "round {}: sequential postd {:.1} µs, plain {:.1} µs, ratio {:.3}; \
-             {concurrent} at once postd {:.0}/s ({} connections), plain {:.0}/s ({} connections), ratio {:.3}",
-            round + 1,
-            p.0,
-            r.0,
-            p.0 / r.0,
-            p.1,
-            p.2,
-            r.1,
-            r.2,
-            p.1 / r.1
+            "{}: sequential postd/plain time: min {smin:.3}, median {smed:.3}; \
+             concurrent postd/plain posts/s: min {cmin:.3}, median {cmed:.3}",
+            scenario.name()
         );
-        rows.push(json!({
-            "postd_us": p.0, "plain_us": r.0, "postd_per_s": p.1, "plain_per_s": r.1,
-            "postd_connections": p.2, "plain_connections": r.2,
-        }));
+        report.insert(
+            scenario.name().to_owned(),
+            json!({
+                "rounds": rows, "sequential_ratio_min": smin, "sequential_ratio_median": smed,
+                "concurrent_ratio_min": cmin, "concurrent_ratio_median": cmed,
+            }),
+        );
     }
-    let (smin, smed) = min_median(&mut seq_ratio);
-    let (cmin, cmed) = min_median(&mut conc_ratio);
-    println!(
-        "sequential postd/plain time: min {smin:.3}, median {smed:.3}; \
-         concurrent postd/plain posts/s: min {cmin:.3}, median {cmed:.3}"
-    );
-    json!({
-        "rounds": rows, "sequential_ratio_min": smin, "sequential_ratio_median": smed,
-        "concurrent_ratio_min": cmin, "concurrent_ratio_median": cmed,
-    })
+    Value::Object(report)
 }
 
 fn min_median(v: &mut [f64]) -> (f64, f64) {
@@ -214,11 +282,38 @@ fn load() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-async fn publish(s: &Sides, is_postd: bool) {
-    if is_postd {
-        postd_publish(s).await;
-    } else {
-        plain_publish(s).await;
+async fn publish(s: &Sides, scenario: Scenario, is_postd: bool) {
+    match (scenario, is_postd) {
+        (Scenario::Instagram, true) => postd_publish(s).await,
+        (Scenario::Instagram, false) => plain_publish(s).await,
+        (Scenario::LinkedInText, true) => {
+            match s
+                .linkedin
+                .publish(&s.li_creds, &s.li_target, &s.li_post)
+                .await
+                .unwrap()
+            {
+                PublishOutcome::Published(p) => drop(std::hint::black_box(p)),
+                other => panic!("{other:?}"),
+            }
+        }
+        (Scenario::LinkedInText, false) => {
+            let resp = s
+                .plain
+                .post(format!("{}/rest/posts", s.server))
+                .bearer_auth(LI_TOKEN)
+                .header("LinkedIn-Version", DEFAULT_LINKEDIN_VERSION)
+                .header("X-Restli-Protocol-Version", "2.0.0")
+                .json(&s.li_body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+            let urn = resp.headers()["x-restli-id"].to_str().unwrap().to_owned();
+            // The body is empty; read it so the connection goes back to the pool.
+            let _ = resp.bytes().await.unwrap();
+            std::hint::black_box(urn);
+        }
     }
 }
 
@@ -357,10 +452,15 @@ async fn connection(mut socket: tokio::net::TcpStream, accepted: &AtomicU64) {
         let method = head.split_whitespace().next().unwrap_or("");
         let path = target.split('?').next().unwrap_or("");
         let (status, body) = answer(method, path, accepted);
+        let extra = if path == "/rest/posts" {
+            SHARE_HEADER
+        } else {
+            ""
+        };
         out.clear();
         out.extend_from_slice(
             format!(
-                "HTTP/1.1 {status}\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: {}\r\n\r\n",
+                "HTTP/1.1 {status}\r\ncontent-type: application/json; charset=UTF-8\r\n{extra}content-length: {}\r\n\r\n",
                 body.len()
             )
             .as_bytes(),
@@ -384,6 +484,9 @@ fn answer(method: &str, path: &str, accepted: &AtomicU64) -> (&'static str, Stri
         .and_then(|p| p.strip_prefix(DEFAULT_GRAPH_VERSION))
         .unwrap_or(path);
     let ok = |b: &str| ("200 OK", b.to_owned());
+    if (method, path) == ("POST", "/rest/posts") {
+        return ("201 Created", String::new());
+    }
     match (method, rest) {
         ("GET", p) if p == format!("/{IG}/content_publishing_limit") => ok(
             r#"{"data":[{"quota_usage":0,"config":{"quota_total":100,"quota_duration":86400}}]}"#,

@@ -26,7 +26,8 @@ pub const USER_AGENT: &str = concat!("postd/", env!("CARGO_PKG_VERSION"));
 /// Largest response body POSTD reads into memory (platform answers are small JSON documents).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Most requests in flight to one host (scheme, host and port) at a time, by default.
+/// Most requests in flight to one host (scheme, host and port) at a time, by
+/// default; see [`HttpClientBuilder::max_connections_per_host`].
 pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 64;
 
 /// How long an idle pooled connection is kept, by default.
@@ -41,10 +42,13 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 ///
 /// - [`max_connections_per_host`](Self::max_connections_per_host) (default
 ///   [`DEFAULT_MAX_CONNECTIONS_PER_HOST`]): requests to one host beyond this
-///   wait for a free slot instead of opening another connection, so a burst
-///   of a thousand publishes does not open a thousand connections to one
-///   API. Over HTTP/1.1 a request holds its connection until its body is
-///   read, so this bounds the connections too.
+///   wait for a free slot, so a burst of a thousand publishes does not hold a
+///   thousand connections to one API at once: over HTTP/1.1 a request holds
+///   its connection until its body is read, so at most this many are in use.
+///   It does not bound how many a burst opens over its course: a connection
+///   goes back to the pool a moment after its answer is read, and a request
+///   that finds none idle meanwhile gets a new one (the pool then keeps at
+///   most `pool_max_idle_per_host`).
 /// - [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) (default: the
 ///   same number) and [`pool_idle_timeout`](Self::pool_idle_timeout)
 ///   (default [`DEFAULT_POOL_IDLE_TIMEOUT`]): how many finished connections
