@@ -121,7 +121,6 @@ struct Sides {
     li_creds: Credentials,
     li_target: Target,
     li_post: Post,
-    li_body: Value,
     server: String,
     meta: MetaConnector,
     creds: Credentials,
@@ -157,14 +156,6 @@ async fn run(server: &str, rounds: usize, sequential: usize, concurrent: usize) 
         li_creds: Credentials::OAuth(TokenSet::new(LI_TOKEN)),
         li_target: Target::new(TargetKind::LinkedInPerson, PERSON),
         li_post: Post::new(ClientRef::new("bench").unwrap()).with_text(LI_TEXT),
-        li_body: json!({
-            "author": PERSON,
-            "commentary": escape_commentary(LI_TEXT),
-            "visibility": "PUBLIC",
-            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
-            "lifecycleState": "PUBLISHED",
-            "isReshareDisabledByAuthor": false,
-        }),
         server: server.trim_end_matches('/').to_owned(),
         meta,
         creds: Credentials::OAuth(TokenSet::new("user").with_derived(IG, PAGE_TOKEN)),
@@ -304,7 +295,15 @@ async fn publish(s: &Sides, scenario: Scenario, is_postd: bool) {
                 .bearer_auth(LI_TOKEN)
                 .header("LinkedIn-Version", DEFAULT_LINKEDIN_VERSION)
                 .header("X-Restli-Protocol-Version", "2.0.0")
-                .json(&s.li_body)
+                // Built per post, as a caller would: the text changes every time.
+                .json(&json!({
+                    "author": PERSON,
+                    "commentary": escape_commentary(LI_TEXT),
+                    "visibility": "PUBLIC",
+                    "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+                    "lifecycleState": "PUBLISHED",
+                    "isReshareDisabledByAuthor": false,
+                }))
                 .send()
                 .await
                 .unwrap();
