@@ -185,7 +185,12 @@ async fn run(server: &str, rounds: usize, sequential: usize, concurrent: usize) 
     }
 
     let mut report = serde_json::Map::new();
+    // `PUBLISH_SCENARIO=linkedin_text` (or `instagram_image`) runs one only.
+    let only = std::env::var("PUBLISH_SCENARIO").ok();
     for scenario in Scenario::ALL {
+        if only.as_deref().is_some_and(|o| o != scenario.name()) {
+            continue;
+        }
         let mut seq_ratio = Vec::new();
         let mut conc_ratio = Vec::new();
         let mut rows = Vec::new();
