@@ -79,6 +79,7 @@ async fn run(threads: usize) {
     let processes: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
     let batch: u32 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(100);
     let future: usize = args.get(6).and_then(|s| s.parse().ok()).unwrap_or(0);
+    assert!(jobs > 0, "give a number of jobs above zero");
     let target = if backend == "sqlite" {
         let path =
             std::env::temp_dir().join(format!("postd-queue-bench-{}.db", std::process::id()));
@@ -229,8 +230,10 @@ async fn postgres(url: &str, fresh: bool) -> Arc<dyn JobStore> {
     let options = PgConnectOptions::from_str(url)
         .unwrap()
         .options([("search_path", schema)]);
+    // The same pool settings as `PostgresJobStore::connect`.
     let pool = PgPoolOptions::new()
         .max_connections(16)
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .unwrap();

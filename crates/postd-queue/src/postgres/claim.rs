@@ -1,8 +1,7 @@
 //! claim: lease due jobs and expired leases in one statement per batch,
 //! skipping rows other claimers hold.
 
-use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, Postgres, Row, Transaction};
+use sqlx::{PgConnection, Row};
 
 use super::{PostgresJobStore, append_error};
 use crate::backoff::after;
@@ -56,8 +55,8 @@ macro_rules! bury_sql {
 /// - `claimed` leases them. SET expressions see the row as it was, so
 ///   `state = 'running'` there means "this claim is a reclaim".
 ///
-/// The result is the claimed rows, then one row per buried job with only
-/// `buried_id` set.
+/// The result holds the claimed rows and one row per buried job with only
+/// `buried_id` set, in no particular order.
 macro_rules! claim_sql {
     () => {
         concat!(
@@ -123,23 +122,18 @@ const BURY_CORRUPT: &str = "UPDATE postd_jobs SET
         updated_at = $2
     WHERE id = $3 AND fence = $4";
 
-/// Where a claim runs: a claim of one queue is one statement and needs no
-/// transaction of its own; a claim over several queues runs theirs in one
-/// transaction, so a failure part way leases nothing.
-enum Conn {
-    Plain(PoolConnection<Postgres>),
-    Tx(Transaction<'static, Postgres>),
-}
-
-impl Conn {
-    fn get(&mut self) -> &mut PgConnection {
-        match self {
-            Conn::Plain(c) => c,
-            Conn::Tx(t) => t,
-        }
-    }
-}
-
+/// Claims queue by queue, one statement each, every statement its own
+/// transaction: one round trip per queue.
+///
+/// Once a statement has run, its leases are committed, so nothing after it
+/// may fail the claim and drop jobs it leased (they would wait out their
+/// lease and come back as stalls, an attempt spent): an error on a later
+/// queue is logged and the jobs leased so far are returned (the next claim
+/// meets the error again); a row that does not decode is buried under its
+/// fence, and a burial that fails is logged (the row comes back when its
+/// lease expires and is buried then). A connection lost while the answer is
+/// read has the same effect as a worker killed after claiming: the leases
+/// expire and the jobs are reclaimed.
 pub(super) async fn run(
     store: &PostgresJobStore,
     request: &ClaimRequest,
@@ -150,23 +144,11 @@ pub(super) async fn run(
     }
     let now = store.now_ms();
     let now_text = rfc3339(now);
-    let mut conn = if request.queues.len() > 1 {
-        Conn::Tx(
-            store
-                .pool
-                .begin()
-                .await
-                .map_err(|e| QueueError::storage("starting a claim", e))?,
-        )
-    } else {
-        Conn::Plain(
-            store
-                .pool
-                .acquire()
-                .await
-                .map_err(|e| QueueError::storage("starting a claim", e))?,
-        )
-    };
+    let mut conn = store
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| QueueError::storage("starting a claim", e))?;
     let mut buried: Vec<(i64, &str)> = Vec::new();
     let mut claimed = Vec::new();
     let mut corrupt = Vec::new();
@@ -177,23 +159,36 @@ pub(super) async fn run(
         if remaining <= 0 {
             break;
         }
-        let rows = sqlx::query(CLAIM)
+        let rows = match sqlx::query(CLAIM)
             .bind(queue)
             .bind(&request.worker)
             .bind(now)
             .bind(after(now, request.lease))
             .bind(remaining)
             .bind(&now_text)
-            .fetch_all(conn.get())
+            .fetch_all(&mut *conn)
             .await
-            .map_err(|e| QueueError::storage("claiming jobs", e))?;
+        {
+            Ok(rows) => rows,
+            Err(e) if claimed.is_empty() && buried.is_empty() => {
+                return Err(QueueError::storage("claiming jobs", e));
+            }
+            Err(e) => {
+                tracing::warn!(queue = %queue, error = %e, "claiming from a further queue failed; returning the jobs leased so far");
+                break;
+            }
+        };
         for row in &rows {
-            if let Some(id) = row
-                .try_get::<Option<i64>, _>("buried_id")
-                .map_err(|e| QueueError::storage("reading a claim", e))?
-            {
-                buried.push((id, queue.as_str()));
-                continue;
+            match row.try_get::<Option<i64>, _>("buried_id") {
+                Ok(Some(id)) => {
+                    buried.push((id, queue.as_str()));
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(queue = %queue, error = %e, "a claimed row has no readable kind; its lease will expire");
+                    continue;
+                }
             }
             let decoded = decode_claimed(row).and_then(|job| {
                 let run_at: i64 = col(row, job.id, "run_at")?;
@@ -202,35 +197,64 @@ pub(super) async fn run(
             match decoded {
                 Ok(pair) => claimed.push(pair),
                 Err(QueueError::Corrupt { id, field }) => {
-                    let fence: i64 = col(row, id, "fence").unwrap_or(-1);
+                    let fence: Option<i64> = col(row, id, "fence").ok();
                     corrupt.push((id, field, fence));
                 }
-                Err(other) => return Err(other),
+                Err(other) => {
+                    tracing::error!(queue = %queue, error = %other, "a claimed row does not decode; its lease will expire");
+                }
             }
         }
     }
     for (id, field, fence) in corrupt {
+        bury_corrupt(&mut conn, now, id, field, fence).await;
+    }
+    Ok(finish_claim(&buried, claimed))
+}
+
+/// Moves a claimed row that does not decode to dead, under the fence this
+/// claim gave it; never fails the claim (see [`run`]).
+async fn bury_corrupt(
+    conn: &mut PgConnection,
+    now: i64,
+    id: i64,
+    field: &'static str,
+    fence: Option<i64>,
+) {
+    let Some(fence) = fence else {
         tracing::error!(
             job = id,
             column = field,
-            "claimed job does not decode; moving it to dead"
+            "claimed job does not decode and neither does its fence; its lease will expire"
         );
-        sqlx::query(BURY_CORRUPT)
-            .bind(format!("corrupt row: column `{field}` does not decode"))
-            .bind(now)
-            .bind(id)
-            .bind(fence)
-            .execute(conn.get())
-            .await
-            .map_err(|e| QueueError::storage("burying a corrupt job", e))?;
+        return;
+    };
+    let done = sqlx::query(BURY_CORRUPT)
+        .bind(format!("corrupt row: column `{field}` does not decode"))
+        .bind(now)
+        .bind(id)
+        .bind(fence)
+        .execute(conn)
+        .await;
+    match done {
+        Ok(r) if r.rows_affected() == 1 => {
+            tracing::error!(
+                job = id,
+                column = field,
+                "claimed job does not decode; moved it to dead"
+            );
+        }
+        Ok(_) => {
+            tracing::warn!(
+                job = id,
+                column = field,
+                "claimed job does not decode and was taken meanwhile; not buried"
+            );
+        }
+        Err(e) => {
+            tracing::error!(job = id, column = field, error = %e, "claimed job does not decode and burying it failed; its lease will expire");
+        }
     }
-    if let Conn::Tx(tx) = conn {
-        tx.commit()
-            .await
-            .map_err(|e| QueueError::storage("committing a claim", e))?;
-    }
-
-    Ok(finish_claim(&buried, claimed))
 }
 
 pub(super) async fn explain(store: &PostgresJobStore, request: &ClaimRequest) -> Result<String> {

@@ -96,6 +96,10 @@ impl PostgresJobStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // No ping before every checkout (a round trip per claim and per
+            // completion batch): a connection that died fails its statement,
+            // which the caller retries, and the pool replaces it.
+            .test_before_acquire(false)
             .connect(url)
             .await
             .map_err(|e| QueueError::storage("connecting to the Postgres job store", e))?;
