@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use postd_core::http::{HttpClient, RequestContext, generic_error};
+use postd_core::http::{HttpClient, RequestContext, RetryPolicy, generic_error};
 use postd_core::reqwest::Method;
 use postd_core::reqwest::{StatusCode, header::HeaderMap};
-use postd_core::{Error, Platform};
+use postd_core::{Error, ErrorKind, Platform};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
@@ -126,6 +126,53 @@ async fn each_host_has_its_own_slots() {
         .unwrap();
     tokio::join!(burst(&client, &a, 3), burst(&client, &b, 3));
     assert_eq!(both.most_in_flight.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_for_a_slot_longer_than_the_request_timeout_is_unavailable_and_sends_nothing() {
+    // One slot, answers after 650 ms, a 1 s timeout: the first call ends at
+    // 650 ms, the second takes the slot then and ends at 1.3 s, the third has
+    // waited its 1 s without a slot by then (margins of 300 ms or more).
+    let (url, counts) = server(Duration::from_millis(650)).await;
+    let client = HttpClient::builder()
+        .max_connections_per_host(1)
+        .request_timeout(Duration::from_secs(1))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        let client = client.clone();
+        let url = Url::parse(&url).unwrap();
+        calls.spawn(async move {
+            let request = client.request(Method::GET, url).build().unwrap();
+            client.execute(GET, request, &parse).await.map(|r| r.status)
+        });
+    }
+    let mut ok = 0;
+    let mut refused = Vec::new();
+    while let Some(done) = calls.join_next().await {
+        match done.unwrap() {
+            Ok(status) => {
+                assert_eq!(status, StatusCode::OK);
+                ok += 1;
+            }
+            Err(e) => refused.push(e),
+        }
+    }
+    assert_eq!(ok, 2, "{refused:?}");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].kind(), ErrorKind::Unavailable);
+    assert!(
+        refused[0].to_string().contains("no free connection slot"),
+        "{}",
+        refused[0]
+    );
+    // Worth trying again (nothing was sent); with no retries allowed, the
+    // client says it gave up rather than that it is permanent.
+    assert_eq!(refused[0].retry(), postd_core::Retry::Exhausted);
+    // The refused call never reached the server.
+    assert_eq!(counts.most_in_flight.load(Ordering::SeqCst), 1);
 }
 
 #[test]

@@ -139,7 +139,10 @@ impl HttpClientBuilder {
 
     /// Sets the most requests in flight to one host at a time (default
     /// [`DEFAULT_MAX_CONNECTIONS_PER_HOST`]; at least 1). Further requests
-    /// wait for a slot; a retry's backoff does not hold one.
+    /// wait for a slot, at most the request timeout (then the attempt fails
+    /// as `Unavailable`, retried like any failure that sent nothing); a
+    /// retry's backoff does not hold one, and the wait is not counted in the
+    /// request-duration metric.
     pub fn max_connections_per_host(mut self, n: usize) -> Self {
         self.max_connections_per_host = n.clamp(1, Semaphore::MAX_PERMITS);
         self
@@ -193,6 +196,7 @@ impl HttpClientBuilder {
                 retry: self.retry,
                 observer: self.observer,
                 max_response_bytes: self.max_response_bytes,
+                request_timeout: self.request_timeout,
                 hosts: HostSlots::new(self.max_connections_per_host),
             }),
         })
@@ -210,6 +214,7 @@ struct Inner {
     retry: RetryPolicy,
     observer: Option<Arc<dyn RateLimitObserver>>,
     max_response_bytes: usize,
+    request_timeout: Duration,
     hosts: HostSlots,
 }
 
@@ -235,9 +240,21 @@ impl HostSlots {
         }
     }
 
-    /// Waits for a slot on `url`'s host; the slot is free again when the
-    /// permit is dropped. `None` only if the semaphore were closed, which
-    /// nothing does.
+    /// Waits at most `limit` for a slot on `url`'s host; the slot is free
+    /// again when the permit is dropped. `Err(limit)` when none came free in
+    /// time (nothing was sent, so any request may try again).
+    async fn acquire_within(
+        &self,
+        url: &Url,
+        limit: Duration,
+    ) -> std::result::Result<Option<OwnedSemaphorePermit>, Duration> {
+        tokio::time::timeout(limit, self.acquire(url))
+            .await
+            .map_err(|_| limit)
+    }
+
+    /// Waits for a slot on `url`'s host. `None` only if the semaphore were
+    /// closed, which nothing does.
     async fn acquire(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
         let key = self.hasher.hash_one((
             url.scheme(),
@@ -340,10 +357,29 @@ impl HttpClient {
             };
             // Keep a copy for the next attempt; a streamed body cannot be copied and gets one attempt.
             pending = current.try_clone();
-            let sent_at = Instant::now();
-            let outcome = self.attempt(&ctx, current, &secrets, parse_error).await;
-            let latency = sent_at.elapsed();
-            record_metrics(&ctx, &outcome, latency);
+            // A slot on the host first (held until the body is read: over
+            // HTTP/1.1 that is when the connection goes back to the pool),
+            // waited for at most the request timeout, and not counted in the
+            // request's latency.
+            let outcome = match self.inner.hosts.acquire_within(current.url(), self.inner.request_timeout).await {
+                Ok(slot) => {
+                    let sent_at = Instant::now();
+                    let outcome = self.attempt(&ctx, current, &secrets, parse_error).await;
+                    drop(slot);
+                    record_metrics(&ctx, &outcome, sent_at.elapsed());
+                    outcome
+                }
+                Err(waited) => Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "no free connection slot to this host within {} ms (max_connections_per_host)",
+                        waited.as_millis()
+                    ),
+                )
+                .with_retry(Retry::Temporary { after: None })
+                .with_platform(ctx.platform)
+                .with_operation(ctx.operation)),
+            };
             let span = tracing::Span::current();
             span.record("attempts", attempt + 1);
             span.record(
@@ -406,9 +442,6 @@ impl HttpClient {
         secrets: &Arc<[String]>,
         parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
     ) -> Result<HttpResponse> {
-        // Held until the body is read: over HTTP/1.1 that is when the
-        // connection goes back to the pool.
-        let _slot = self.inner.hosts.acquire(request.url()).await;
         let mut response = match self.inner.client.execute(request).await {
             Ok(r) => r,
             Err(e) => return Err(transport_error(ctx, e)),
