@@ -45,7 +45,9 @@ pub(crate) struct Graph {
 }
 
 /// Tokens' `appsecret_proof`s, so a publish of five calls computes its HMAC
-/// once: the proof depends only on the app secret and the token.
+/// once: the proof depends only on the app secret and the token. The cache
+/// belongs to one [`Graph`], whose configuration (and so app secret) never
+/// changes; a `Graph` with another secret has a cache of its own.
 ///
 /// Bounded: when it holds [`ProofCache::MAX`] tokens it starts again. The
 /// tokens it keeps are `SecretString`s (zeroed when dropped, never in
@@ -67,18 +69,22 @@ impl ProofCache {
 
     fn proof(&self, secret: &SecretString, token: &SecretString) -> Arc<str> {
         let key = self.hasher.hash_one(token.expose_secret());
-        // A panic elsewhere cannot leave the map invalid: take it as it is.
-        let mut proofs = self.proofs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((kept, proof)) = proofs.get(&key)
-            && kept.expose_secret() == token.expose_secret()
         {
-            return Arc::clone(proof);
+            // A panic elsewhere cannot leave the map invalid: take it as it is.
+            let proofs = self.proofs.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((kept, proof)) = proofs.get(&key)
+                && kept.expose_secret() == token.expose_secret()
+            {
+                return Arc::clone(proof);
+            }
         }
+        // Outside the lock: other callers' lookups do not wait on an HMAC.
         let proof: Arc<str> = hmac_sha256_hex(
             secret.expose_secret().as_bytes(),
             token.expose_secret().as_bytes(),
         )
         .into();
+        let mut proofs = self.proofs.lock().unwrap_or_else(|e| e.into_inner());
         if proofs.len() >= Self::MAX {
             proofs.clear();
         }
