@@ -5,6 +5,7 @@
 //! A caller that stops waiting does not take its completion back: once
 //! handed over, it is written with the rest of its batch.
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use serde_json::Value;
@@ -22,6 +23,52 @@ struct Completion {
     item: Item,
     reply: oneshot::Sender<Result<()>>,
 }
+
+/// Answers each job of a batch written by one statement. `done` is the
+/// statement's outcome: the `(id, queue)` of every row it completed. A job
+/// it did not complete gets what `lost(id)` says (its lease is gone, or the
+/// job is); a statement that failed fails every job of the batch as the
+/// same temporary storage failure.
+pub(crate) async fn answer<E, F, Fut>(
+    ids: &[i64],
+    done: std::result::Result<Vec<(i64, String)>, E>,
+    lost: F,
+) -> Vec<Result<()>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    F: Fn(i64) -> Fut,
+    Fut: Future<Output = QueueError>,
+{
+    let done = match done {
+        Ok(rows) => rows,
+        Err(e) => {
+            // The driver's error is not Clone: every caller gets its text.
+            let failure = BatchFailed(e.to_string());
+            return ids
+                .iter()
+                .map(|_| Err(QueueError::storage("completing jobs", failure.clone())))
+                .collect();
+        }
+    };
+    let completed: HashMap<i64, String> = done.into_iter().collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(match completed.get(id) {
+            Some(queue) => {
+                metrics::counter!("postd_queue_completed_total", "queue" => queue.clone())
+                    .increment(1);
+                Ok(())
+            }
+            None => Err(lost(*id).await),
+        });
+    }
+    out
+}
+
+/// The failure of a batch's statement, as every job of the batch reports it.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+struct BatchFailed(String);
 
 /// The sending side; the writer task ends when every clone is dropped.
 #[derive(Clone, Debug)]
@@ -82,5 +129,42 @@ impl GroupCommit {
         answer
             .await
             .map_err(|_| QueueError::Config("the job store's writer has stopped".to_owned()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_batch_is_a_temporary_storage_failure_for_every_job() {
+        let failed: std::result::Result<Vec<(i64, String)>, std::io::Error> =
+            Err(std::io::Error::other("disk I/O error"));
+        let out = answer(&[1, 2, 3], failed, |id| async move {
+            QueueError::NotFound { id }
+        })
+        .await;
+        assert_eq!(out.len(), 3);
+        for r in out {
+            let e = r.unwrap_err();
+            assert!(matches!(e, QueueError::Storage { .. }), "{e:?}");
+            assert!(e.is_temporary());
+            let source = std::error::Error::source(&e).unwrap().to_string();
+            assert_eq!(source, "disk I/O error");
+        }
+    }
+
+    #[tokio::test]
+    async fn each_job_is_answered_by_whether_the_statement_completed_it() {
+        let done: std::result::Result<_, std::io::Error> = Ok(vec![(2, "q".to_owned())]);
+        let out = answer(
+            &[1, 2],
+            done,
+            |id| async move { QueueError::LeaseLost { id } },
+        )
+        .await;
+        assert!(matches!(out[0], Err(QueueError::LeaseLost { id: 1 })));
+        assert!(out[1].is_ok());
     }
 }

@@ -34,6 +34,11 @@ pub trait JobStore: Send + Sync + Debug {
     /// A stalled job already on its last attempt is not handed out again: the
     /// same call moves it to dead. A row that does not decode is moved to dead
     /// (reason names the column) instead of failing the batch.
+    ///
+    /// Over several queues the claim takes them in the order given. SQLite
+    /// leases them in one transaction; Postgres commits each queue's
+    /// statement on its own and, once it has leased jobs, returns them
+    /// rather than failing on a later queue (that error is logged).
     async fn claim(&self, request: &ClaimRequest) -> Result<Vec<ClaimedJob>>;
 
     /// Extends the lease to `now + extend`; returns the new expiry.

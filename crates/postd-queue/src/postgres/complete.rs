@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use crate::clock::Clock;
 use crate::codec::json_text;
 use crate::error::{QueueError, Result};
-use crate::group_commit::Item;
+use crate::group_commit::{Item, answer};
 
 /// The whole batch in one statement: `$1` ids, `$2` fences, `$3` outcomes
 /// (JSON text or NULL), `$4` now. Each row keeps its own fence check.
@@ -31,44 +31,22 @@ pub(super) async fn run_batch(
     clock: Arc<dyn Clock>,
     items: Vec<Item>,
 ) -> Vec<Result<()>> {
-    let n = items.len();
     let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
     let fences: Vec<i64> = items.iter().map(|i| i.1).collect();
     let outcomes: Vec<Option<String>> = items.iter().map(|i| json_text(i.2.as_ref())).collect();
     let now = clock.now().timestamp_millis();
-    let done: Vec<(i64, String)> = match sqlx::query_as(COMPLETE_MANY)
+    let done: std::result::Result<Vec<(i64, String)>, sqlx::Error> = sqlx::query_as(COMPLETE_MANY)
         .bind(&ids)
         .bind(&fences)
         .bind(&outcomes)
         .bind(now)
         .fetch_all(&pool)
-        .await
-    {
-        Ok(rows) => rows,
-        Err(e) => {
-            let shared = QueueError::storage("completing jobs", e);
-            let text = shared.to_string();
-            let mut out = vec![Err(shared)];
-            out.extend((1..n).map(|_| Err(QueueError::Config(text.clone()))));
-            return out;
-        }
-    };
-    let completed: std::collections::HashMap<i64, String> = done.into_iter().collect();
-    let mut out = Vec::with_capacity(n);
-    for id in &ids {
-        out.push(match completed.get(id) {
-            Some(queue) => {
-                metrics::counter!("postd_queue_completed_total", "queue" => queue.clone())
-                    .increment(1);
-                Ok(())
-            }
-            None => Err(lost_or_missing(&pool, *id).await),
-        });
-    }
-    out
+        .await;
+    answer(&ids, done, |id| lost_or_missing(&pool, id)).await
 }
 
-async fn lost_or_missing(pool: &PgPool, id: i64) -> QueueError {
+/// The error for a fenced write that matched no row: the lease is gone, or the job.
+pub(super) async fn lost_or_missing(pool: &PgPool, id: i64) -> QueueError {
     match sqlx::query_scalar::<_, i64>("SELECT id FROM postd_jobs WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)

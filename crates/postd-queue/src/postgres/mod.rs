@@ -179,15 +179,7 @@ impl PostgresJobStore {
 
     /// The error for a fenced write that matched no row.
     async fn lease_lost(&self, id: i64) -> QueueError {
-        match sqlx::query_scalar::<_, i64>("SELECT id FROM postd_jobs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-        {
-            Ok(Some(_)) => QueueError::LeaseLost { id },
-            Ok(None) => QueueError::NotFound { id },
-            Err(e) => QueueError::storage("checking a lost lease", e),
-        }
+        complete::lost_or_missing(&self.pool, id).await
     }
 
     /// A job's state, for explaining why an operation did not apply.
