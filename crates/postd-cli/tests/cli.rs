@@ -387,29 +387,18 @@ async fn status_of_an_unknown_post_exits_1_with_one_line() {
 async fn schedule_refuses_an_unknown_account_a_target_it_lacks_and_a_malformed_to() {
     let env = Env::new("bad-to").await;
     let (page, _) = env.connect_meta("main", 1).await;
-    let line = env
-        .run(&[
-            "schedule",
-            "--ref",
-            "x",
-            "--text",
-            "hi",
-            "--to",
-            "acme/nobody/facebook_page:1",
-        ])
+    let schedule_to = |to: &'static str| {
+        let env = &env;
+        async move {
+            env.run(&["schedule", "--ref", "x", "--text", "hi", "--to", to])
+                .await
+        }
+    };
+    let line = schedule_to("acme/nobody/facebook_page:1")
         .await
         .one_line_error();
     assert!(line.contains("no account acme/nobody"), "{line}");
-    let line = env
-        .run(&[
-            "schedule",
-            "--ref",
-            "x",
-            "--text",
-            "hi",
-            "--to",
-            "acme/main/facebook_page:999",
-        ])
+    let line = schedule_to("acme/main/facebook_page:999")
         .await
         .one_line_error();
     assert!(line.contains("has no target facebook_page:999"), "{line}");
@@ -418,17 +407,7 @@ async fn schedule_refuses_an_unknown_account_a_target_it_lacks_and_a_malformed_t
         "lists what it has: {line}"
     );
 
-    let usage = env
-        .run(&[
-            "schedule",
-            "--ref",
-            "x",
-            "--text",
-            "hi",
-            "--to",
-            "acme-main",
-        ])
-        .await;
+    let usage = schedule_to("acme-main").await;
     assert_eq!(usage.code, Some(2), "a usage error: {usage:?}");
     assert!(
         usage
