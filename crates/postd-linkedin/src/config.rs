@@ -13,6 +13,10 @@ use url::Url;
 /// are sunset about 12 months after release; an inactive one answers 426.
 pub const DEFAULT_LINKEDIN_VERSION: &str = "202609";
 
+/// How many parts of a video upload are sent at once unless configured
+/// ([`LinkedInConfig::with_video_parts_in_flight`]).
+pub const DEFAULT_VIDEO_PARTS_IN_FLIGHT: usize = 4;
+
 /// Scopes for posting as a member.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "w_member_social"];
 
@@ -59,6 +63,12 @@ pub struct LinkedInConfig {
     /// before answering `Pending`, how often it polls, and how often the
     /// queue asks again.
     pub polling: PollPolicy,
+    /// How many parts of a video upload are sent at once (at least 1; each
+    /// part, about 4 MiB, is in memory while it is sent). LinkedIn gives every
+    /// part its own upload URL and assembles the parts in the order of the
+    /// ETags passed to `finalizeUpload`, so the parts need not be sent one
+    /// after another.
+    pub video_parts_in_flight: usize,
 }
 
 impl fmt::Debug for LinkedInConfig {
@@ -72,6 +82,7 @@ impl fmt::Debug for LinkedInConfig {
             .field("organizations", &self.organizations)
             .field("scopes", &self.scopes)
             .field("polling", &self.polling)
+            .field("video_parts_in_flight", &self.video_parts_in_flight)
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +145,7 @@ impl LinkedInConfig {
                 Duration::from_secs(1),
                 Duration::from_secs(30),
             ),
+            video_parts_in_flight: DEFAULT_VIDEO_PARTS_IN_FLIGHT,
         })
     }
 
@@ -152,6 +164,14 @@ impl LinkedInConfig {
         max_poll_interval: Duration,
     ) -> Self {
         self.polling = PollPolicy::new(publish_wait, poll_interval, max_poll_interval);
+        self
+    }
+
+    /// Sets how many parts of a video upload are sent at once (0 counts as 1:
+    /// one part after another). Memory held by an upload is about this many
+    /// parts of 4 MiB.
+    pub fn with_video_parts_in_flight(mut self, parts: usize) -> Self {
+        self.video_parts_in_flight = parts.max(1);
         self
     }
 

@@ -56,8 +56,8 @@ use postd_core::{
 };
 
 pub use config::{
-    DEFAULT_LINKEDIN_VERSION, DEFAULT_SCOPES, ENV_VARS, LinkedInConfig, ORGANIZATION_SCOPES,
-    REQUIRED_VARS,
+    DEFAULT_LINKEDIN_VERSION, DEFAULT_SCOPES, DEFAULT_VIDEO_PARTS_IN_FLIGHT, ENV_VARS,
+    LinkedInConfig, ORGANIZATION_SCOPES, REQUIRED_VARS,
 };
 pub use health::MEMBER_SCOPES;
 pub use posts::escape_commentary;

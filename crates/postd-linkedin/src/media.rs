@@ -7,12 +7,19 @@
 //!
 //! Videos: `POST /rest/videos?action=initializeUpload` with `fileSizeBytes`
 //! -> `uploadInstructions` (byte ranges of about 4 MiB, each with its own
-//! URL); `PUT` each range in order, keeping each answer's `ETag`;
+//! URL); `PUT` each range, keeping each answer's `ETag`;
 //! `POST /rest/videos?action=finalizeUpload` with the ETags in part order;
-//! then `GET /rest/videos/{urn}` until `AVAILABLE`. Only one part is in
-//! memory at a time, and each part is retried on its own.
+//! then `GET /rest/videos/{urn}` until `AVAILABLE`. Each part has its own
+//! URL and LinkedIn assembles them by the ETag order given to finalize, so
+//! parts go up several at a time
+//! ([`LinkedInConfig::video_parts_in_flight`](crate::LinkedInConfig::video_parts_in_flight),
+//! default [`DEFAULT_VIDEO_PARTS_IN_FLIGHT`](crate::DEFAULT_VIDEO_PARTS_IN_FLIGHT)):
+//! at most that many parts (about 4 MiB each) are in memory at once, and
+//! each part is retried on its own.
 
 use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use postd_core::http::RequestContext;
 use postd_core::poll::PollPolicy;
 use postd_core::reqwest::Method;
@@ -131,6 +138,7 @@ pub(crate) async fn upload_video(
     token: &SecretString,
     owner: &str,
     media: &Media,
+    parts_in_flight: usize,
 ) -> Result<String> {
     let len = match media.len().await? {
         Some(0) | None => {
@@ -159,38 +167,24 @@ pub(crate) async fn upload_video(
     let init = init.value;
     check_instructions(&init.upload_instructions, len)?;
 
+    // Up to `parts_in_flight` parts at once, each read from disk when it
+    // starts; the ordered set hands the answers back in part order, which is
+    // the order finalize needs the ETags in. An error drops the parts still
+    // in flight.
+    let limit = parts_in_flight.max(1);
+    let mut next = init.upload_instructions.iter();
+    let mut in_flight = FuturesOrdered::new();
     let mut etags = Vec::with_capacity(init.upload_instructions.len());
-    for part in &init.upload_instructions {
-        let size = part.last_byte - part.first_byte + 1;
-        let chunk = media
-            .read_chunk(part.first_byte, usize::try_from(size).unwrap_or(usize::MAX))
-            .await?;
-        if chunk.len() as u64 != size {
-            return Err(Error::new(
-                ErrorKind::MediaRejected,
-                "the video file changed size during the upload",
-            )
-            .with_platform(Platform::LinkedIn));
+    loop {
+        while in_flight.len() < limit
+            && let Some(part) = next.next()
+        {
+            in_flight.push_back(upload_part(rest, token, media, part));
         }
-        let upload_url = parse_upload_url(&part.upload_url)?;
-        let auth = rest.trusted_upload_host(&upload_url).then_some(token);
-        // Each part is its own cloneable body, so a failed part is retried alone.
-        let resp = rest
-            .send(
-                RequestContext::idempotent(Platform::LinkedIn, "rest.video_part_upload"),
-                rest.plain(Method::PUT, upload_url, auth)
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .body(chunk),
-            )
-            .await?;
-        let etag = resp
-            .header(ETAG.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                Error::unexpected("a video part upload answered without an ETag")
-                    .with_platform(Platform::LinkedIn)
-            })?;
-        etags.push(etag);
+        match in_flight.next().await {
+            Some(etag) => etags.push(etag?),
+            None => break,
+        }
     }
 
     let url = rest.rest_url("videos", Some("action=finalizeUpload"));
@@ -215,6 +209,43 @@ pub(crate) async fn upload_video(
         }
     }
     Ok(init.video)
+}
+
+/// Reads one part from the media and `PUT`s it to its URL; returns the part's `ETag`.
+async fn upload_part(
+    rest: &Rest,
+    token: &SecretString,
+    media: &Media,
+    part: &UploadInstruction,
+) -> Result<String> {
+    let size = part.last_byte - part.first_byte + 1;
+    let chunk = media
+        .read_chunk(part.first_byte, usize::try_from(size).unwrap_or(usize::MAX))
+        .await?;
+    if chunk.len() as u64 != size {
+        return Err(Error::new(
+            ErrorKind::MediaRejected,
+            "the video file changed size during the upload",
+        )
+        .with_platform(Platform::LinkedIn));
+    }
+    let upload_url = parse_upload_url(&part.upload_url)?;
+    let auth = rest.trusted_upload_host(&upload_url).then_some(token);
+    // Each part is its own cloneable body, so a failed part is retried alone.
+    let resp = rest
+        .send(
+            RequestContext::idempotent(Platform::LinkedIn, "rest.video_part_upload"),
+            rest.plain(Method::PUT, upload_url, auth)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .body(chunk),
+        )
+        .await?;
+    resp.header(ETAG.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Error::unexpected("a video part upload answered without an ETag")
+                .with_platform(Platform::LinkedIn)
+        })
 }
 
 /// The instructions must cover `0..len` exactly, in order, with sane part sizes.

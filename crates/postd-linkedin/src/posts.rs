@@ -311,7 +311,8 @@ pub(crate) async fn publish(
     } else if let [video] = post.media.as_slice()
         && video.kind == MediaKind::Video
     {
-        let urn = media::upload_video(rest, token, author, video).await?;
+        let urn =
+            media::upload_video(rest, token, author, video, rest.cfg.video_parts_in_flight).await?;
         let mut m = json!({ "id": urn });
         if let Some(title) = &options.video_title {
             m["title"] = json!(title);

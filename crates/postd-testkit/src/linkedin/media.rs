@@ -116,6 +116,7 @@ impl State {
                 last: ((i + 1) * part).min(size) - 1,
                 etag: None,
                 sum: 0,
+                early: None,
             })
             .collect();
         let upload_token = if parts.len() > 1 {
@@ -158,6 +159,7 @@ impl State {
                 parts,
                 upload_token,
                 running: FNV_OFFSET,
+                folded: 0,
                 uploaded_bytes: 0,
                 status: VStatus::WaitingUpload,
                 polls_left: 0,
@@ -348,6 +350,8 @@ pub(super) struct VideoRec {
     pub(super) parts: Vec<PartRec>,
     upload_token: String,
     pub(super) running: u64,
+    /// How many leading parts are folded into `running`.
+    pub(super) folded: usize,
     pub(super) uploaded_bytes: u64,
     pub(super) status: VStatus,
     polls_left: u32,
@@ -362,6 +366,9 @@ pub(super) struct PartRec {
     pub(super) last: u64,
     pub(super) etag: Option<String>,
     pub(super) sum: u64,
+    /// The bytes of a part that arrived before an earlier one, held until
+    /// they can be folded into the running checksum in part order.
+    pub(super) early: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

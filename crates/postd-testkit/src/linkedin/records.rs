@@ -118,9 +118,11 @@ pub struct LiVideo {
     pub uploaded_parts: usize,
     /// Bytes received over all parts (a re-sent part counts once).
     pub uploaded_bytes: u64,
-    /// A running FNV-1a checksum of the bytes in the order they arrived: equal to
-    /// [`upload_checksum`](super::upload_checksum) of the whole file when the parts were sent in
-    /// order (re-sending an identical part is ignored).
+    /// A running FNV-1a checksum of the parts' bytes in part order, whatever
+    /// order they arrived in (LinkedIn assembles parts by position): equal to
+    /// [`upload_checksum`](super::upload_checksum) of the whole file once every part is in.
+    /// Re-sending an identical part is ignored; re-sending a part with other
+    /// bytes after it was counted spoils the checksum.
     pub checksum: u64,
     /// `WAITING_UPLOAD`, `PROCESSING`, `AVAILABLE` or `PROCESSING_FAILED`.
     pub status: String,
