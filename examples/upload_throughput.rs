@@ -1,0 +1,511 @@
+//! A LinkedIn video upload through POSTD against curl sending the same parts
+//! to the same sink, and against the loopback ceiling.
+//!
+//! A sink server in another process answers the Videos API calls of a video
+//! post with fixed answers (`initializeUpload` hands out 4 MiB parts, as
+//! LinkedIn does, each with its own URL on the sink; `finalizeUpload`; the
+//! status `AVAILABLE`; `POST /rest/posts`), reads every part's body into one
+//! reused buffer and throws it away, keeps no state, and answers anything else
+//! with an error so an unexpected request fails the run.
+//!
+//! The file is real: written with pseudo-random bytes (not sparse), read once
+//! before the first round so every side reads it from the page cache. curl
+//! cannot send a byte range of a file, so its parts are the same bytes split
+//! into part files beside it.
+//!
+//! Each round runs, in alternating order:
+//! - `postd 1`: the connector's `publish` of a video post, one part at a time
+//!   (`with_video_parts_in_flight(1)`), in its own process on a one-thread
+//!   runtime (as `postd worker` runs by default), which reports its peak RSS;
+//! - `curl 1`: one `curl` process sending every part file to its part URL,
+//!   one after another on one connection (`-T part URL` per part);
+//! - `postd P` and `curl P`: the same with `P` parts at once (`--parallel
+//!   --parallel-max P` for curl);
+//! - `ceiling`: `curl -T` of the whole file as one request to the same sink.
+//!
+//! curl sends no `Expect: 100-continue` (`-H Expect:`), as reqwest does not.
+//! Prints each round's MiB/s, then min and median of POSTD/curl per mode, the
+//! ceiling, POSTD's peak RSS and the load average, and a JSON line.
+//!
+//! ```sh
+//! cargo build --release --example upload_throughput
+//! target/release/examples/upload_throughput [rounds=5] [size_mib=1024] [parallel=4]
+//! ```
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark fails loudly
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use postd::connectors::linkedin::LinkedInConfig;
+use postd::http::HttpClient;
+use postd::{
+    ClientRef, Connector, Credentials, Media, MediaKind, Post, PublishOutcome, Target, TargetKind,
+    TokenSet,
+};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PART: u64 = 4 * 1024 * 1024;
+const PERSON: &str = "urn:li:person:782bbtaQ";
+const VIDEO: &str = "urn:li:video:C5F10AQGKQg_6y2a4sQ";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("--serve") => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(serve());
+        }
+        Some("--postd") => postd_side(&args[2], Path::new(&args[3]), args[4].parse().unwrap()),
+        _ => {
+            let num = |i: usize, default: u64| {
+                args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
+            };
+            run(num(1, 5), num(2, 1024), num(3, 4));
+        }
+    }
+}
+
+/// One POSTD upload in this process; prints `{"secs":..,"peak_rss_kib":..}`.
+fn postd_side(base: &str, file: &Path, parallel: usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let secs = rt.block_on(async {
+        let li = LinkedInConfig::new("bench-client", "bench-secret".to_owned().into())
+            .unwrap()
+            .with_base_url(url::Url::parse(base).unwrap())
+            .with_video_parts_in_flight(parallel)
+            .build(HttpClient::shared().unwrap());
+        let creds = Credentials::OAuth(
+            TokenSet::new("AQVbenchmembertoken").with_scopes(["openid", "w_member_social"]),
+        );
+        let target = Target::new(TargetKind::LinkedInPerson, PERSON);
+        let post = Post::new(ClientRef::new("upload-bench").unwrap())
+            .with_text("Benchmark video")
+            .with_media(Media::file(MediaKind::Video, file).with_mime_type("video/mp4"));
+        let started = Instant::now();
+        let outcome = li.publish(&creds, &target, &post).await.unwrap();
+        assert!(
+            matches!(outcome, PublishOutcome::Published(_)),
+            "{outcome:?}"
+        );
+        started.elapsed().as_secs_f64()
+    });
+    println!("{}", json!({"secs": secs, "peak_rss_kib": peak_rss_kib()}));
+}
+
+fn run(rounds: u64, size_mib: u64, parallel: u64) {
+    let dir = std::env::temp_dir().join("postd-upload-bench");
+    let file = prepare(&dir, size_mib);
+    let size = size_mib * 1024 * 1024;
+    let parts = size.div_ceil(PART);
+
+    let mut server = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--serve")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().to_owned();
+    let load_before = load();
+
+    let modes = ["postd 1", "curl 1", "postd P", "curl P", "curl -T", "raw"];
+    let mut speeds: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    let mut rss = [0u64; 2];
+    for round in 0..rounds {
+        // Alternate which side goes first within each pair, and the pairs' order.
+        let mut order: Vec<usize> = if round % 2 == 0 {
+            vec![0, 1, 2, 3, 4, 5]
+        } else {
+            vec![5, 4, 3, 2, 1, 0]
+        };
+        if round % 4 >= 2 {
+            order.swap(0, 1);
+        }
+        let mut line = format!("round {}:", round + 1);
+        for &m in &order {
+            let secs = match m {
+                0 | 2 => {
+                    let p = if m == 0 { 1 } else { parallel };
+                    let (secs, peak) = postd_upload(&base, &file, p);
+                    rss[m / 2] = rss[m / 2].max(peak);
+                    secs
+                }
+                1 | 3 => curl_parts(&base, &dir, parts, if m == 1 { 1 } else { parallel }),
+                4 => curl_whole(&base, &file),
+                _ => raw_whole(&base, &file),
+            };
+            let mibs = size_mib as f64 / secs;
+            speeds[m].push(mibs);
+            line.push_str(&format!(" {} {mibs:.0} MiB/s;", modes[m]));
+        }
+        println!("{line}");
+    }
+    server.kill().ok();
+    server.wait().ok();
+
+    let ratio = |a: usize, b: usize| -> Vec<f64> {
+        let mut r: Vec<f64> = speeds[a]
+            .iter()
+            .zip(&speeds[b])
+            .map(|(x, y)| x / y)
+            .collect();
+        r.sort_by(f64::total_cmp);
+        r
+    };
+    let median = |v: &[f64]| v[v.len() / 2];
+    let seq = ratio(0, 1);
+    let par = ratio(2, 3);
+    let mut curl_t = speeds[4].clone();
+    curl_t.sort_by(f64::total_cmp);
+    let mut ceiling = speeds[5].clone();
+    ceiling.sort_by(f64::total_cmp);
+    let mut postd_par = speeds[2].clone();
+    postd_par.sort_by(f64::total_cmp);
+    println!(
+        "{size_mib} MiB in {parts} parts of 4 MiB, {rounds} rounds, parts at once P = {parallel}"
+    );
+    println!(
+        "POSTD/curl MiB/s, one part at a time: min {:.2}, median {:.2}",
+        seq[0],
+        median(&seq)
+    );
+    println!(
+        "POSTD/curl MiB/s, {parallel} parts at once: min {:.2}, median {:.2}",
+        par[0],
+        median(&par)
+    );
+    println!(
+        "one request of the whole file: curl -T median {:.0} MiB/s; loopback ceiling (sendfile on a bare socket) median {:.0} MiB/s; POSTD with {parallel} parts at once reaches {:.2} of the ceiling",
+        median(&curl_t),
+        median(&ceiling),
+        median(&postd_par) / median(&ceiling)
+    );
+    println!(
+        "POSTD uploader peak RSS (max over its runs): {} KiB one part at a time, {} KiB with {parallel} at once",
+        rss[0], rss[1]
+    );
+    println!(
+        "load average (1 min) before {load_before}, after {}",
+        load()
+    );
+    println!(
+        "{}",
+        json!({
+            "size_mib": size_mib, "rounds": rounds, "parallel": parallel,
+            "sequential_ratio": {"min": seq[0], "median": median(&seq)},
+            "parallel_ratio": {"min": par[0], "median": median(&par)},
+            "curl_whole_mib_s": median(&curl_t),
+            "ceiling_mib_s": median(&ceiling),
+            "postd_peak_rss_kib": {"one": rss[0], "parallel": rss[1]},
+        })
+    );
+}
+
+/// Writes the file (pseudo-random bytes) and its 4 MiB part files once, and
+/// reads them so every side finds them in the page cache.
+fn prepare(dir: &Path, size_mib: u64) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join(format!("video-{size_mib}.mp4"));
+    let size = size_mib * 1024 * 1024;
+    let stale = std::fs::metadata(&file)
+        .map(|m| m.len() != size)
+        .unwrap_or(true);
+    if stale {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..size_mib {
+            for b in block.chunks_exact_mut(8) {
+                // xorshift64: cheap bytes that do not compress or dedupe.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b.copy_from_slice(&x.to_le_bytes());
+            }
+            out.write_all(&block).unwrap();
+        }
+        out.flush().unwrap();
+        let data = std::fs::read(&file).unwrap();
+        for (i, part) in data.chunks(PART as usize).enumerate() {
+            std::fs::write(dir.join(format!("part-{i:05}")), part).unwrap();
+        }
+    }
+    // Warm the page cache for both sides.
+    let mut sum = 0u64;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        sum = sum.wrapping_add(
+            data.iter()
+                .step_by(4096)
+                .map(|b| u64::from(*b))
+                .sum::<u64>(),
+        );
+    }
+    std::hint::black_box(sum);
+    file
+}
+
+fn postd_upload(base: &str, file: &Path, parallel: u64) -> (f64, u64) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--postd",
+            base,
+            file.to_str().unwrap(),
+            &parallel.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v["secs"].as_f64().unwrap(),
+        v["peak_rss_kib"].as_u64().unwrap(),
+    )
+}
+
+fn curl_parts(base: &str, dir: &Path, parts: u64, parallel: u64) -> f64 {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args([
+        "-s",
+        "-S",
+        "--fail",
+        "-H",
+        "Expect:",
+        "-H",
+        "Content-Type: application/octet-stream",
+    ]);
+    if parallel > 1 {
+        // Its parallel progress meter ignores -s; failures still show in the exit status.
+        cmd.args(["--parallel", "--parallel-max", &parallel.to_string()])
+            .stderr(std::process::Stdio::null());
+    }
+    for i in 0..parts {
+        cmd.arg("-T")
+            .arg(dir.join(format!("part-{i:05}")))
+            .arg(format!("{base}/part/{i}"))
+            .args(["-o", "/dev/null"]);
+    }
+    let started = Instant::now();
+    let status = cmd.status().unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert!(status.success(), "curl parts: {status}");
+    secs
+}
+
+fn curl_whole(base: &str, file: &Path) -> f64 {
+    let started = Instant::now();
+    let status = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-S",
+            "--fail",
+            "-H",
+            "Expect:",
+            "-o",
+            "/dev/null",
+            "-T",
+        ])
+        .arg(file)
+        .arg(format!("{base}/whole"))
+        .status()
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert!(status.success(), "curl whole: {status}");
+    secs
+}
+
+/// The whole file as one `PUT` on a bare socket, sent with `std::io::copy`
+/// (sendfile on Linux): what the sink can take over one connection.
+fn raw_whole(base: &str, file: &Path) -> f64 {
+    use std::io::Read;
+    let addr = base.trim_start_matches("http://");
+    let started = Instant::now();
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket.set_nodelay(true).unwrap();
+    let mut f = std::fs::File::open(file).unwrap();
+    let len = f.metadata().unwrap().len();
+    write!(
+        socket,
+        "PUT /whole HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {len}\r\n\r\n"
+    )
+    .unwrap();
+    assert_eq!(std::io::copy(&mut f, &mut socket).unwrap(), len);
+    let mut answer = [0u8; 512];
+    let n = socket.read(&mut answer).unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "raw: {}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    secs
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+// ---- the sink -----------------------------------------------------------------------------------
+
+async fn serve() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    println!("{base}");
+    std::io::stdout().flush().unwrap();
+    let base: &'static str = Box::leak(base.into_boxed_str());
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
+        };
+        socket.set_nodelay(true).ok();
+        tokio::spawn(connection(socket, base));
+    }
+}
+
+/// Serves one connection: each request's head, then its body read into one
+/// reused buffer (kept only for the small JSON calls), then a fixed answer.
+async fn connection(mut socket: tokio::net::TcpStream, base: &'static str) {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut have = 0usize;
+    loop {
+        let head_end = loop {
+            if let Some(i) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if have == buf.len() {
+                return; // a head this long is not ours
+            }
+            match socket.read(&mut buf[have..]).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => have += n,
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let Some(length) = head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        }) else {
+            let method = head.split_whitespace().next().unwrap_or("");
+            if method == "PUT" || method == "POST" {
+                eprintln!("sink: a body without content-length: {head}");
+                return;
+            }
+            have -= head_end;
+            buf.copy_within(head_end..head_end + have, 0);
+            respond(&mut socket, &head, &[], base).await;
+            continue;
+        };
+        let keep = length <= 64 * 1024;
+        let in_buf = (have - head_end).min(length);
+        let mut small = Vec::new();
+        if keep {
+            small.extend_from_slice(&buf[head_end..head_end + in_buf]);
+        }
+        // Whatever followed the body in the buffer is the next request's start.
+        buf.copy_within(head_end + in_buf..have, 0);
+        have -= head_end + in_buf;
+        let mut left = length - in_buf;
+        while left > 0 {
+            let want = left.min(buf.len());
+            match socket.read(&mut buf[..want]).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if keep {
+                        small.extend_from_slice(&buf[..n]);
+                    }
+                    left -= n;
+                }
+            }
+        }
+        if !respond(&mut socket, &head, &small, base).await {
+            return;
+        }
+    }
+}
+
+async fn respond(socket: &mut tokio::net::TcpStream, head: &str, body: &[u8], base: &str) -> bool {
+    let method = head.split_whitespace().next().unwrap_or("");
+    let target = head.split_whitespace().nth(1).unwrap_or("");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (status, extra, answer): (&str, String, String) = match (method, path, query) {
+        ("POST", "/rest/videos", "action=initializeUpload") => {
+            let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let size = v["initializeUploadRequest"]["fileSizeBytes"]
+                .as_u64()
+                .unwrap_or(0);
+            let parts: Vec<Value> = (0..size.div_ceil(PART))
+                .map(|i| {
+                    json!({
+                        "uploadUrl": format!("{base}/part/{i}"),
+                        "firstByte": i * PART,
+                        "lastByte": ((i + 1) * PART).min(size) - 1,
+                    })
+                })
+                .collect();
+            let answer = json!({"value": {
+                "video": VIDEO, "uploadToken": "", "uploadInstructions": parts,
+                "uploadUrlsExpireAt": 1_900_000_000_000u64,
+            }});
+            ("200 OK", String::new(), answer.to_string())
+        }
+        ("PUT", p, _) if p.starts_with("/part/") => (
+            "200 OK",
+            format!("etag: \"{}\"\r\n", &p["/part/".len()..]),
+            String::new(),
+        ),
+        ("PUT", "/whole", _) => ("200 OK", String::new(), String::new()),
+        ("POST", "/rest/videos", "action=finalizeUpload") => {
+            ("200 OK", String::new(), String::new())
+        }
+        ("GET", p, _) if p.starts_with("/rest/videos/") => (
+            "200 OK",
+            String::new(),
+            r#"{"status":"AVAILABLE"}"#.to_owned(),
+        ),
+        ("POST", "/rest/posts", _) => (
+            "201 Created",
+            "x-restli-id: urn:li:share:7300000000000000001\r\n".to_owned(),
+            String::new(),
+        ),
+        _ => {
+            eprintln!("sink: unexpected request {method} {target}");
+            ("500 Internal Server Error", String::new(), String::new())
+        }
+    };
+    let out = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{answer}",
+        answer.len()
+    );
+    socket.write_all(out.as_bytes()).await.is_ok()
+}
