@@ -1,0 +1,1 @@
+//! Tests of the TikTok fake, driven with plain reqwest.
