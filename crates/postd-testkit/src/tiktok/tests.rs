@@ -806,3 +806,52 @@ fn webhook_signature_is_hmac_of_timestamp_dot_body() {
     );
     assert_eq!(sig, format!("t=1633174587,s={expected}"));
 }
+
+#[tokio::test]
+async fn the_platform_fake_seeds_an_account_that_posts_a_photo_by_url() {
+    use crate::conformance::PlatformFake;
+    use postd_core::TargetKind;
+    use postd_core::secrecy::ExposeSecret;
+
+    let fake = TikTokFake::start().await;
+    let seeded = fake.seed(TargetKind::TikTokAccount, Some("canary"));
+    let postd_core::Credentials::OAuth(tokens) = &seeded.credentials else {
+        panic!("OAuth credentials")
+    };
+    let token = tokens.access_token.expose_secret().to_owned();
+    assert!(token.starts_with("canary"));
+    let (s, b) = call(
+        &fake,
+        "POST",
+        "/v2/post/publish/content/init/",
+        &token,
+        Some(photo("SELF_ONLY", &["https://cdn.example/x.jpg"])),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let route = fake.create_route(&seeded.target);
+    let received = fake.received().await;
+    assert!(route.matches(received.last().unwrap()));
+    assert_eq!(
+        fake.post_ids(&seeded.target),
+        [b["data"]["publish_id"].as_str().unwrap()]
+    );
+    let delivery = fake.signed_delivery_at(b"{}", 1_700_000_000).unwrap();
+    assert_eq!(
+        delivery.headers["tiktok-signature"],
+        webhook_signature(fake.client_secret(), 1_700_000_000, b"{}").as_str()
+    );
+    assert_eq!(
+        fake.throttle_account(&seeded, true),
+        Some(std::time::Duration::from_secs(60))
+    );
+    let (s, _) = call(
+        &fake,
+        "POST",
+        "/v2/post/publish/creator_info/query/",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(s, 429);
+}
