@@ -19,6 +19,8 @@
 //!   every fake.
 //! - [`meta`] and [`linkedin`] are stateful fakes of Meta's Graph API and
 //!   LinkedIn's REST API, built on [`FakeServer`].
+//! - [`tiktok`] is a stateful fake of TikTok's v2 APIs (OAuth, the Content Posting
+//!   API with chunked uploads and post status, the Display API, signed webhooks).
 //! - [`conformance`] is the behaviour suite every connector runs, written
 //!   once over [`conformance::PlatformFake`] (which both fakes implement) and
 //!   gated on each connector's capabilities, plus the checks scaffolds run.
@@ -47,6 +49,7 @@ pub mod conformance;
 pub mod fuzz;
 pub mod linkedin;
 pub mod meta;
+pub mod tiktok;
 mod util;
 
 use std::fmt;
