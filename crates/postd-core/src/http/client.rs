@@ -16,7 +16,7 @@ use url::Url;
 
 use super::classify::{classify_failure, transport_error};
 use super::retry::{Decision, Stop, decide};
-use super::secrets::request_secrets;
+use super::secrets::Secrets;
 use super::{HttpResponse, RateLimitObserver, RequestContext, RetryEvent, RetryPolicy};
 use crate::error::{Error, ErrorKind, Result, Retry};
 
@@ -347,7 +347,7 @@ impl HttpClient {
         parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
     ) -> Result<HttpResponse> {
         let policy = &self.inner.retry;
-        let secrets: Arc<[String]> = request_secrets(&request).into();
+        let secrets = Secrets::of(&request);
         let started = Instant::now();
         let mut pending = Some(request);
         let mut attempt: u32 = 0;
@@ -439,7 +439,7 @@ impl HttpClient {
         &self,
         ctx: &RequestContext,
         request: reqwest::Request,
-        secrets: &Arc<[String]>,
+        secrets: &Secrets,
         parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
     ) -> Result<HttpResponse> {
         let mut response = match self.inner.client.execute(request).await {
@@ -491,7 +491,7 @@ impl HttpClient {
                     status,
                     &headers,
                     &[],
-                    secrets,
+                    secrets.values(),
                     parse_error,
                 ));
             }
@@ -501,7 +501,7 @@ impl HttpClient {
                 status,
                 headers,
                 body,
-                secrets: Arc::clone(secrets),
+                secrets: secrets.clone(),
             });
         }
         Err(classify_failure(
@@ -509,7 +509,7 @@ impl HttpClient {
             status,
             &headers,
             &body,
-            secrets,
+            secrets.values(),
             parse_error,
         ))
     }

@@ -38,7 +38,6 @@ mod retry;
 mod secrets;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -147,7 +146,7 @@ pub struct HttpResponse {
     /// The body.
     pub body: Bytes,
     /// The secrets the request carried, to remove from an error read from this body.
-    secrets: Arc<[String]>,
+    secrets: secrets::Secrets,
 }
 
 /// A platform's `parse_error`: classifies an error answer from its status, headers and (redacted) body.
@@ -216,7 +215,7 @@ impl HttpResponse {
             self.status,
             &self.headers,
             &self.body,
-            &self.secrets,
+            self.secrets.values(),
             parse_error,
         ))
     }

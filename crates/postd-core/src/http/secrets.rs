@@ -1,6 +1,9 @@
 //! The secrets a request carries, so an echo of one in an answer can be removed.
 
-use reqwest::header;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderValue};
 
 /// Names whose values in a query string or form body are secret.
 const SENSITIVE_PARAMS: &[&str] = &[
@@ -18,29 +21,87 @@ const SENSITIVE_PARAMS: &[&str] = &[
     "api_key",
 ];
 
-/// Every secret a request carries: the authorization header and sensitive
-/// query and form parameters, so that an echo in an error body can be removed.
-pub(super) fn request_secrets(request: &reqwest::Request) -> Vec<String> {
-    let mut out = Vec::new();
-    for value in request.headers().get_all(header::AUTHORIZATION) {
-        if let Ok(v) = value.to_str() {
-            let token = v.split_once(' ').map(|(_, t)| t).unwrap_or(v);
-            out.push(token.trim().to_owned());
+/// The secrets a request carries (its authorization header and sensitive
+/// query and form parameters), so that an echo in an error body can be
+/// removed.
+///
+/// Most answers are successes that need none of this, so only the raw parts
+/// are kept (cheap copies: a header value, the query, the form body's
+/// shared bytes) and the values are picked out the first time an error asks
+/// for them.
+#[derive(Clone, Default)]
+pub(crate) struct Secrets(Option<Arc<Raw>>);
+
+struct Raw {
+    authorization: Vec<HeaderValue>,
+    query: Option<Box<str>>,
+    form: Option<Bytes>,
+    values: OnceLock<Box<[String]>>,
+}
+
+impl Secrets {
+    /// The raw parts of `request` that may carry secrets.
+    pub(crate) fn of(request: &reqwest::Request) -> Secrets {
+        let authorization: Vec<HeaderValue> = request
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .cloned()
+            .collect();
+        let query = request.url().query().map(Box::from);
+        let is_form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let form = is_form
+            .then(|| request.body().and_then(|b| b.as_bytes()))
+            .flatten()
+            .map(Bytes::copy_from_slice);
+        if authorization.is_empty() && query.is_none() && form.is_none() {
+            return Secrets(None);
+        }
+        Secrets(Some(Arc::new(Raw {
+            authorization,
+            query,
+            form,
+            values: OnceLock::new(),
+        })))
+    }
+
+    /// The secret values (at least 4 characters each), picked out on first use.
+    pub(crate) fn values(&self) -> &[String] {
+        match &self.0 {
+            None => &[],
+            Some(raw) => raw.values.get_or_init(|| raw.pick()),
         }
     }
-    if let Some(query) = request.url().query() {
-        sensitive_values(query.as_bytes(), &mut out);
+}
+
+impl Raw {
+    fn pick(&self) -> Box<[String]> {
+        let mut out = Vec::new();
+        for value in &self.authorization {
+            if let Ok(v) = value.to_str() {
+                let token = v.split_once(' ').map(|(_, t)| t).unwrap_or(v);
+                out.push(token.trim().to_owned());
+            }
+        }
+        if let Some(query) = &self.query {
+            sensitive_values(query.as_bytes(), &mut out);
+        }
+        if let Some(form) = &self.form {
+            sensitive_values(form, &mut out);
+        }
+        out.retain(|s| s.len() >= 4);
+        out.into_boxed_slice()
     }
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if is_form && let Some(body) = request.body().and_then(|b| b.as_bytes()) {
-        sensitive_values(body, &mut out);
-    }
-    out.retain(|s| s.len() >= 4);
-    out
+}
+
+/// Every secret a request carries, picked out at once.
+#[cfg(test)]
+fn request_secrets(request: &reqwest::Request) -> Vec<String> {
+    Secrets::of(request).values().to_vec()
 }
 
 /// Pushes the decoded values of the sensitive pairs of an
