@@ -1110,30 +1110,135 @@ pub enum TikTokPrivacy {
     SelfOnly,
 }
 
-/// TikTok post options.
+/// How a TikTok post reaches the creator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TikTokMode {
+    /// Posted to the creator's profile at once (Direct Post).
+    #[default]
+    DirectPost,
+    /// Sent to the creator's TikTok inbox as a draft they finish in the app.
+    Inbox,
+}
+
+/// The user's answer to TikTok's commercial content disclosure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct TikTokCommercialContent {
+    /// The post promotes the creator's own business ("Your brand": `brand_organic_toggle`).
+    pub your_brand: bool,
+    /// The post promotes another brand in return for something ("Branded content":
+    /// `brand_content_toggle`); it cannot be private (`SELF_ONLY`).
+    pub branded_content: bool,
+}
+
+impl TikTokCommercialContent {
+    /// The user said the post is not commercial content.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Promotes the creator's own business.
+    pub fn your_brand() -> Self {
+        TikTokCommercialContent {
+            your_brand: true,
+            branded_content: false,
+        }
+    }
+
+    /// Paid partnership content for another brand.
+    pub fn branded_content() -> Self {
+        TikTokCommercialContent {
+            your_brand: false,
+            branded_content: true,
+        }
+    }
+}
+
+/// TikTok post options: the choices TikTok requires the user to make on the
+/// compose screen, each explicitly.
+///
+/// TikTok's Content Sharing Guidelines forbid defaults for these: no
+/// preselected privacy level, no interaction switched on for the user, and the
+/// commercial content disclosure and the Music Usage Confirmation answered
+/// by the user. A field left `None` (or the confirmation left `false`) is not
+/// filled in by POSTD: a Direct Post without it is refused by `validate`,
+/// with a message naming it. Inbox drafts need none of them (the creator
+/// makes the choices in the TikTok app).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
 pub struct TikTokOptions {
-    /// Who can see the post; must be one of the creator's allowed levels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Direct Post (the default) or an inbox draft.
+    pub mode: TikTokMode,
+    /// Who can see the post; one of the creator's allowed levels (`creator_info`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privacy_level: Option<TikTokPrivacy>,
-    /// Turn comments off.
-    pub disable_comment: bool,
-    /// Turn duets off.
-    pub disable_duet: bool,
-    /// Turn stitches off.
-    pub disable_stitch: bool,
-    /// The post promotes the creator's own brand.
-    pub brand_organic: bool,
-    /// The post is paid partnership content.
-    pub branded_content: bool,
+    /// Whether the user allowed comments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_comment: Option<bool>,
+    /// Whether the user allowed duets (videos only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_duet: Option<bool>,
+    /// Whether the user allowed stitches (videos only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_stitch: Option<bool>,
+    /// The user's commercial content disclosure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commercial_content: Option<TikTokCommercialContent>,
+    /// The user agreed to TikTok's Music Usage Confirmation (and, for branded
+    /// content, the Branded Content Policy) before posting.
+    pub music_usage_confirmed: bool,
+    /// The content is AI-generated (`is_aigc`).
+    pub ai_generated: bool,
+    /// A photo post's title (the post's text is its description).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Which frame of a video is its cover, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_cover_timestamp_ms: Option<u64>,
+    /// Which photo of a photo post is its cover (0-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_cover_index: Option<u32>,
+    /// Let TikTok add music to a photo post.
+    pub auto_add_music: bool,
 }
 
 impl TikTokOptions {
-    /// Options with nothing set.
+    /// Options with nothing chosen.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Every choice of a Direct Post made at once: privacy, comments (and
+    /// duets and stitches, for videos), the commercial content disclosure,
+    /// and the Music Usage Confirmation given.
+    pub fn direct_post(
+        privacy_level: TikTokPrivacy,
+        allow_comment: bool,
+        allow_duet: bool,
+        allow_stitch: bool,
+        commercial_content: TikTokCommercialContent,
+    ) -> Self {
+        TikTokOptions {
+            privacy_level: Some(privacy_level),
+            allow_comment: Some(allow_comment),
+            allow_duet: Some(allow_duet),
+            allow_stitch: Some(allow_stitch),
+            commercial_content: Some(commercial_content),
+            music_usage_confirmed: true,
+            ..Self::default()
+        }
+    }
+
+    /// An inbox draft: the creator makes the choices in the TikTok app.
+    pub fn inbox() -> Self {
+        TikTokOptions {
+            mode: TikTokMode::Inbox,
+            ..Self::default()
+        }
     }
 
     /// Sets who can see the post.
@@ -1142,33 +1247,53 @@ impl TikTokOptions {
         self
     }
 
-    /// Sets whether comments are off.
-    pub fn with_disable_comment(mut self, disable_comment: bool) -> Self {
-        self.disable_comment = disable_comment;
+    /// Sets whether the user allowed comments, duets and stitches.
+    pub fn with_interactions(mut self, comment: bool, duet: bool, stitch: bool) -> Self {
+        self.allow_comment = Some(comment);
+        self.allow_duet = Some(duet);
+        self.allow_stitch = Some(stitch);
         self
     }
 
-    /// Sets whether duets are off.
-    pub fn with_disable_duet(mut self, disable_duet: bool) -> Self {
-        self.disable_duet = disable_duet;
+    /// Sets the user's commercial content disclosure.
+    pub fn with_commercial_content(mut self, disclosure: TikTokCommercialContent) -> Self {
+        self.commercial_content = Some(disclosure);
         self
     }
 
-    /// Sets whether stitches are off.
-    pub fn with_disable_stitch(mut self, disable_stitch: bool) -> Self {
-        self.disable_stitch = disable_stitch;
+    /// Records that the user agreed to the Music Usage Confirmation.
+    pub fn with_music_usage_confirmed(mut self, confirmed: bool) -> Self {
+        self.music_usage_confirmed = confirmed;
         self
     }
 
-    /// Sets whether the post promotes the creator's own brand.
-    pub fn with_brand_organic(mut self, brand_organic: bool) -> Self {
-        self.brand_organic = brand_organic;
+    /// Marks the content as AI-generated.
+    pub fn with_ai_generated(mut self, ai_generated: bool) -> Self {
+        self.ai_generated = ai_generated;
         self
     }
 
-    /// Sets whether the post is paid partnership content.
-    pub fn with_branded_content(mut self, branded_content: bool) -> Self {
-        self.branded_content = branded_content;
+    /// Sets a photo post's title.
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Sets the video frame used as the cover.
+    pub fn with_video_cover_timestamp_ms(mut self, ms: u64) -> Self {
+        self.video_cover_timestamp_ms = Some(ms);
+        self
+    }
+
+    /// Sets which photo is the cover.
+    pub fn with_photo_cover_index(mut self, index: u32) -> Self {
+        self.photo_cover_index = Some(index);
+        self
+    }
+
+    /// Lets TikTok add music to a photo post.
+    pub fn with_auto_add_music(mut self, on: bool) -> Self {
+        self.auto_add_music = on;
         self
     }
 }
@@ -1632,7 +1757,7 @@ mod tests {
             .with_tiktok(
                 TikTokOptions::new()
                     .with_privacy_level(TikTokPrivacy::SelfOnly)
-                    .with_disable_duet(true),
+                    .with_interactions(true, false, false),
             )
             .with_gbp(
                 GbpOptions::new()
@@ -1646,7 +1771,7 @@ mod tests {
             post.options.facebook.unwrap().video_title.as_deref(),
             Some("T")
         );
-        assert!(post.options.tiktok.unwrap().disable_duet);
+        assert_eq!(post.options.tiktok.unwrap().allow_duet, Some(false));
         let gbp = post.options.gbp.unwrap();
         assert_eq!(gbp.topic, GbpTopic::Offer);
         assert_eq!(gbp.offer.unwrap().coupon_code.as_deref(), Some("SAVE10"));
@@ -1712,11 +1837,9 @@ mod tests {
             .with_tiktok(
                 TikTokOptions::new()
                     .with_privacy_level(TikTokPrivacy::MutualFollowFriends)
-                    .with_disable_comment(true)
-                    .with_disable_duet(true)
-                    .with_disable_stitch(false)
-                    .with_brand_organic(true)
-                    .with_branded_content(false),
+                    .with_interactions(false, false, true)
+                    .with_commercial_content(TikTokCommercialContent::your_brand())
+                    .with_music_usage_confirmed(true),
             )
             .with_gbp(
                 GbpOptions::new()
@@ -1787,7 +1910,7 @@ mod tests {
             "options": {
                 "instagram": {"kind": "reel", "share_to_feed": true},
                 "linkedin": {"visibility": "CONNECTIONS"},
-                "tiktok": {"privacy_level": "SELF_ONLY", "disable_duet": true},
+                "tiktok": {"privacy_level": "SELF_ONLY", "allow_duet": false},
                 "gbp": {"topic": "OFFER", "call_to_action": {"action_type": "LEARN_MORE"}},
                 "a_platform_added_later": {"anything": 1}
             },
@@ -1808,7 +1931,10 @@ mod tests {
             post.options.tiktok.as_ref().unwrap().privacy_level,
             Some(TikTokPrivacy::SelfOnly)
         );
-        assert!(post.options.tiktok.as_ref().unwrap().disable_duet);
+        assert_eq!(
+            post.options.tiktok.as_ref().unwrap().allow_duet,
+            Some(false)
+        );
         assert_eq!(post.options.gbp.as_ref().unwrap().topic, GbpTopic::Offer);
         // The smallest stored post: a reference.
         let bare: Post = serde_json::from_str(r#"{"client_ref":"r"}"#).unwrap();

@@ -56,7 +56,7 @@ pub use content::{
     ClientRef, FacebookOptions, Fingerprint, GbpCallToAction, GbpEvent, GbpOffer, GbpOptions,
     GbpTopic, InstagramKind, InstagramOptions, LinkedInArticle, LinkedInOptions,
     LinkedInVisibility, MailchimpOptions, Media, MediaKind, MediaReadError, MediaSource, Post,
-    PostOptions, TikTokOptions, TikTokPrivacy, TwitterOptions,
+    PostOptions, TikTokCommercialContent, TikTokMode, TikTokOptions, TikTokPrivacy, TwitterOptions,
 };
 pub use credentials::{Credentials, TokenSet};
 pub use error::{Error, ErrorKind, Result, Retry};
