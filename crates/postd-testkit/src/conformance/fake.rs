@@ -160,6 +160,18 @@ pub trait PlatformFake: fmt::Debug + Send + Sync {
         None
     }
 
+    /// The requests `find_published` reads the platform with, as
+    /// [`Faults::inject`] matches them: any `GET` by default (TikTok lists
+    /// videos with a `POST`).
+    fn lookup_route(&self) -> Route {
+        Route::new("GET", "")
+    }
+
+    /// Lets the platform finish whatever it is processing in its own time
+    /// (a pulled video, moderation), as time passing would. The default does
+    /// nothing: the platform applies creates at once.
+    fn finish_processing(&self) {}
+
     /// A challenge token of the shape the platform documents.
     fn challenge_token(&self) -> String;
 

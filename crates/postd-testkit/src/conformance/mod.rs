@@ -148,6 +148,27 @@ impl<'a> Subject<'a> {
         result.unwrap_or_else(|e| self.fail(rule, format!("{what} failed: {e}")))
     }
 
+    /// The answer of a `find_published`: a post, "absent", or "cannot tell
+    /// yet" (a temporary [`ErrorKind::UnknownOutcome`], from a platform that
+    /// cannot prove absence), which counts as no post found.
+    #[track_caller]
+    fn expect_lookup(
+        &self,
+        rule: &str,
+        what: &str,
+        result: Result<Option<PublishedPost>>,
+    ) -> Option<PublishedPost> {
+        match result {
+            Err(e)
+                if e.kind() == ErrorKind::UnknownOutcome
+                    && matches!(e.retry(), postd_core::Retry::Temporary { .. }) =>
+            {
+                None
+            }
+            other => self.expect_ok(rule, what, other),
+        }
+    }
+
     async fn received_count(&self) -> usize {
         self.fake.received().await.len()
     }
@@ -324,6 +345,19 @@ fn sample_post(s: &Subject<'_>, target: &Target, tag: &str) -> Post {
     let name = unique(tag);
     let post = Post::new(ClientRef::new(name.as_str()).unwrap_or_else(|e| s.fail(tag, e)))
         .with_text(format!("POSTD conformance {name}"));
+    // TikTok refuses a Direct Post without the user's own choices: a user
+    // would have made them on the compose screen.
+    let post = if s.connector.platform() == postd_core::Platform::TikTok {
+        post.with_tiktok(postd_core::TikTokOptions::direct_post(
+            postd_core::TikTokPrivacy::PublicToEveryone,
+            true,
+            false,
+            false,
+            postd_core::TikTokCommercialContent::none(),
+        ))
+    } else {
+        post
+    };
     let caps = s.caps(target);
     if caps.text_only {
         return post;

@@ -152,17 +152,38 @@ pub async fn publish_unknown_outcome_is_never_reposted(s: &Subject<'_>) -> Outco
             ids.len() == 1,
             "{what}: the platform holds {ids:?}"
         );
-        let found = s.expect_ok(
-            RULE,
-            "find_published",
-            s.connector
-                .find_published(
-                    &seeded.credentials,
-                    &seeded.target,
-                    &post.fingerprint(started),
-                )
-                .await,
-        );
+        // A platform that shows a post only once it has processed it may
+        // answer "not yet" (a temporary unknown outcome): let it finish, ask again.
+        let mut lookup = s
+            .connector
+            .find_published(
+                &seeded.credentials,
+                &seeded.target,
+                &post.fingerprint(started),
+            )
+            .await;
+        for _ in 0..3 {
+            match &lookup {
+                Err(e)
+                    if e.kind() == ErrorKind::UnknownOutcome
+                        && matches!(e.retry(), Retry::Temporary { .. }) =>
+                {
+                    s.fake.finish_processing();
+                    lookup = s
+                        .connector
+                        .find_published(
+                            &seeded.credentials,
+                            &seeded.target,
+                            &post.fingerprint(started),
+                        )
+                        .await;
+                }
+                _ => break,
+            }
+        }
+        let found = s.expect_ok(RULE, "find_published", lookup);
+        // What the platform holds now that it finished processing.
+        let ids = s.fake.post_ids(&seeded.target);
         let Some(found) = found else {
             s.fail(
                 RULE,
@@ -187,7 +208,8 @@ pub async fn publish_unknown_outcome_is_never_reposted(s: &Subject<'_>) -> Outco
             );
         }
         let never = sample_post(s, &seeded.target, "never-sent");
-        let none = s.expect_ok(
+        // "Absent", or "cannot tell yet" where the platform cannot prove absence; never a post.
+        let none = s.expect_lookup(
             RULE,
             "find_published of a post never sent",
             s.connector

@@ -144,15 +144,19 @@ pub async fn rate_limit_retry_after_on_create(s: &Subject<'_>) -> Outcome {
 pub async fn rate_limit_retry_after_on_read(s: &Subject<'_>) -> Outcome {
     const RULE: &str =
         "rate limits: a 429 with Retry-After on a read is retried or handed back with the wait";
-    let reads = Route::new("GET", "");
+    let reads = s.fake.lookup_route();
     let find = |seeded: &Seeded, tag: &str| {
         let post = sample_post(s, &seeded.target, tag);
         post.fingerprint(Utc::now() - chrono::Duration::minutes(1))
     };
     let seeded = s.seed();
-    s.fake
-        .faults()
-        .inject("GET", "", Fault::rate_limited("0"), 1, Timing::BeforeCommit);
+    s.fake.faults().inject(
+        reads.method,
+        reads.path_contains,
+        Fault::rate_limited("0"),
+        1,
+        Timing::BeforeCommit,
+    );
     let before = s.received_count().await;
     let result = s
         .connector
@@ -177,7 +181,7 @@ pub async fn rate_limit_retry_after_on_read(s: &Subject<'_>) -> Outcome {
             Duration::ZERO,
         );
     } else {
-        s.expect_ok(RULE, "find_published after Retry-After: 0", result);
+        s.expect_lookup(RULE, "find_published after Retry-After: 0", result);
         let n = count(s, reads, before).await;
         ensure!(
             s,
@@ -194,8 +198,8 @@ pub async fn rate_limit_retry_after_on_read(s: &Subject<'_>) -> Outcome {
     };
     let seeded = s.seed();
     s.fake.faults().inject(
-        "GET",
-        "",
+        reads.method,
+        reads.path_contains,
         Fault::rate_limited(&wait.as_secs().to_string()),
         1,
         Timing::BeforeCommit,

@@ -140,10 +140,11 @@ async fn exercise(s: &Subject<'_>, seeded: &Seeded, canary: &str, rule: &str) ->
         trail.keep(c.publish(creds, target, &echoed).await);
     }
     // A read answered 400, then one answered 200 with an error document.
+    let reads = fake.lookup_route();
     for status in [400, 200] {
         faults.inject(
-            "GET",
-            "",
+            reads.method,
+            reads.path_contains,
             Fault::status_with_body(status, echo(&sent)),
             1,
             Timing::BeforeCommit,

@@ -27,6 +27,11 @@ const SCOPES: &[&str] = &[
     "video.list",
 ];
 
+fn signature_only(mut request: WebhookRequest) -> WebhookRequest {
+    request.headers.remove("content-type");
+    request
+}
+
 /// Gives the token record of `old` the name `new`.
 fn rename_token(st: &mut State, old: &str, new: String) -> String {
     if let Some(rec) = st.tokens.remove(old) {
@@ -98,14 +103,31 @@ impl PlatformFake for TikTokFake {
         received_by(&self.server).await
     }
 
-    /// The `publish_id`s (what a create answers) of the publishes the creator holds that
-    /// did not fail, oldest first.
+    /// The ids of the publishes the creator holds that did not fail, oldest first: the
+    /// public post id once `publicaly_available_post_id` carries it, else the `publish_id`
+    /// (the only id a private post or an inbox draft ever has).
     fn post_ids(&self, target: &Target) -> Vec<String> {
         self.publishes()
             .into_iter()
             .filter(|p| p.open_id == target.id && p.status != "FAILED")
-            .map(|p| p.publish_id)
+            .map(|p| p.post_id.unwrap_or(p.publish_id))
             .collect()
+    }
+
+    /// `POST /v2/video/list/`: the Display API lists a creator's public videos with a `POST`
+    /// (<https://developers.tiktok.com/doc/tiktok-api-v2-video-list>).
+    fn lookup_route(&self) -> Route {
+        Route::new("POST", "/v2/video/list/")
+    }
+
+    /// Every publish still processing finishes (TikTok downloads, processes and
+    /// moderates without being asked).
+    fn finish_processing(&self) {
+        for p in self.publishes() {
+            if p.status.starts_with("PROCESSING") {
+                self.complete_processing(&p.publish_id);
+            }
+        }
     }
 
     /// `POST /v2/post/publish/content/init/`: a photo post with one image by URL
@@ -164,12 +186,13 @@ impl PlatformFake for TikTokFake {
     }
 
     /// `TikTok-Signature: t={now},s={hex HMAC-SHA256(client_secret, "{t}." + body)}`.
+    /// The delivery with its signature header only (the suite alters each header it carries).
     fn signed_delivery(&self, body: &[u8]) -> WebhookRequest {
-        self.signed_webhook(body)
+        signature_only(self.signed_webhook(body))
     }
 
     fn signed_delivery_at(&self, body: &[u8], unix: i64) -> Option<WebhookRequest> {
-        Some(self.signed_webhook_at(body, unix))
+        Some(signature_only(self.signed_webhook_at(body, unix)))
     }
 
     /// TikTok sends no challenge: there is no token of a documented shape.
