@@ -560,7 +560,9 @@ mod tests {
     #[test]
     fn a_post_url_is_the_feed_update_page_of_its_urn() {
         assert_eq!(
-            post_url("urn:li:share:7300000000000000001").unwrap().as_str(),
+            post_url("urn:li:share:7300000000000000001")
+                .unwrap()
+                .as_str(),
             "https://www.linkedin.com/feed/update/urn:li:share:7300000000000000001"
         );
         assert_eq!(

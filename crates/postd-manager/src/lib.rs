@@ -8,7 +8,7 @@
 //!
 //! - A platform whose feature is off is a [`ErrorKind::Config`] error that names the feature.
 //! - A platform whose required variables are missing is a [`ErrorKind::Config`] error that names the variable.
-//! - A scaffold platform (TikTok, GBP, Mailchimp, X today) is refused with
+//! - A scaffold platform (GBP, Mailchimp, X today) is refused with
 //!   [`ErrorKind::NotImplemented`] and a message pointing to its spec.
 //! - Every connector handed out is wrapped in
 //!   [`Instrumented`](postd_core::telemetry::Instrumented): one span per call,
@@ -24,10 +24,10 @@
 //! let manager = ConnectorManager::builder()
 //!     .var("META_CLIENT_ID", "1234")
 //!     .build()?;
-//! # #[cfg(feature = "tiktok")] {
-//! let err = manager.connector(Platform::TikTok).unwrap_err();
+//! # #[cfg(feature = "gbp")] {
+//! let err = manager.connector(Platform::Gbp).unwrap_err();
 //! assert_eq!(err.kind(), ErrorKind::NotImplemented);
-//! assert!(err.to_string().contains("CONNECTOR_SPECS_TIKTOK.md"));
+//! assert!(err.to_string().contains("CONNECTOR_SPECS_GBP.md"));
 //! # }
 //! # #[cfg(feature = "meta")] {
 //! let status = manager.status(Platform::Meta);
@@ -231,7 +231,10 @@ fn build_entry(platform: Platform, vars: &Vars, http: &HttpClient) -> Option<Ent
             Err(e) => Entry::NotConfigured(e.message().to_owned()),
         }),
         #[cfg(feature = "tiktok")]
-        Platform::TikTok => Some(classify(instrumented(postd_tiktok::TikTokConnector::new()))),
+        Platform::TikTok => Some(match postd_tiktok::TikTokConfig::from_vars(vars) {
+            Ok(cfg) => classify(instrumented(cfg.build(http.clone()))),
+            Err(e) => Entry::NotConfigured(e.message().to_owned()),
+        }),
         #[cfg(feature = "gbp")]
         Platform::Gbp => Some(classify(instrumented(postd_gbp::GbpConnector::new()))),
         #[cfg(feature = "mailchimp")]

@@ -4,7 +4,7 @@
 use postd_core::{ErrorKind, Platform};
 use postd_manager::{ConnectorManager, ConnectorStatus};
 
-#[cfg(feature = "tiktok")]
+#[cfg(feature = "gbp")]
 #[test]
 fn scaffolds_are_refused_with_the_seed_message() {
     let m = ConnectorManager::builder()
@@ -12,12 +12,6 @@ fn scaffolds_are_refused_with_the_seed_message() {
         .build()
         .unwrap();
     let expected = [
-        #[cfg(feature = "tiktok")]
-        (
-            Platform::TikTok,
-            "TikTok connector is not yet implemented. This is a scaffold placeholder. \
-             See crates/postd-tiktok and CONNECTOR_SPECS_TIKTOK.md for implementation requirements.",
-        ),
         #[cfg(feature = "gbp")]
         (
             Platform::Gbp,
@@ -48,6 +42,24 @@ fn scaffolds_are_refused_with_the_seed_message() {
         assert_eq!(caps.platform, platform);
         assert!(!caps.implemented);
     }
+}
+
+#[cfg(feature = "tiktok")]
+#[test]
+fn tiktok_is_ready_once_configured_and_names_its_missing_variables() {
+    let m = ConnectorManager::builder()
+        .sandbox_defaults()
+        .build()
+        .unwrap();
+    assert_eq!(m.status(Platform::TikTok), ConnectorStatus::Ready);
+    assert!(m.capabilities(Platform::TikTok).unwrap().implemented);
+    let m = ConnectorManager::builder()
+        .var("TIKTOK_CLIENT_KEY", "k")
+        .build()
+        .unwrap();
+    let err = m.connector(Platform::TikTok).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("TIKTOK_CLIENT_SECRET"), "{err}");
 }
 
 #[test]

@@ -1,0 +1,418 @@
+//! Publishing to the TikTok fake: creator info before every Direct Post,
+//! chunked uploads, pulls, photos, inbox drafts, statuses and their failures.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use common::*;
+use postd_core::{
+    Connector, ErrorKind, Media, MediaKind, PublishOutcome, PublishStatus, PublishedPost,
+    TikTokOptions, TikTokPrivacy,
+};
+use postd_testkit::tiktok::{PostingBlock, TikTokFakeConfig, TtCreator, upload_checksum};
+use postd_testkit::{Fault, Timing};
+use postd_tiktok::TikTokConnector;
+
+/// Follows a publish to its end.
+async fn settle(
+    tt: &TikTokConnector,
+    creds: &postd_core::Credentials,
+    outcome: PublishOutcome,
+) -> Result<PublishedPost, (ErrorKind, String)> {
+    let mut handle = match outcome {
+        PublishOutcome::Published(p) => return Ok(p),
+        PublishOutcome::Pending(h) => h,
+        other => panic!("{other:?}"),
+    };
+    for _ in 0..50 {
+        match tt.publish_status(creds, &handle).await.unwrap() {
+            PublishStatus::Published(p) => return Ok(p),
+            PublishStatus::Processing { next, .. } => handle = next,
+            PublishStatus::Failed { kind, code, .. } => return Err((kind, code)),
+            other => panic!("{other:?}"),
+        }
+    }
+    panic!("never finished");
+}
+
+fn video_post(r: &str, file: &TempFile, privacy: TikTokPrivacy) -> postd_core::Post {
+    post(r)
+        .with_text(format!("video {r} #bread"))
+        .with_media(Media::file(MediaKind::Video, &file.path).with_mime_type("video/mp4"))
+        .with_tiktok(choices(privacy))
+}
+
+#[tokio::test]
+async fn a_small_video_goes_as_one_chunk_and_ends_with_its_public_id() {
+    let e = env().await;
+    let file = TempFile::new("one-chunk", 300_000);
+    let before = e.fake.requests().len();
+    let outcome =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("one", &file, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap();
+    let requests = e.fake.requests()[before..].to_vec();
+    assert!(
+        requests[0].contains("/v2/post/publish/creator_info/query/"),
+        "{requests:?}"
+    );
+    assert!(
+        requests[1].contains("/v2/post/publish/video/init/"),
+        "{requests:?}"
+    );
+    let p = e.fake.publishes().pop().unwrap();
+    assert_eq!(p.chunk_plan, Some((300_000, 300_000, 1)));
+    assert_eq!(p.checksum, upload_checksum(&file.data));
+    assert_eq!(p.post_info["disable_duet"], true);
+    assert_eq!(p.post_info["disable_comment"], false);
+    assert_eq!(p.post_info["brand_content_toggle"], false);
+    let published = settle(&e.tt, &e.creds, outcome).await.unwrap();
+    assert_eq!(
+        Some(published.id.clone()),
+        e.fake.publish(&p.publish_id).unwrap().post_id
+    );
+    assert!(published.url.is_some(), "share_url from video/query");
+}
+
+#[tokio::test]
+async fn a_chunked_video_sends_floor_planned_chunks_in_order() {
+    let e = env_with(TikTokFakeConfig::default(), &[]).await;
+    let tt =
+        e.tt.config()
+            .clone()
+            .with_chunking(5 * 1024 * 1024, 6_000_000)
+            .unwrap()
+            .build(http());
+    // floor(12,000,000 / 5,242,880) = 2 chunks; the last takes the remainder.
+    let file = TempFile::new("chunked", 12_000_000);
+    let outcome = tt
+        .publish(
+            &e.creds,
+            &e.target,
+            &video_post("chunked", &file, TikTokPrivacy::SelfOnly),
+        )
+        .await
+        .unwrap();
+    let p = e.fake.publishes().pop().unwrap();
+    assert_eq!(p.chunk_plan, Some((12_000_000, 5_242_880, 2)));
+    assert_eq!(p.uploaded_chunks, 2);
+    assert_eq!(p.uploaded_bytes, 12_000_000);
+    assert_eq!(p.checksum, upload_checksum(&file.data));
+    let puts: Vec<String> = e
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PUT"))
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    // SELF_ONLY never gets a public id: the publish id is the post's id.
+    let published = settle(&tt, &e.creds, outcome).await.unwrap();
+    assert_eq!(published.id, p.publish_id);
+}
+
+#[tokio::test]
+async fn a_failed_chunk_is_sent_again_alone_after_asking_where_tiktok_stands() {
+    let e = env().await;
+    let tt =
+        e.tt.config()
+            .clone()
+            .with_chunking(5 * 1024 * 1024, 6_000_000)
+            .unwrap()
+            .build(http());
+    let file = TempFile::new("retry-chunk", 16_000_000);
+    // 3 chunks; the first answers 500 once.
+    e.fake.server().faults().inject(
+        "PUT",
+        "/video/",
+        Fault::status(500),
+        1,
+        Timing::BeforeCommit,
+    );
+    let outcome = tt
+        .publish(
+            &e.creds,
+            &e.target,
+            &video_post("retry", &file, TikTokPrivacy::SelfOnly),
+        )
+        .await
+        .unwrap();
+    let p = e.fake.publishes().pop().unwrap();
+    assert_eq!(p.chunk_plan.unwrap().2, 3);
+    assert_eq!(p.uploaded_chunks, 3);
+    assert_eq!(p.checksum, upload_checksum(&file.data));
+    // The fault answered one PUT; the fake took three, in order: the failed chunk went again, alone.
+    assert_eq!(e.fake.server().faults().injected(), 1);
+    let puts = e
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PUT"))
+        .count();
+    assert_eq!(puts, 3);
+    assert!(
+        e.fake
+            .requests()
+            .iter()
+            .any(|r| r.contains("/status/fetch/")),
+        "resynchronised from the status"
+    );
+    assert!(matches!(outcome, PublishOutcome::Pending(_)));
+}
+
+#[tokio::test]
+async fn a_pulled_video_sends_no_bytes() {
+    let e = env().await;
+    let video = Media::url(
+        MediaKind::Video,
+        url::Url::parse("https://media.example/v/clip.mp4").unwrap(),
+    );
+    let post = post("pull")
+        .with_text("pulled")
+        .with_media(video)
+        .with_tiktok(choices(TikTokPrivacy::PublicToEveryone));
+    let outcome = e.tt.publish(&e.creds, &e.target, &post).await.unwrap();
+    assert!(!e.fake.requests().iter().any(|r| r.starts_with("PUT")));
+    let p = e.fake.publishes().pop().unwrap();
+    assert_eq!(p.source, "PULL_FROM_URL");
+    assert_eq!(p.urls, vec!["https://media.example/v/clip.mp4".to_owned()]);
+    settle(&e.tt, &e.creds, outcome).await.unwrap();
+}
+
+#[tokio::test]
+async fn thirty_five_photos_with_a_cover_and_a_title() {
+    let e = env().await;
+    let mut p = photo_post("photos", 35, TikTokPrivacy::PublicToEveryone);
+    let mut o = p.options.tiktok.take().unwrap();
+    o.photo_cover_index = Some(34);
+    o.title = Some("Thirty-five".to_owned());
+    let outcome =
+        e.tt.publish(&e.creds, &e.target, &p.with_tiktok(o))
+            .await
+            .unwrap();
+    let rec = e.fake.publishes().pop().unwrap();
+    assert_eq!(rec.urls.len(), 35);
+    assert_eq!(rec.post_info["title"], "Thirty-five");
+    assert_eq!(rec.post_info["description"], "photos photos");
+    settle(&e.tt, &e.creds, outcome).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_inbox_draft_sends_no_post_info_skips_creator_info_and_ends_in_the_inbox() {
+    let e = env().await;
+    let file = TempFile::new("inbox", 200_000);
+    let post = post("inbox")
+        .with_text("draft")
+        .with_media(Media::file(MediaKind::Video, &file.path))
+        .with_tiktok(TikTokOptions::inbox());
+    let outcome = e.tt.publish(&e.creds, &e.target, &post).await.unwrap();
+    assert!(!e.fake.requests().iter().any(|r| r.contains("creator_info")));
+    let rec = e.fake.publishes().pop().unwrap();
+    assert!(rec.post_info.is_null(), "{:?}", rec.post_info);
+    let published = settle(&e.tt, &e.creds, outcome).await.unwrap();
+    assert_eq!(published.id, rec.publish_id);
+    assert_eq!(
+        e.fake.publish(&rec.publish_id).unwrap().status,
+        "SEND_TO_USER_INBOX"
+    );
+}
+
+#[tokio::test]
+async fn creator_info_stops_a_post_the_creator_cannot_make_before_any_init() {
+    let e = env().await;
+    let file = TempFile::new("blocked", 100_000);
+    // A private account has no PUBLIC_TO_EVERYONE.
+    e.fake
+        .set_creator(OPEN_ID, TtCreator::private("privatecat"));
+    let err =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("private", &file, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+    assert_eq!(err.platform_code(), Some("privacy_level_option_mismatch"));
+    // A creator at their posting cap: answered 200 with the code, no init.
+    e.fake.set_creator(OPEN_ID, TtCreator::public("cat"));
+    e.fake
+        .block_posting(OPEN_ID, Some(PostingBlock::TooManyPosts));
+    let err =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("capped", &file, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    assert_eq!(err.platform_code(), Some("spam_risk_too_many_posts"));
+    assert_eq!(e.fake.post_inits(), 0);
+    assert!(!e.fake.requests().iter().any(|r| r.contains("/init/")));
+}
+
+#[tokio::test]
+async fn what_the_creator_turned_off_stays_off() {
+    let e = env().await;
+    let mut creator = TtCreator::public("cat");
+    creator.comment_disabled = true;
+    creator.stitch_disabled = true;
+    e.fake.set_creator(OPEN_ID, creator);
+    let file = TempFile::new("disabled", 100_000);
+    let post = video_post("disabled", &file, TikTokPrivacy::PublicToEveryone).with_tiktok(
+        TikTokOptions::direct_post(
+            TikTokPrivacy::PublicToEveryone,
+            true,
+            true,
+            true,
+            postd_core::TikTokCommercialContent::none(),
+        ),
+    );
+    e.tt.publish(&e.creds, &e.target, &post).await.unwrap();
+    let rec = e.fake.publishes().pop().unwrap();
+    assert_eq!(rec.post_info["disable_comment"], true);
+    assert_eq!(rec.post_info["disable_stitch"], true);
+    assert_eq!(rec.post_info["disable_duet"], false);
+}
+
+#[tokio::test]
+async fn the_app_wide_active_creator_quota_is_its_own_signal_until_it_resets() {
+    let e = env().await;
+    e.fake.set_active_user_cap(Some(0));
+    let file = TempFile::new("cap", 100_000);
+    let err =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("cap", &file, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.platform_code(), Some("reached_active_user_cap"));
+    assert!(err.to_string().contains("app-wide daily quota"), "{err}");
+    assert!(err.retry_after().unwrap() > std::time::Duration::from_secs(60));
+    assert!(e.tt.active_creator_quota_resets_at().is_some());
+    let health = e.tt.health_check(&e.creds).await.unwrap();
+    assert_eq!(health.status, postd_core::HealthStatus::Degraded);
+    assert!(
+        health
+            .quotas
+            .iter()
+            .any(|q| q.name == postd_tiktok::ACTIVE_CREATORS_QUOTA && q.used_percent >= 100.0)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_publish_maps_its_fail_reason() {
+    let e = env().await;
+    e.fake.fail_next_publish("duration_check_failed");
+    let file = TempFile::new("failed", 100_000);
+    let outcome =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("failed", &file, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap();
+    let (kind, code) = settle(&e.tt, &e.creds, outcome).await.unwrap_err();
+    assert_eq!(kind, ErrorKind::MediaRejected);
+    assert_eq!(code, "duration_check_failed");
+}
+
+#[tokio::test]
+async fn a_public_post_waits_for_moderation_before_it_is_published() {
+    let e = env_with(
+        TikTokFakeConfig {
+            moderation_polls: 2,
+            ..TikTokFakeConfig::default()
+        },
+        &[],
+    )
+    .await;
+    let outcome =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &photo_post("moderated", 1, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap();
+    let PublishOutcome::Pending(mut handle) = outcome else {
+        panic!()
+    };
+    let mut states = Vec::new();
+    let published = loop {
+        match e.tt.publish_status(&e.creds, &handle).await.unwrap() {
+            PublishStatus::Processing { state, next, .. } => {
+                states.push(state);
+                handle = next;
+            }
+            PublishStatus::Published(p) => break p,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(states.iter().any(|s| s == "MODERATION"), "{states:?}");
+    assert!(
+        published.id.bytes().all(|b| b.is_ascii_digit()),
+        "the public id: {published:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_pull_answer_is_never_sent_again_and_is_found_once_public() {
+    let e = env().await;
+    e.fake.server().faults().inject(
+        "POST",
+        "/v2/post/publish/content/init/",
+        Fault::Reset,
+        1,
+        Timing::AfterCommit,
+    );
+    let post = photo_post("lost", 2, TikTokPrivacy::PublicToEveryone);
+    let started = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let err = e.tt.publish(&e.creds, &e.target, &post).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
+    assert_eq!(e.fake.post_inits(), 1);
+    // Not public yet: "cannot tell", never "absent".
+    let err =
+        e.tt.find_published(&e.creds, &e.target, &post.fingerprint(started))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    assert!(err.is_temporary());
+    let id = e.fake.publishes().pop().unwrap().publish_id;
+    assert!(e.fake.complete_processing(&id));
+    let found =
+        e.tt.find_published(&e.creds, &e.target, &post.fingerprint(started))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(Some(found.id), e.fake.publish(&id).unwrap().post_id);
+    assert_eq!(e.fake.post_inits(), 1);
+}
+
+#[tokio::test]
+async fn a_token_without_the_posting_scope_needs_reauthorization_before_any_call() {
+    let e = env().await;
+    let creds = postd_core::Credentials::OAuth(
+        postd_core::TokenSet::new(e.token.as_str()).with_scopes(["user.info.basic"]),
+    );
+    let before = e.fake.requests().len();
+    let err =
+        e.tt.publish(
+            &creds,
+            &e.target,
+            &photo_post("scope", 1, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReauthRequired);
+    assert!(err.to_string().contains("video.publish"));
+    assert_eq!(e.fake.requests().len(), before);
+}
