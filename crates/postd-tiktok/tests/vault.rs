@@ -12,7 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use common::*;
 use postd_core::secrecy::ExposeSecret;
-use postd_core::{Capabilities, Connector, Credentials, Platform, RefreshPlan, Result, TokenSet, async_trait};
+use postd_core::{
+    Capabilities, Connector, Credentials, Platform, RefreshPlan, Result, TokenSet, async_trait,
+};
 use postd_tiktok::TikTokConnector;
 use postd_vault::{KeyRing, MemoryStore, TokenVault, VaultConfig};
 
@@ -45,7 +47,13 @@ impl Connector for LateAnswers {
 }
 
 fn refresh_of(c: &Credentials) -> String {
-    c.token_set(Platform::TikTok).unwrap().refresh_token.as_ref().unwrap().expose_secret().to_owned()
+    c.token_set(Platform::TikTok)
+        .unwrap()
+        .refresh_token
+        .as_ref()
+        .unwrap()
+        .expose_secret()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -67,7 +75,10 @@ async fn a_refresh_whose_caller_gave_up_still_stores_the_rotated_token() {
             .with_refresh_expires_at(Utc::now() + chrono::Duration::days(170)),
     );
     let old = refresh_of(&due);
-    vault.store("t", "creator", Platform::TikTok, &due, vec![]).await.unwrap();
+    vault
+        .store("t", "creator", Platform::TikTok, &due, vec![])
+        .await
+        .unwrap();
 
     let connector = Arc::new(LateAnswers {
         inner: e.tt.clone(),
@@ -79,16 +90,29 @@ async fn a_refresh_whose_caller_gave_up_still_stores_the_rotated_token() {
         vault.fresh_credentials("t", "creator", connector.clone()),
     )
     .await;
-    assert!(gave_up.is_err(), "the caller gave up before the answer came");
+    assert!(
+        gave_up.is_err(),
+        "the caller gave up before the answer came"
+    );
     // TikTok has already rotated: the old refresh token is dead.
     assert!(!e.fake.token_is_live(&old));
 
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let fresh = vault.fresh_credentials("t", "creator", connector.clone()).await.unwrap();
+    let fresh = vault
+        .fresh_credentials("t", "creator", connector.clone())
+        .await
+        .unwrap();
     let new = refresh_of(&fresh);
     assert_ne!(new, old);
-    assert!(e.fake.token_is_live(&new), "the stored refresh token is the live one");
-    assert_eq!(connector.refreshes.load(Ordering::SeqCst), 1, "no second refresh with a dead token");
+    assert!(
+        e.fake.token_is_live(&new),
+        "the stored refresh token is the live one"
+    );
+    assert_eq!(
+        connector.refreshes.load(Ordering::SeqCst),
+        1,
+        "no second refresh with a dead token"
+    );
     // And it refreshes again later.
     assert!(e.tt.refresh(&fresh).await.is_ok());
 }
