@@ -20,7 +20,7 @@
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use postd_core::http::RequestContext;
+use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::poll::PollPolicy;
 use postd_core::reqwest::Method;
 use postd_core::reqwest::header::{CONTENT_TYPE, ETAG};
@@ -62,6 +62,7 @@ pub(crate) async fn upload_image(
         RequestContext::idempotent(Platform::LinkedIn, "rest.image_upload"),
         rest.plain(Method::PUT, upload_url, auth)
             .header(CONTENT_TYPE, content_type)
+            .timeout(transfer_timeout(bytes.len() as u64))
             .body(bytes),
     )
     .await?;
@@ -237,6 +238,7 @@ async fn upload_part(
             RequestContext::idempotent(Platform::LinkedIn, "rest.video_part_upload"),
             rest.plain(Method::PUT, upload_url, auth)
                 .header(CONTENT_TYPE, "application/octet-stream")
+                .timeout(transfer_timeout(size))
                 .body(chunk),
         )
         .await?;

@@ -16,9 +16,7 @@
 //! bounded whatever the file size. Each request's timeout grows with the
 //! bytes it carries (60 s plus 2 s per MiB).
 
-use std::time::Duration;
-
-use postd_core::http::RequestContext;
+use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::reqwest::header::CONTENT_LENGTH;
 use postd_core::reqwest::{Body, Method};
 use postd_core::secrecy::SecretString;
@@ -42,13 +40,6 @@ pub(crate) const RESUMABLE_TYPES: &[&str] = &[
     "image/png",
     "application/pdf",
 ];
-
-/// 60 s plus 2 s per MiB: a slow but steady link (512 KiB/s) still finishes.
-pub(crate) fn transfer_timeout(bytes: u64) -> Duration {
-    Duration::from_secs(60).saturating_add(Duration::from_secs(
-        bytes.div_ceil(1024 * 1024).saturating_mul(2),
-    ))
-}
 
 #[derive(Deserialize)]
 struct TransferAnswer {
@@ -230,6 +221,8 @@ pub(crate) async fn media_len(media: &Media) -> Result<u64> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

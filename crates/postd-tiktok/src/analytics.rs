@@ -80,6 +80,23 @@ fn point(kind: MetricKind, raw: &str, value: Option<u64>) -> Option<MetricSeries
     })
 }
 
+/// A call that needs `scope` refuses a token known to lack it, saying how
+/// to get it (an empty scope list is unknown, and the call is made).
+fn require_scope(tokens: &TokenSet, scope: &str, operation: &'static str) -> Result<()> {
+    if tokens.scopes.is_empty() || tokens.scopes.iter().any(|s| s == scope) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::PermissionDenied,
+        format!(
+            "reading these TikTok metrics needs the {scope} scope, which this creator did not grant: \
+             add it to TIKTOK_SCOPES (and enable it for the app in TikTok's developer portal), then have the creator authorize again"
+        ),
+    )
+    .with_platform(Platform::TikTok)
+    .with_operation(operation))
+}
+
 pub(crate) async fn post_metrics(
     api: &Api,
     tokens: &TokenSet,
@@ -87,6 +104,7 @@ pub(crate) async fn post_metrics(
     post_id: &str,
 ) -> Result<Metrics> {
     let _ = target;
+    require_scope(tokens, "video.list", "post_metrics")?;
     if post_id.is_empty() || post_id.len() > 64 || !post_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::new(
             ErrorKind::NotFound,
@@ -130,6 +148,7 @@ pub(crate) async fn target_metrics(
     range: DateRange,
 ) -> Result<Metrics> {
     let _ = (target, range);
+    require_scope(tokens, "user.info.stats", "target_metrics")?;
     let me = user_info(
         api,
         &tokens.access_token,

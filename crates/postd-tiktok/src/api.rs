@@ -125,8 +125,8 @@ impl Api {
             .flatten()
     }
 
-    /// Whether an `upload_url` from an init may be used: https on a
-    /// configured upload host, or the API host itself (a fake, a sandbox).
+    /// Whether an `upload_url` from an init may be used: https on a host
+    /// under a configured upload domain, or the API host itself (a fake, a sandbox).
     pub(crate) fn upload_url(&self, raw: &str) -> Result<Url> {
         let url = Url::parse(raw).map_err(|_| {
             Error::unexpected("TikTok returned an upload URL that does not parse")
@@ -136,10 +136,8 @@ impl Api {
         let same_as_api = url.scheme() == base.scheme()
             && url.host_str() == base.host_str()
             && url.port_or_known_default() == base.port_or_known_default();
-        let upload_host = url.scheme() == "https"
-            && url
-                .host_str()
-                .is_some_and(|h| self.cfg.upload_hosts.iter().any(|u| u == h));
+        let upload_host =
+            url.scheme() == "https" && url.host_str().is_some_and(|h| self.cfg.upload_host(h));
         if same_as_api || upload_host {
             Ok(url)
         } else {

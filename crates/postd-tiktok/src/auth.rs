@@ -98,12 +98,15 @@ pub(crate) async fn revoke(api: &Api, credentials: &Credentials) -> Result<()> {
         Error::config("could not build the TikTok revoke request").with_source(e.without_url())
     })?;
     let ctx = RequestContext::idempotent(Platform::TikTok, "oauth.revoke");
-    api.http
-        .execute(ctx, request, &|status, headers, body| {
-            postd_core::oauth::parse_oauth_error(Platform::TikTok, status, headers, body)
-        })
-        .await?;
-    Ok(())
+    let parse = |status, headers: &_, body: &[u8]| {
+        postd_core::oauth::parse_oauth_error(Platform::TikTok, status, headers, body)
+    };
+    let resp = api.http.execute(ctx, request, &parse).await?;
+    // An OAuth error can come with a 200: the grant then still stands.
+    match resp.error_in_body(&ctx, postd_core::oauth::is_oauth_error_body, &parse) {
+        Some(e) => Err(e.or_operation("revoke")),
+        None => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]

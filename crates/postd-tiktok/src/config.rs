@@ -26,6 +26,7 @@ pub const ENV_VARS: &[&str] = &[
     "TIKTOK_SCOPES",
     "TIKTOK_PULL_URL_PREFIXES",
     "TIKTOK_DIRECT_POST_AUDITED",
+    "TIKTOK_UPLOAD_DOMAINS",
 ];
 
 /// The variables without which the connector cannot be built.
@@ -43,6 +44,11 @@ pub const DEFAULT_SINGLE_CHUNK_MAX: u64 = 64_000_000;
 /// the larger reading) and the largest (32,000,000, so that any file over
 /// 64 MB is sent in at least two chunks and the last stays under 64 MB).
 pub const CHUNK_SIZE_RANGE: std::ops::RangeInclusive<u64> = 5 * 1024 * 1024..=32_000_000;
+
+/// Domains an `upload_url` may point at unless configured: TikTok's API
+/// domain and every host under it (`open-upload.tiktokapis.com`, regional
+/// upload hosts).
+pub const DEFAULT_UPLOAD_DOMAINS: &[&str] = &["tiktokapis.com"];
 
 /// Settings of a [`TikTokConnector`](crate::TikTokConnector).
 #[derive(Clone)]
@@ -68,8 +74,11 @@ pub struct TikTokConfig {
     pub chunk_size: u64,
     /// The largest video sent as one chunk.
     pub single_chunk_max: u64,
-    /// Hosts an `upload_url` from an init may point at (besides the API host).
-    pub upload_hosts: Vec<String>,
+    /// Domains an `upload_url` from an init may point at, over https: each
+    /// domain itself and every host under it (see [`DEFAULT_UPLOAD_DOMAINS`]).
+    /// The API host is accepted too, over its own scheme (a fake, a sandbox).
+    /// The video goes to no other host.
+    pub upload_domains: Vec<String>,
     /// How long to wait after a lost init answer before the Display API can
     /// show the post, and how often `publish_status` asks again.
     pub status_interval: Duration,
@@ -90,7 +99,7 @@ impl fmt::Debug for TikTokConfig {
             .field("direct_post_audited", &self.direct_post_audited)
             .field("chunk_size", &self.chunk_size)
             .field("single_chunk_max", &self.single_chunk_max)
-            .field("upload_hosts", &self.upload_hosts)
+            .field("upload_domains", &self.upload_domains)
             .field("status_interval", &self.status_interval)
             .field("processing_bound", &self.processing_bound)
             .finish()
@@ -135,6 +144,16 @@ impl TikTokConfig {
                 ));
             }
         };
+        let upload_domains = match vars.optional("TIKTOK_UPLOAD_DOMAINS") {
+            Some(s) => split_list(&s),
+            None => DEFAULT_UPLOAD_DOMAINS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        for d in &upload_domains {
+            check_domain(d)?;
+        }
         Ok(TikTokConfig {
             client_key,
             client_secret,
@@ -148,7 +167,7 @@ impl TikTokConfig {
             direct_post_audited,
             chunk_size: DEFAULT_CHUNK_SIZE,
             single_chunk_max: DEFAULT_SINGLE_CHUNK_MAX,
-            upload_hosts: vec!["open-upload.tiktokapis.com".to_owned()],
+            upload_domains,
             status_interval: Duration::from_secs(5),
             processing_bound: Duration::from_secs(2 * 3600),
         })
@@ -214,6 +233,17 @@ impl TikTokConfig {
         crate::TikTokConnector::new(self, http)
     }
 
+    /// Whether `host` is one of the upload domains or under one.
+    pub(crate) fn upload_host(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.upload_domains.iter().any(|d| {
+            host == *d
+                || host
+                    .strip_suffix(d.as_str())
+                    .is_some_and(|rest| rest.ends_with('.'))
+        })
+    }
+
     /// Whether `url` is under a verified prefix (and https).
     pub(crate) fn pullable(&self, url: &Url) -> bool {
         url.scheme() == "https"
@@ -229,6 +259,26 @@ fn split_list(s: &str) -> Vec<String> {
         .filter(|x| !x.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// An upload domain is a bare lowercase DNS name of at least two labels
+/// (`tiktokapis.com`, not `com`, not a URL).
+fn check_domain(d: &str) -> Result<()> {
+    let labels: Vec<&str> = d.split('.').collect();
+    let ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "TikTok upload domain {d:?} must be a lowercase domain name of two labels or more, such as tiktokapis.com"
+        )))
+    }
 }
 
 /// A prefix must be an https URL ending at a path boundary, or a prefix
@@ -286,6 +336,34 @@ mod tests {
     }
 
     #[test]
+    fn upload_hosts_are_the_domains_and_hosts_under_them() {
+        let cfg = TikTokConfig::from_vars(&vars(&[])).unwrap();
+        for ok in [
+            "tiktokapis.com",
+            "open-upload.tiktokapis.com",
+            "open-upload-i18n.tiktokapis.com",
+            "OPEN-UPLOAD.tiktokapis.com.",
+        ] {
+            assert!(cfg.upload_host(ok), "{ok}");
+        }
+        for no in [
+            "eviltiktokapis.com",
+            "tiktokapis.com.evil.example",
+            "open-upload.tiktokapis.co",
+            "",
+        ] {
+            assert!(!cfg.upload_host(no), "{no}");
+        }
+        let cfg = TikTokConfig::from_vars(&vars(&[(
+            "TIKTOK_UPLOAD_DOMAINS",
+            "upload.example,tiktokapis.com",
+        )]))
+        .unwrap();
+        assert!(cfg.upload_host("eu.upload.example"));
+        assert!(cfg.upload_host("open-upload.tiktokapis.com"));
+    }
+
+    #[test]
     fn bad_settings_are_config_errors() {
         for (k, v) in [
             ("TIKTOK_PULL_URL_PREFIXES", "http://media.example/"),
@@ -293,6 +371,9 @@ mod tests {
             ("TIKTOK_PULL_URL_PREFIXES", "not a url"),
             ("TIKTOK_DIRECT_POST_AUDITED", "maybe"),
             ("TIKTOK_BASE_URL", "ftp://x"),
+            ("TIKTOK_UPLOAD_DOMAINS", "com"),
+            ("TIKTOK_UPLOAD_DOMAINS", "https://upload.example/"),
+            ("TIKTOK_UPLOAD_DOMAINS", "Upload.Example"),
         ] {
             let err = TikTokConfig::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{k}={v}");

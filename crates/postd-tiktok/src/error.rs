@@ -101,11 +101,8 @@ fn classify(
         "invalid_file_upload" => (K::MediaRejected, permanent, None),
         "invalid_publish_id" => (K::NotFound, permanent, None),
         "token_not_authorized_for_specified_publish_id" => (K::PermissionDenied, permanent, None),
-        "access_token_invalid" => (
-            K::Auth,
-            Retry::Temporary { after: None },
-            Some("refresh the access token"),
-        ),
+        // The same call with the same token fails again: refresh first (the kind says so).
+        "access_token_invalid" => (K::Auth, permanent, Some("refresh the access token")),
         "scope_not_authorized" | "scope_permission_missed" => (
             K::ReauthRequired,
             permanent,
@@ -282,7 +279,7 @@ mod tests {
                 K::PermissionDenied,
                 false,
             ),
-            (401, "access_token_invalid", K::Auth, true),
+            (401, "access_token_invalid", K::Auth, false),
             (401, "scope_not_authorized", K::ReauthRequired, false),
             (401, "scope_permission_missed", K::ReauthRequired, false),
             (403, "spam_risk_too_many_posts", K::RateLimited, true),

@@ -44,14 +44,24 @@ impl ChunkPlan {
                 "the video is {video_size} bytes; TikTok takes at most {MAX_VIDEO_BYTES}"
             ));
         }
-        if video_size <= single_chunk_max || video_size < chunk_size {
+        // The settings' fields are public: a plan never trusts them.
+        if !crate::config::CHUNK_SIZE_RANGE.contains(&chunk_size)
+            || single_chunk_max > crate::config::DEFAULT_SINGLE_CHUNK_MAX
+        {
+            return Err(Error::config(format!(
+                "the TikTok chunk size {chunk_size} or single-chunk maximum {single_chunk_max} is outside what TikTok takes (see TikTokConfig::with_chunking)"
+            ))
+            .with_platform(Platform::TikTok));
+        }
+        let total_chunk_count = video_size / chunk_size;
+        if video_size <= single_chunk_max || total_chunk_count <= 1 {
+            // One chunk is the whole video (under twice the chunk size, so under 64 MB).
             return Ok(ChunkPlan {
                 video_size,
                 chunk_size: video_size,
                 total_chunk_count: 1,
             });
         }
-        let total_chunk_count = video_size / chunk_size;
         if total_chunk_count > MAX_CHUNKS {
             return refuse(format!(
                 "the video needs {total_chunk_count} chunks of {chunk_size} bytes; TikTok takes at most {MAX_CHUNKS}"
@@ -238,6 +248,51 @@ mod tests {
             differed > 10_000,
             "the property saw too few chunked sizes: {differed}"
         );
+    }
+
+    /// Every single-chunk maximum the settings allow, around the sizes
+    /// where one chunk becomes two.
+    #[test]
+    fn lower_single_chunk_maximums_obey_the_guide() {
+        for chunk in [
+            *CHUNK_SIZE_RANGE.start(),
+            DEFAULT_CHUNK_SIZE,
+            *CHUNK_SIZE_RANGE.end(),
+        ] {
+            for max in [chunk, chunk + 1, 3 * chunk / 2, DEFAULT_SINGLE_CHUNK_MAX] {
+                if max > DEFAULT_SINGLE_CHUNK_MAX {
+                    continue;
+                }
+                for size in [
+                    chunk - 1,
+                    chunk,
+                    chunk + 1,
+                    max,
+                    max + 1,
+                    3 * chunk / 2,
+                    2 * chunk - 1,
+                    2 * chunk,
+                    2 * chunk + 1,
+                ] {
+                    let p = ChunkPlan::new(size, chunk, max).unwrap();
+                    obeys_the_guide(&p)
+                        .unwrap_or_else(|e| panic!("{size} / {chunk} (max {max}): {e}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn settings_outside_the_rules_are_refused_not_divided_by() {
+        for (chunk, max) in [
+            (0, DEFAULT_SINGLE_CHUNK_MAX),
+            (1, DEFAULT_SINGLE_CHUNK_MAX),
+            (64 * MB, DEFAULT_SINGLE_CHUNK_MAX),
+            (DEFAULT_CHUNK_SIZE, DEFAULT_SINGLE_CHUNK_MAX + 1),
+        ] {
+            let err = ChunkPlan::new(100 * MB, chunk, max).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{chunk} / {max}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use postd_core::http::RequestContext;
+use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::reqwest::Method;
 use postd_core::secrecy::SecretString;
 use postd_core::{
@@ -548,9 +548,20 @@ async fn publish_video(
     Ok(init.publish_id)
 }
 
-/// Sends every chunk in order, each from the file as it goes (memory stays
-/// at one read buffer whatever the size); a failed chunk is sent again
-/// alone, and a `416` resynchronises from the bytes TikTok says it has.
+/// Sends every chunk in order, each streamed from the file as it goes
+/// (memory stays at one read buffer whatever the size).
+///
+/// Until the final chunk is sent, a failure is safe to return: a task
+/// without all its bytes never publishes, so a new init starts clean. A
+/// chunk that fails with a `416`, a `5xx` or a timeout is first resent
+/// from where TikTok says it stands (`uploaded_bytes`); an expired upload
+/// URL (`403`/`404`) starts the publish again.
+///
+/// Once the final chunk has gone out, TikTok may be publishing: no error
+/// that would start a second publish is returned unless TikTok's status
+/// says bytes are missing. If the status cannot be read, or says the
+/// upload is through, the publish is `Pending` and `publish_status`
+/// follows it to its end.
 async fn upload_chunks(
     api: &Api,
     token: &SecretString,
@@ -560,84 +571,110 @@ async fn upload_chunks(
     plan: &ChunkPlan,
     mime: &str,
 ) -> Result<()> {
+    let total = plan.total_chunk_count;
     let mut i = 0;
     let mut failures = 0;
-    while i < plan.total_chunk_count {
-        let (first, last) = plan.range(i);
-        let len = last - first + 1;
-        let body = video.stream_exact(first, len, READ_SIZE).await?;
-        let builder = api
-            .http
-            .request(Method::PUT, upload_url.clone())
-            .header("Content-Type", mime)
-            .header("Content-Length", len)
-            .header(
-                "Content-Range",
-                format!("bytes {first}-{last}/{}", plan.video_size),
-            )
-            .body(postd_core::reqwest::Body::wrap_stream(body));
-        let ctx = RequestContext::idempotent(Platform::TikTok, "upload.chunk");
-        match api.send(ctx, builder).await {
-            Ok(resp) => {
-                let status = resp.status.as_u16();
-                let done = i + 1 == plan.total_chunk_count;
-                match (status, done) {
-                    (201, true) | (200, true) => return Ok(()),
-                    (206, false) | (200, false) | (201, false) => {
-                        i += 1;
-                        failures = 0;
-                    }
-                    _ => {
-                        return Err(Error::unexpected(format!(
-                            "TikTok answered chunk {} of {} with {status}",
-                            i + 1,
-                            plan.total_chunk_count
-                        ))
-                        .with_platform(Platform::TikTok));
-                    }
-                }
+    let mut final_sent = false;
+    while i < total {
+        let is_final = i + 1 == total;
+        final_sent |= is_final;
+        let error = match send_chunk(api, upload_url, video, plan, i, mime).await {
+            Ok(201 | 200) if is_final => return Ok(()),
+            Ok(206 | 200) if !is_final => {
+                i += 1;
+                failures = 0;
+                continue;
             }
-            Err(e)
-                if e.http_status() == Some(416)
-                    || e.kind() == ErrorKind::Unavailable
-                    || e.kind() == ErrorKind::Timeout =>
-            {
-                failures += 1;
-                if failures >= CHUNK_ATTEMPTS {
-                    return Err(e.with_operation("publish"));
+            Ok(status) => {
+                if status == 201 {
+                    // TikTok says it holds the whole video before the last chunk: ask.
+                    final_sent = true;
                 }
-                // Where does TikTok stand? Resume from the chunk after its last byte.
-                match uploaded_bytes(api, token, publish_id).await? {
-                    Some(n) if n >= plan.video_size => return Ok(()),
-                    Some(n) => match plan.chunk_at(n) {
-                        Some(next) => i = next,
-                        None => {
-                            return Err(Error::unexpected(format!(
-                                "TikTok holds {n} bytes of the video, which is not a chunk boundary; start the publish again"
-                            ))
-                            .with_platform(Platform::TikTok)
-                            .temporary(None));
-                        }
-                    },
-                    None => {}
-                }
-            }
-            Err(e) if matches!(e.http_status(), Some(403 | 404)) => {
-                // The upload URL expired (after an hour) or the task is gone: a new init is safe.
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "TikTok's upload URL is no longer valid ({}); the publish can start again",
-                        e.http_status().unwrap_or(0)
-                    ),
-                )
+                Error::unexpected(format!(
+                    "TikTok answered chunk {} of {total} with {status}",
+                    i + 1
+                ))
                 .with_platform(Platform::TikTok)
-                .temporary(None));
             }
-            Err(e) => return Err(e),
+            Err(e) => e,
+        };
+        failures += 1;
+        let expired = matches!(error.http_status(), Some(403 | 404));
+        let resync = expired
+            || error.http_status() == Some(416)
+            || matches!(error.kind(), ErrorKind::Unavailable | ErrorKind::Timeout);
+        if !final_sent && !resync {
+            return Err(error.with_operation("publish"));
         }
+        // Where does TikTok stand?
+        let held = match uploaded_bytes(api, token, publish_id).await {
+            Ok(held) => held,
+            Err(_) if final_sent => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let Some(n) = held else {
+            if final_sent {
+                return Ok(());
+            }
+            return Err(error.with_operation("publish"));
+        };
+        if n >= plan.video_size {
+            return Ok(());
+        }
+        // TikTok holds `n` bytes of the video, not all: it cannot publish it.
+        let Some(next) = plan.chunk_at(n) else {
+            return Err(Error::unexpected(format!(
+                "TikTok holds {n} bytes of the video, which is not a chunk boundary; start the publish again"
+            ))
+            .with_platform(Platform::TikTok)
+            .temporary(None));
+        };
+        if expired {
+            // The upload URL expired (after an hour) or the task is gone: a new init is safe.
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "TikTok's upload URL is no longer valid ({}) and TikTok holds {n} of {} bytes; the publish can start again",
+                    error.http_status().unwrap_or(0),
+                    plan.video_size
+                ),
+            )
+            .with_platform(Platform::TikTok)
+            .temporary(None));
+        }
+        if failures >= CHUNK_ATTEMPTS {
+            return Err(error.with_operation("publish").temporary(None));
+        }
+        i = next;
     }
     Ok(())
+}
+
+/// `PUT`s chunk `i`, streamed from the file; answers the status.
+async fn send_chunk(
+    api: &Api,
+    upload_url: &Url,
+    video: &Media,
+    plan: &ChunkPlan,
+    i: u64,
+    mime: &str,
+) -> Result<u16> {
+    let (first, last) = plan.range(i);
+    let len = last - first + 1;
+    let body = video.stream_exact(first, len, READ_SIZE).await?;
+    let builder = api
+        .http
+        .request(Method::PUT, upload_url.clone())
+        .header("Content-Type", mime)
+        .header("Content-Length", len)
+        .header(
+            "Content-Range",
+            format!("bytes {first}-{last}/{}", plan.video_size),
+        )
+        .timeout(transfer_timeout(len))
+        .body(postd_core::reqwest::Body::wrap_stream(body));
+    let ctx = RequestContext::idempotent(Platform::TikTok, "upload.chunk");
+    Ok(api.send(ctx, builder).await?.status.as_u16())
 }
 
 #[derive(Deserialize, Default)]
@@ -772,22 +809,24 @@ pub(crate) async fn publish_status(
         retry_after: api.cfg.status_interval,
         next: handle.clone(),
     };
-    Ok(match status.status.as_str() {
-        "PROCESSING_UPLOAD" | "PROCESSING_DOWNLOAD" => {
-            if waited.to_std().unwrap_or_default() > api.cfg.processing_bound {
-                PublishStatus::Failed {
-                    kind: ErrorKind::UnknownOutcome,
-                    code: status.status.clone(),
-                    message: format!(
-                        "TikTok was still processing publish {} after {} minutes; check the creator's account before posting again",
-                        handle.id,
-                        waited.num_minutes()
-                    ),
-                }
-            } else {
-                processing(&status.status)
+    // A status TikTok adds later is taken as processing: the bound still ends the wait.
+    let still_processing = |state: &str| {
+        if waited.to_std().unwrap_or_default() > api.cfg.processing_bound {
+            PublishStatus::Failed {
+                kind: ErrorKind::UnknownOutcome,
+                code: state.to_owned(),
+                message: format!(
+                    "TikTok was still processing publish {} ({state}) after {} minutes; check the creator's account before posting again",
+                    handle.id,
+                    waited.num_minutes()
+                ),
             }
+        } else {
+            processing(state)
         }
+    };
+    Ok(match status.status.as_str() {
+        "PROCESSING_UPLOAD" | "PROCESSING_DOWNLOAD" => still_processing(&status.status),
         "SEND_TO_USER_INBOX" => PublishStatus::Published(PublishedPost::new(handle.id.as_str())),
         "PUBLISH_COMPLETE" => match status.publicaly_available_post_id.first() {
             Some(id) => PublishStatus::Published(
@@ -814,13 +853,21 @@ pub(crate) async fn publish_status(
                 message,
             }
         }
+        "" => {
+            return Err(
+                Error::unexpected("TikTok's publish status answer has no status")
+                    .with_platform(Platform::TikTok)
+                    .with_operation("publish_status"),
+            );
+        }
         other => {
-            return Err(Error::unexpected(format!(
-                "TikTok answered an unknown publish status {:?}",
-                other.chars().take(40).collect::<String>()
-            ))
-            .with_platform(Platform::TikTok)
-            .with_operation("publish_status"));
+            let state: String = other
+                .chars()
+                .take(40)
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            tracing::warn!(platform = "tiktok", state = %state, "unknown TikTok publish status, taken as processing");
+            still_processing(&state)
         }
     })
 }
@@ -916,7 +963,7 @@ pub(crate) async fn find_published(
     // let the post be made twice.
     Err(Error::new(
         ErrorKind::UnknownOutcome,
-        "the post is not among the creator's public TikTok videos a day after it was sent; TikTok lists only public posts          and no publish tasks, so a private post may still exist: check the creator's profile before sending it again",
+        "the post is not among the creator's public TikTok videos a day after it was sent; TikTok lists only public posts and no publish tasks, so a private post may still exist: check the creator's profile before sending it again",
     )
     .permanent()
     .with_platform(Platform::TikTok)

@@ -27,6 +27,9 @@ pub const SIGNATURE_HEADER: &str = "TikTok-Signature";
 /// How far a delivery's `t` may be from now.
 pub const TOLERANCE: Duration = Duration::from_secs(300);
 
+/// The most `s` values one header may carry (one per secret during a rotation, with room).
+const MAX_SIGNATURES: usize = 4;
+
 /// Largest delivery body parsed (TikTok's events are small).
 const MAX_BODY: usize = 1024 * 1024;
 
@@ -54,6 +57,15 @@ pub(crate) fn verify(
     request: &WebhookRequest,
     now: DateTime<Utc>,
 ) -> Result<Vec<WebhookEvent>> {
+    // Refused before any HMAC is computed over it.
+    if request.body.len() > MAX_BODY {
+        return Err(Error::new(
+            ErrorKind::InvalidContent,
+            "the TikTok webhook body is too large",
+        )
+        .with_platform(Platform::TikTok)
+        .with_operation("verify_webhook"));
+    }
     let header = request
         .required_header(SIGNATURE_HEADER)
         .map_err(|_| bad("the TikTok-Signature header is missing"))?;
@@ -67,6 +79,9 @@ pub(crate) fn verify(
             "t" if t.is_none() => t = Some(v),
             "t" => return Err(bad("the TikTok-Signature header has two timestamps")),
             // A malformed `s` makes the whole header malformed, not one to skip.
+            "s" if signatures.len() == MAX_SIGNATURES => {
+                return Err(bad("the TikTok-Signature header has too many signatures"));
+            }
             "s" if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => signatures.push(v),
             "s" => return Err(bad("a TikTok-Signature s is not 64 hex characters")),
             _ => {}
@@ -89,14 +104,6 @@ pub(crate) fn verify(
         e.with_platform(Platform::TikTok)
             .with_operation("verify_webhook")
     })?;
-    if body.len() > MAX_BODY {
-        return Err(Error::new(
-            ErrorKind::InvalidContent,
-            "the TikTok webhook body is too large",
-        )
-        .with_platform(Platform::TikTok)
-        .with_operation("verify_webhook"));
-    }
     let delivery: Delivery = serde_json::from_slice(body).map_err(|e| {
         Error::new(
             ErrorKind::InvalidContent,
@@ -109,10 +116,10 @@ pub(crate) fn verify(
         .with_platform(Platform::TikTok)
         .with_operation("verify_webhook")
     })?;
-    if !delivery.client_key.is_empty() && delivery.client_key != cfg.client_key {
+    if delivery.client_key != cfg.client_key {
         return Err(Error::new(
             ErrorKind::InvalidContent,
-            "the TikTok webhook is for another app (client_key differs)",
+            "the TikTok webhook is not for this app (its client_key is missing or differs)",
         )
         .with_platform(Platform::TikTok)
         .with_operation("verify_webhook"));
@@ -227,6 +234,32 @@ mod tests {
         let other = body.replace("bwo2m45353a6k85", "someone-else");
         let err = verify(&cfg(), &request(&sign("1615338610", &other), &other), now).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidContent);
+        // So is one that names no app at all.
+        let none = body.replace(r#""client_key":"bwo2m45353a6k85","#, "");
+        let err = verify(&cfg(), &request(&sign("1615338610", &none), &none), now).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+    }
+
+    #[test]
+    fn work_an_attacker_chooses_is_bounded_before_any_hmac() {
+        let body = r#"{"client_key":"bwo2m45353a6k85","event":"x"}"#;
+        let now = at(1_633_174_587);
+        // Five signatures: refused, even with the good one last.
+        let good = sign("1633174587", body);
+        let mut header = format!("t=1633174587,s={}", "0".repeat(64));
+        for _ in 0..3 {
+            header.push_str(&format!(",s={}", "1".repeat(64)));
+        }
+        header.push_str(&format!(",{}", good.split_once(',').unwrap().1));
+        let err = verify(&cfg(), &request(&header, body), now).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidSignature, "{err}");
+        assert!(err.message().contains("too many"), "{err}");
+        // A body over the cap is refused as such, whatever its signature.
+        let big = format!("{{\"pad\":\"{}\"}}", "a".repeat(MAX_BODY));
+        let err = verify(&cfg(), &request(&sign("1633174587", &big), &big), now).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        let err = verify(&cfg(), &request("garbage", &big), now).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "size first: {err}");
     }
 
     #[test]

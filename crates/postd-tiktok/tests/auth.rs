@@ -185,3 +185,23 @@ async fn targets_are_the_creator_and_health_names_missing_scopes_and_the_audit()
         health.notes
     );
 }
+
+/// TikTok's OAuth errors can come with a 200: a revoke it refused is an
+/// error, so the caller does not believe the grant is gone.
+#[tokio::test]
+async fn a_refused_revoke_is_an_error_even_with_a_200() {
+    let e = env().await;
+    let body =
+        r#"{"error":"invalid_request","error_description":"The token is invalid.","log_id":"x"}"#;
+    e.fake.server().faults().inject(
+        "POST",
+        "/v2/oauth/revoke/",
+        postd_testkit::Fault::status_with_body(200, body),
+        1,
+        postd_testkit::Timing::BeforeCommit,
+    );
+    let err = e.tt.revoke(&e.creds).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    assert_eq!(err.platform_code(), Some("invalid_request"));
+    assert!(e.fake.token_is_live(&e.token), "the grant still stands");
+}

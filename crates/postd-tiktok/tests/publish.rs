@@ -416,3 +416,212 @@ async fn a_token_without_the_posting_scope_needs_reauthorization_before_any_call
     assert!(err.to_string().contains("video.publish"));
     assert_eq!(e.fake.requests().len(), before);
 }
+
+fn chunked(e: &Env) -> TikTokConnector {
+    e.tt.config()
+        .clone()
+        .with_chunking(5 * 1024 * 1024, 6_000_000)
+        .unwrap()
+        .build(http())
+}
+
+fn puts(e: &Env) -> usize {
+    e.fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PUT"))
+        .count()
+}
+
+/// TikTok took the final chunk and the answer was lost: the video may be
+/// publishing, so the publish is followed, never started again.
+#[tokio::test]
+async fn a_lost_answer_to_the_final_chunk_is_settled_from_the_status_never_by_a_new_publish() {
+    for fault in [Fault::status(500), Fault::Reset, Fault::status(403)] {
+        let e = env().await;
+        let file = TempFile::new("lost-final", 300_000);
+        e.fake
+            .server()
+            .faults()
+            .inject("PUT", "/video/", fault.clone(), 1, Timing::AfterCommit);
+        let outcome =
+            e.tt.publish(
+                &e.creds,
+                &e.target,
+                &video_post("lost-final", &file, TikTokPrivacy::PublicToEveryone),
+            )
+            .await
+            .unwrap_or_else(|err| panic!("{fault:?}: {err}"));
+        assert!(matches!(outcome, PublishOutcome::Pending(_)), "{fault:?}");
+        assert_eq!(e.fake.server().faults().injected(), 1, "{fault:?}");
+        assert_eq!(e.fake.post_inits(), 1, "{fault:?}: one init");
+        assert_eq!(
+            puts(&e),
+            1,
+            "{fault:?}: TikTok holds every byte: nothing resent"
+        );
+        let published = settle(&e.tt, &e.creds, outcome).await.unwrap();
+        assert_eq!(e.fake.public_post_ids(OPEN_ID), vec![published.id]);
+    }
+}
+
+/// After the final chunk, a status that cannot be read leaves the publish
+/// pending (for `publish_status`), not a retryable error that would post twice.
+#[tokio::test]
+async fn when_the_status_cannot_be_read_after_the_final_chunk_the_publish_is_pending() {
+    let e = env().await;
+    let file = TempFile::new("blind-final", 300_000);
+    let faults = e.fake.server().faults();
+    faults.inject("PUT", "/video/", Fault::Reset, 1, Timing::AfterCommit);
+    faults.inject(
+        "POST",
+        "/status/fetch/",
+        Fault::status(503),
+        10,
+        Timing::BeforeCommit,
+    );
+    let outcome =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("blind-final", &file, TikTokPrivacy::SelfOnly),
+        )
+        .await
+        .unwrap();
+    let PublishOutcome::Pending(handle) = outcome else {
+        panic!("{outcome:?}")
+    };
+    // The lost answer, then status fetches answered 503 (the client retried them).
+    assert!(faults.injected() >= 2, "it asked");
+    assert_eq!(e.fake.post_inits(), 1);
+    let p = e.fake.publish(&handle.id).unwrap();
+    assert_eq!(p.uploaded_bytes, 300_000);
+}
+
+/// TikTok took chunk 1 of 3 but answered `416`: the upload resumes at
+/// chunk 2 from the bytes TikTok says it holds, never sending chunk 1 twice.
+#[tokio::test]
+async fn an_upload_resumes_from_the_bytes_tiktok_holds() {
+    let e = env().await;
+    let tt = chunked(&e);
+    let file = TempFile::new("resume", 16_000_000);
+    let body =
+        r#"{"data":{},"error":{"code":"invalid_file_upload","message":"range","log_id":"x"}}"#;
+    e.fake.server().faults().inject(
+        "PUT",
+        "/video/",
+        Fault::status_with_body(416, body),
+        1,
+        Timing::AfterCommit,
+    );
+    let outcome = tt
+        .publish(
+            &e.creds,
+            &e.target,
+            &video_post("resume", &file, TikTokPrivacy::SelfOnly),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, PublishOutcome::Pending(_)));
+    let p = e.fake.publishes().pop().unwrap();
+    assert_eq!(p.uploaded_chunks, 3);
+    assert_eq!(p.checksum, upload_checksum(&file.data));
+    assert_eq!(puts(&e), 3, "chunk 1 went once: {:?}", e.fake.requests());
+}
+
+/// Before the final chunk TikTok cannot publish: an expired upload URL
+/// (`403`) ends the attempt with a retryable error, and a new init starts clean.
+#[tokio::test]
+async fn an_expired_upload_url_before_the_final_chunk_starts_the_publish_again() {
+    let e = env().await;
+    let tt = chunked(&e);
+    let file = TempFile::new("expired", 16_000_000);
+    let body =
+        r#"{"data":{},"error":{"code":"access_token_invalid","message":"expired","log_id":"x"}}"#;
+    e.fake.server().faults().inject(
+        "PUT",
+        "/video/",
+        Fault::status_with_body(403, body),
+        1,
+        Timing::BeforeCommit,
+    );
+    let post = video_post("expired", &file, TikTokPrivacy::SelfOnly);
+    let err = tt.publish(&e.creds, &e.target, &post).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.is_temporary(), "{err}");
+    assert_eq!(e.fake.server().faults().injected(), 1);
+    // The engine's retry: a new init, every chunk, one complete upload.
+    let outcome = tt.publish(&e.creds, &e.target, &post).await.unwrap();
+    assert!(matches!(outcome, PublishOutcome::Pending(_)));
+    let all = e.fake.publishes();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].uploaded_bytes, 0, "the first task never got a byte");
+    assert_eq!(all[1].checksum, upload_checksum(&file.data));
+}
+
+/// A `FILE_UPLOAD` init whose answer was lost is sent again (the task
+/// without bytes never publishes): one post results.
+#[tokio::test]
+async fn a_retried_file_upload_init_makes_one_post() {
+    let e = env().await;
+    let file = TempFile::new("init-again", 300_000);
+    e.fake.server().faults().inject(
+        "POST",
+        "/v2/post/publish/video/init/",
+        Fault::status(500),
+        1,
+        Timing::AfterCommit,
+    );
+    let outcome =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("init-again", &file, TikTokPrivacy::PublicToEveryone),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.fake.post_inits(), 2, "the lost init was sent again");
+    let published = settle(&e.tt, &e.creds, outcome).await.unwrap();
+    let all = e.fake.publishes();
+    assert_eq!(all[0].uploaded_bytes, 0);
+    assert_eq!(all[0].status, "PROCESSING_UPLOAD");
+    assert_eq!(e.fake.public_post_ids(OPEN_ID), vec![published.id]);
+}
+
+/// A status TikTok adds later is followed as processing, not an error that
+/// would end the publish.
+#[tokio::test]
+async fn an_unknown_status_is_followed_as_processing() {
+    let e = env().await;
+    let file = TempFile::new("new-stage", 300_000);
+    let outcome =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("new-stage", &file, TikTokPrivacy::SelfOnly),
+        )
+        .await
+        .unwrap();
+    let PublishOutcome::Pending(handle) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let body = r#"{"data":{"status":"PROCESSING_TRANSCODE"},"error":{"code":"ok","message":"","log_id":"x"}}"#;
+    e.fake.server().faults().inject(
+        "POST",
+        "/status/fetch/",
+        Fault::status_with_body(200, body),
+        1,
+        Timing::BeforeCommit,
+    );
+    let next = match e.tt.publish_status(&e.creds, &handle).await.unwrap() {
+        PublishStatus::Processing { state, next, .. } => {
+            assert_eq!(state, "PROCESSING_TRANSCODE");
+            next
+        }
+        other => panic!("{other:?}"),
+    };
+    let published = settle(&e.tt, &e.creds, PublishOutcome::Pending(next))
+        .await
+        .unwrap();
+    assert_eq!(published.id, handle.id);
+}

@@ -56,6 +56,24 @@ pub use client::{
 };
 pub use retry::{Decision, RetryPolicy, Stop, decide, parse_retry_after, retry_after};
 
+/// The time allowed for one request that sends `bytes` of media: 60 s plus
+/// 2 s per MiB, so a slow but steady link (512 KiB/s) still finishes, where
+/// the client's request timeout would cut a large part off. Set it with
+/// `RequestBuilder::timeout` on each upload request.
+///
+/// ```
+/// use std::time::Duration;
+/// use postd_core::http::transfer_timeout;
+///
+/// assert_eq!(transfer_timeout(0), Duration::from_secs(60));
+/// assert_eq!(transfer_timeout(8 * 1024 * 1024), Duration::from_secs(76));
+/// ```
+pub fn transfer_timeout(bytes: u64) -> Duration {
+    Duration::from_secs(60).saturating_add(Duration::from_secs(
+        bytes.div_ceil(1024 * 1024).saturating_mul(2),
+    ))
+}
+
 /// Who is calling, for retries, tracing, metrics and errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -19,6 +19,8 @@ const SENSITIVE_PARAMS: &[&str] = &[
     "token",
     "apikey",
     "api_key",
+    // TikTok's upload URLs carry one: the right to write the creator's video.
+    "upload_token",
 ];
 
 /// The secrets a request carries (its authorization header and sensitive
@@ -153,7 +155,7 @@ mod tests {
         crate::http::install_crypto_provider();
         let client = reqwest::Client::new();
         let req = client
-            .post("http://localhost/x?access_token=QUERYTOKEN&fields=id")
+            .post("http://localhost/x?access_token=QUERYTOKEN&fields=id&upload_token=UPLOADTOKEN")
             .header(header::AUTHORIZATION, "Bearer HEADERTOKEN")
             .form(&[
                 ("client_secret", "FORMSECRET"),
@@ -162,7 +164,7 @@ mod tests {
             .build()
             .unwrap();
         let s = request_secrets(&req);
-        for want in ["QUERYTOKEN", "HEADERTOKEN", "FORMSECRET"] {
+        for want in ["QUERYTOKEN", "HEADERTOKEN", "FORMSECRET", "UPLOADTOKEN"] {
             assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
         }
         assert!(!s.iter().any(|x| x == "authorization_code" || x == "id"));
