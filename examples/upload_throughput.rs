@@ -5,7 +5,8 @@
 //! post with fixed answers (`initializeUpload` hands out 4 MiB parts, as
 //! LinkedIn does, each with its own URL on the sink; `finalizeUpload`; the
 //! status `AVAILABLE`; `POST /rest/posts`), reads every part's body into one
-//! reused buffer and throws it away, keeps no state, and answers anything else
+//! reused buffer and throws it away, answers TikTok's creator info, init and
+//! chunk `PUT`s (`206`, then `201` for the last), keeps no state, and answers anything else
 //! with an error so an unexpected request fails the run.
 //!
 //! The file is real: written with pseudo-random bytes (not sparse), read once
@@ -21,7 +22,13 @@
 //!   one after another on one connection (`-T part URL` per part);
 //! - `postd P` and `curl P`: the same with `P` parts at once (`--parallel
 //!   --parallel-max P` for curl);
-//! - `ceiling`: `curl -T` of the whole file as one request to the same sink.
+//! - `postd tiktok` and `curl tiktok`: a TikTok Direct Post's `FILE_UPLOAD`,
+//!   the same chunks of 10,000,000 bytes (the last takes the remainder) one
+//!   after another with their `Content-Range`, as TikTok takes them only in
+//!   order (the sink also answers creator info and the init);
+//! - `curl -T` of the whole file as one request to the same sink, and the
+//!   whole file written to a bare socket with sendfile: the faster of the
+//!   two is the loopback ceiling.
 //!
 //! curl sends no `Expect: 100-continue` (`-H Expect:`), as reqwest does not.
 //! Prints each round's MiB/s, then min and median of POSTD/curl per mode, the
@@ -38,15 +45,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use postd::connectors::linkedin::LinkedInConfig;
+use postd::connectors::tiktok::TikTokConfig;
 use postd::http::HttpClient;
 use postd::{
     ClientRef, Connector, Credentials, Media, MediaKind, Post, PublishOutcome, Target, TargetKind,
-    TokenSet,
+    TikTokCommercialContent, TikTokOptions, TikTokPrivacy, TokenSet,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PART: u64 = 4 * 1024 * 1024;
+/// POSTD's TikTok chunk size (the connector's default).
+const TIKTOK_CHUNK: u64 = postd::connectors::tiktok::DEFAULT_CHUNK_SIZE;
 const PERSON: &str = "urn:li:person:782bbtaQ";
 const VIDEO: &str = "urn:li:video:C5F10AQGKQg_6y2a4sQ";
 
@@ -62,6 +72,7 @@ fn main() {
             rt.block_on(serve());
         }
         Some("--postd") => postd_side(&args[2], Path::new(&args[3]), args[4].parse().unwrap()),
+        Some("--postd-tiktok") => postd_tiktok_side(&args[2], Path::new(&args[3])),
         _ => {
             let num = |i: usize, default: u64| {
                 args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -101,36 +112,94 @@ fn postd_side(base: &str, file: &Path, parallel: usize) {
     println!("{}", json!({"secs": secs, "peak_rss_kib": peak_rss_kib()}));
 }
 
+/// One POSTD TikTok Direct Post of the file (its chunks one after another,
+/// as TikTok requires) in this process; prints `{"secs":..,"peak_rss_kib":..}`.
+fn postd_tiktok_side(base: &str, file: &Path) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let secs = rt.block_on(async {
+        let tt = TikTokConfig::new("bench-client-key", "bench-secret".to_owned().into())
+            .unwrap()
+            .with_base_url(url::Url::parse(base).unwrap())
+            .with_direct_post_audited(true)
+            .build(HttpClient::shared().unwrap());
+        let creds = Credentials::OAuth(
+            TokenSet::new("act.benchcreatortoken")
+                .with_scopes(["user.info.basic", "video.publish"]),
+        );
+        let target = Target::new(TargetKind::TikTokAccount, "bench-open-id");
+        let post = Post::new(ClientRef::new("upload-bench-tiktok").unwrap())
+            .with_text("Benchmark video")
+            .with_media(Media::file(MediaKind::Video, file).with_mime_type("video/mp4"))
+            .with_tiktok(TikTokOptions::direct_post(
+                TikTokPrivacy::SelfOnly,
+                true,
+                false,
+                false,
+                TikTokCommercialContent::none(),
+            ));
+        let started = Instant::now();
+        let outcome = tt.publish(&creds, &target, &post).await.unwrap();
+        assert!(matches!(outcome, PublishOutcome::Pending(_)), "{outcome:?}");
+        started.elapsed().as_secs_f64()
+    });
+    println!("{}", json!({"secs": secs, "peak_rss_kib": peak_rss_kib()}));
+}
+
+/// The sink process, stopped when the run ends or panics.
+struct Sink(std::process::Child);
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
 fn run(rounds: u64, size_mib: u64, parallel: u64) {
     let dir = std::env::temp_dir().join("postd-upload-bench");
     let file = prepare(&dir, size_mib);
     let size = size_mib * 1024 * 1024;
     let parts = size.div_ceil(PART);
 
-    let mut server = std::process::Command::new(std::env::current_exe().unwrap())
-        .arg("--serve")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = Sink(
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--serve")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
+    BufReader::new(server.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let base = line.trim().to_owned();
     let load_before = load();
 
-    let modes = ["postd 1", "curl 1", "postd P", "curl P", "curl -T", "raw"];
+    let modes = [
+        "postd 1",
+        "curl 1",
+        "postd P",
+        "curl P",
+        "curl -T",
+        "raw",
+        "postd tiktok",
+        "curl tiktok",
+    ];
     let mut speeds: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
-    let mut rss = [0u64; 2];
+    let mut rss = [0u64; 3];
     for round in 0..rounds {
         // Alternate which side goes first within each pair, and the pairs' order.
         let mut order: Vec<usize> = if round % 2 == 0 {
-            vec![0, 1, 2, 3, 4, 5]
+            vec![0, 1, 2, 3, 6, 7, 4, 5]
         } else {
-            vec![5, 4, 3, 2, 1, 0]
+            vec![5, 4, 7, 6, 3, 2, 1, 0]
         };
         if round % 4 >= 2 {
             order.swap(0, 1);
+            order.swap(4, 5);
         }
         let mut line = format!("round {}:", round + 1);
         for &m in &order {
@@ -143,7 +212,13 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
                 }
                 1 | 3 => curl_parts(&base, &dir, parts, if m == 1 { 1 } else { parallel }),
                 4 => curl_whole(&base, &file),
-                _ => raw_whole(&base, &file),
+                5 => raw_whole(&base, &file),
+                6 => {
+                    let (secs, peak) = postd_tiktok_upload(&base, &file);
+                    rss[2] = rss[2].max(peak);
+                    secs
+                }
+                _ => curl_tiktok_chunks(&base, &dir, size),
             };
             let mibs = size_mib as f64 / secs;
             speeds[m].push(mibs);
@@ -151,8 +226,7 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
         }
         println!("{line}");
     }
-    server.kill().ok();
-    server.wait().ok();
+    drop(server);
 
     let ratio = |a: usize, b: usize| -> Vec<f64> {
         let mut r: Vec<f64> = speeds[a]
@@ -166,6 +240,7 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
     let median = |v: &[f64]| v[v.len() / 2];
     let seq = ratio(0, 1);
     let par = ratio(2, 3);
+    let tiktok = ratio(6, 7);
     let mut curl_t = speeds[4].clone();
     curl_t.sort_by(f64::total_cmp);
     let mut ceiling = speeds[5].clone();
@@ -185,15 +260,23 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
         par[0],
         median(&par)
     );
+    let plan = tiktok_plan(size);
     println!(
-        "one request of the whole file: curl -T median {:.0} MiB/s; loopback ceiling (sendfile on a bare socket) median {:.0} MiB/s; POSTD with {parallel} parts at once reaches {:.2} of the ceiling",
-        median(&curl_t),
-        median(&ceiling),
-        median(&postd_par) / median(&ceiling)
+        "TikTok, {} chunks of {} bytes one after another (TikTok takes them only in order), POSTD/curl MiB/s: min {:.2}, median {:.2}",
+        plan.len(),
+        TIKTOK_CHUNK,
+        tiktok[0],
+        median(&tiktok)
     );
     println!(
-        "POSTD uploader peak RSS (max over its runs): {} KiB one part at a time, {} KiB with {parallel} at once",
-        rss[0], rss[1]
+        "one request of the whole file: curl -T median {:.0} MiB/s, sendfile on a bare socket median {:.0} MiB/s; POSTD with {parallel} parts at once reaches {:.2} of the faster (the loopback ceiling)",
+        median(&curl_t),
+        median(&ceiling),
+        median(&postd_par) / median(&curl_t).max(median(&ceiling))
+    );
+    println!(
+        "POSTD uploader peak RSS (max over its runs): LinkedIn {} KiB one part at a time, {} KiB with {parallel} at once; TikTok {} KiB",
+        rss[0], rss[1], rss[2]
     );
     println!(
         "load average (1 min) before {load_before}, after {}",
@@ -205,9 +288,10 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
             "size_mib": size_mib, "rounds": rounds, "parallel": parallel,
             "sequential_ratio": {"min": seq[0], "median": median(&seq)},
             "parallel_ratio": {"min": par[0], "median": median(&par)},
+            "tiktok_ratio": {"min": tiktok[0], "median": median(&tiktok)},
             "curl_whole_mib_s": median(&curl_t),
             "ceiling_mib_s": median(&ceiling),
-            "postd_peak_rss_kib": {"one": rss[0], "parallel": rss[1]},
+            "postd_peak_rss_kib": {"one": rss[0], "parallel": rss[1], "tiktok": rss[2]},
         })
     );
 }
@@ -240,6 +324,13 @@ fn prepare(dir: &Path, size_mib: u64) -> PathBuf {
         for (i, part) in data.chunks(PART as usize).enumerate() {
             std::fs::write(dir.join(format!("part-{i:05}")), part).unwrap();
         }
+        for (i, (first, last)) in tiktok_plan(size).into_iter().enumerate() {
+            std::fs::write(
+                dir.join(format!("chunk-{i:05}")),
+                &data[first as usize..=last as usize],
+            )
+            .unwrap();
+        }
     }
     // Warm the page cache for both sides.
     let mut sum = 0u64;
@@ -254,6 +345,75 @@ fn prepare(dir: &Path, size_mib: u64) -> PathBuf {
     }
     std::hint::black_box(sum);
     file
+}
+
+/// TikTok's chunk plan for `size` bytes with POSTD's default chunk size:
+/// `floor(size / chunk)` chunks, the last taking the remainder (one chunk up to 64,000,000 bytes).
+fn tiktok_plan(size: u64) -> Vec<(u64, u64)> {
+    if size <= 64_000_000 {
+        return vec![(0, size - 1)];
+    }
+    let n = size / TIKTOK_CHUNK;
+    (0..n)
+        .map(|i| {
+            let first = i * TIKTOK_CHUNK;
+            let last = if i + 1 == n {
+                size - 1
+            } else {
+                first + TIKTOK_CHUNK - 1
+            };
+            (first, last)
+        })
+        .collect()
+}
+
+fn postd_tiktok_upload(base: &str, file: &Path) -> (f64, u64) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--postd-tiktok", base, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v["secs"].as_f64().unwrap(),
+        v["peak_rss_kib"].as_u64().unwrap(),
+    )
+}
+
+/// The TikTok chunk files, one after another on one connection, each with its `Content-Range`.
+fn curl_tiktok_chunks(base: &str, dir: &Path, size: u64) -> f64 {
+    let mut cmd = std::process::Command::new("curl");
+    for (i, (first, last)) in tiktok_plan(size).into_iter().enumerate() {
+        if i > 0 {
+            cmd.arg("--next");
+        }
+        cmd.args([
+            "-s",
+            "-S",
+            "--fail",
+            "-H",
+            "Expect:",
+            "-H",
+            "Content-Type: video/mp4",
+        ])
+        .arg("-H")
+        .arg(format!("Content-Range: bytes {first}-{last}/{size}"))
+        .arg("-T")
+        .arg(dir.join(format!("chunk-{i:05}")))
+        .arg(format!(
+            "{base}/tt-upload/video?upload_id=1&upload_token=bench"
+        ))
+        .args(["-o", "/dev/null"]);
+    }
+    let started = Instant::now();
+    let status = cmd.status().unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert!(status.success(), "curl tiktok chunks: {status}");
+    secs
 }
 
 fn postd_upload(base: &str, file: &Path, parallel: u64) -> (f64, u64) {
@@ -485,6 +645,55 @@ async fn respond(socket: &mut tokio::net::TcpStream, head: &str, body: &[u8], ba
             String::new(),
         ),
         ("PUT", "/whole", _) => ("200 OK", String::new(), String::new()),
+        ("POST", "/v2/post/publish/creator_info/query/", _) => (
+            "200 OK",
+            String::new(),
+            json!({"data": {
+                "creator_username": "bench", "creator_nickname": "Bench",
+                "privacy_level_options": ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"],
+                "comment_disabled": false, "duet_disabled": false, "stitch_disabled": false,
+                "max_video_post_duration_sec": 600,
+            }, "error": {"code": "ok", "message": "", "log_id": "bench"}})
+            .to_string(),
+        ),
+        ("POST", "/v2/post/publish/video/init/", _) => (
+            "200 OK",
+            String::new(),
+            json!({"data": {
+                "publish_id": "v_pub_file~v2-1.1",
+                "upload_url": format!("{base}/tt-upload/video?upload_id=1&upload_token=bench"),
+            }, "error": {"code": "ok", "message": "", "log_id": "bench"}})
+            .to_string(),
+        ),
+        ("PUT", "/tt-upload/video", _) => {
+            // 206 with the range received, 201 once the last byte is in.
+            let range = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-range").then(|| v.trim().to_owned())
+                })
+                .unwrap_or_default();
+            let done = range
+                .strip_prefix("bytes ")
+                .and_then(|r| r.split_once('/'))
+                .and_then(|(span, total)| {
+                    let last: u64 = span.split_once('-')?.1.parse().ok()?;
+                    Some(last + 1 == total.parse::<u64>().ok()?)
+                });
+            match done {
+                Some(true) => ("201 Created", String::new(), String::new()),
+                Some(false) => (
+                    "206 Partial Content",
+                    format!("content-range: {range}\r\n"),
+                    String::new(),
+                ),
+                None => {
+                    eprintln!("sink: a TikTok chunk without a valid Content-Range: {range:?}");
+                    ("400 Bad Request", String::new(), String::new())
+                }
+            }
+        }
         ("POST", "/rest/videos", "action=finalizeUpload") => {
             ("200 OK", String::new(), String::new())
         }

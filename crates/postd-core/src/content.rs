@@ -27,7 +27,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -611,17 +610,12 @@ impl Media {
                 futures_util::stream::iter(chunks).left_stream()
             }
             MediaSource::File(p) => {
-                let (mut file, size) = open_regular(p).await?;
-                if offset > 0 {
-                    file.seek(std::io::SeekFrom::Start(offset))
-                        .await
-                        .map_err(|e| media_io_error(p, e))?;
-                }
+                let (file, size) = open_regular(p).await?;
                 // Exactly the bytes the metadata promised, never more and never fewer:
                 // a body must match the length declared for it.
                 let expected = size.saturating_sub(offset).min(len);
                 exact_stream(
-                    tokio_util::io::ReaderStream::with_capacity(file.take(expected), chunk_size),
+                    file_blocks(file.into_std().await, offset, expected, chunk_size),
                     expected,
                     file_label(p),
                 )
@@ -782,6 +776,62 @@ fn read_file_chunk(
     file.take(len as u64)
         .read_to_end(&mut buf)
         .map_err(|e| media_io_error(path, e))?;
+    Ok(Bytes::from(buf))
+}
+
+/// `expected` bytes of `file` from `offset`, as blocks of at most `block`
+/// bytes, each read by one blocking call straight into its own buffer while
+/// the block before it is being sent (tokio's file reads hop to the blocking
+/// pool per read and copy through a buffer of their own, which halved the
+/// throughput of a chunked upload). Memory: two blocks. The blocks end early
+/// if the file does; [`exact_stream`] reports that.
+fn file_blocks(
+    file: std::fs::File,
+    offset: u64,
+    expected: u64,
+    block: usize,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    type Pending = tokio::task::JoinHandle<(std::fs::File, std::io::Result<Bytes>)>;
+    let block = block.max(1) as u64;
+    let start = move |file: std::fs::File, seek: Option<u64>, left: u64| -> Pending {
+        let len = usize::try_from(left.min(block)).unwrap_or(usize::MAX);
+        // Allocated on this thread, not the blocking one (see `read_chunk`).
+        let buf = Vec::with_capacity(len.min(MAX_CHUNK_PREALLOC));
+        tokio::task::spawn_blocking(move || {
+            let read = read_block(&file, seek, len, buf);
+            (file, read)
+        })
+    };
+    let first = (expected > 0).then(|| start(file, Some(offset), expected));
+    futures_util::stream::unfold((first, expected), move |(pending, left)| async move {
+        let (file, read) = match pending?.await {
+            Ok(done) => done,
+            Err(e) => return Some((Err(std::io::Error::other(e.to_string())), (None, 0))),
+        };
+        match read {
+            Err(e) => Some((Err(e), (None, 0))),
+            Ok(bytes) if bytes.is_empty() => None,
+            Ok(bytes) => {
+                let left = left.saturating_sub(bytes.len() as u64);
+                let next = (left > 0).then(|| start(file, None, left));
+                Some((Ok(bytes), (next, left)))
+            }
+        }
+    })
+}
+
+/// Reads up to `len` bytes (fewer only at the end of the file) into `buf`.
+fn read_block(
+    mut file: &std::fs::File,
+    seek: Option<u64>,
+    len: usize,
+    mut buf: Vec<u8>,
+) -> std::io::Result<Bytes> {
+    use std::io::{Read, Seek};
+    if let Some(at) = seek {
+        file.seek(std::io::SeekFrom::Start(at))?;
+    }
+    file.take(len as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
 }
 
@@ -1722,6 +1772,43 @@ mod tests {
             n += item.unwrap().len();
         }
         assert_eq!(n, 300);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_file_cut_short_while_it_streams_fails_and_blocks_stay_bounded() {
+        let dir = std::env::temp_dir().join(format!("postd-core-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cut.mp4");
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let media = Media::file(MediaKind::Video, &path);
+        let mut s = Box::pin(media.stream_exact(500, 9_500, 1_000).await.unwrap());
+        let first = s.next().await.unwrap().unwrap();
+        assert_eq!(&first[..], &data[500..1_500]);
+        // Cut the file while the next block may be in flight.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(3_000)
+            .unwrap();
+        let mut got = first.len();
+        let mut failure = None;
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(c) => {
+                    assert!(c.len() <= 1_000, "a block of {}", c.len());
+                    got += c.len();
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        assert!(
+            got <= 3_000 - 500,
+            "read {got} bytes of a 3,000-byte file from 500"
+        );
+        assert!(MediaReadError::find(&failure.expect("cut short")).is_some());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
