@@ -1,13 +1,14 @@
-//! A LinkedIn video upload through POSTD against curl sending the same parts
-//! to the same sink, and against the loopback ceiling.
+//! LinkedIn, TikTok and Facebook video uploads through POSTD against curl
+//! sending the same parts to the same sink, and against the loopback ceiling.
 //!
 //! A sink server in another process answers the Videos API calls of a video
 //! post with fixed answers (`initializeUpload` hands out 4 MiB parts, as
 //! LinkedIn does, each with its own URL on the sink; `finalizeUpload`; the
 //! status `AVAILABLE`; `POST /rest/posts`), reads every part's body into one
 //! reused buffer and throws it away, answers TikTok's creator info, init and
-//! chunk `PUT`s (`206`, then `201` for the last), keeps no state, and answers anything else
-//! with an error so an unexpected request fails the run.
+//! chunk `PUT`s (`206`, then `201` for the last) and Facebook's upload
+//! session (the next `file_offset`, then the handle), keeps no state, and
+//! answers anything else with an error so an unexpected request fails the run.
 //!
 //! The file is real: written with pseudo-random bytes (not sparse), read once
 //! before the first round so every side reads it from the page cache. curl
@@ -26,6 +27,10 @@
 //!   the same chunks of 10,000,000 bytes (the last takes the remainder) one
 //!   after another with their `Content-Range`, as TikTok takes them only in
 //!   order (the sink also answers creator info and the init);
+//! - `postd facebook` and `curl facebook`: a Facebook Page video through
+//!   the Resumable Upload API, the same 8 MiB parts one after another, each
+//!   `POST`ed with its `file_offset` (the sink also answers the session, the
+//!   `/videos` call and the status `ready`);
 //! - `curl -T` of the whole file as one request to the same sink, and the
 //!   whole file written to a bare socket with sendfile: the faster of the
 //!   two is the loopback ceiling.
@@ -45,6 +50,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use postd::connectors::linkedin::LinkedInConfig;
+use postd::connectors::meta::{DEFAULT_GRAPH_VERSION, MetaConfig};
 use postd::connectors::tiktok::TikTokConfig;
 use postd::http::HttpClient;
 use postd::{
@@ -57,6 +63,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const PART: u64 = 4 * 1024 * 1024;
 /// POSTD's TikTok chunk size (the connector's default).
 const TIKTOK_CHUNK: u64 = postd::connectors::tiktok::DEFAULT_CHUNK_SIZE;
+/// POSTD's Resumable Upload part size for Facebook videos.
+const FB_PART: u64 = 8 * 1024 * 1024;
+const FB_APP: &str = "100200300";
+const FB_PAGE: &str = "20002";
+const FB_VIDEO: &str = "55500555";
 const PERSON: &str = "urn:li:person:782bbtaQ";
 const VIDEO: &str = "urn:li:video:C5F10AQGKQg_6y2a4sQ";
 
@@ -73,6 +84,7 @@ fn main() {
         }
         Some("--postd") => postd_side(&args[2], Path::new(&args[3]), args[4].parse().unwrap()),
         Some("--postd-tiktok") => postd_tiktok_side(&args[2], Path::new(&args[3])),
+        Some("--postd-facebook") => postd_facebook_side(&args[2], Path::new(&args[3])),
         _ => {
             let num = |i: usize, default: u64| {
                 args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -158,6 +170,75 @@ impl Drop for Sink {
     }
 }
 
+/// One POSTD Facebook Page video post of the file (the Resumable Upload
+/// API's parts one after another, each at the offset the last answer gave)
+/// in this process; prints `{"secs":..,"peak_rss_kib":..}`.
+fn postd_facebook_side(base: &str, file: &Path) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let secs = rt.block_on(async {
+        let vars = postd::config::Vars::from_pairs([
+            ("META_CLIENT_ID", FB_APP),
+            ("META_CLIENT_SECRET", "bench-app-secret"),
+        ]);
+        let meta = MetaConfig::from_vars(&vars)
+            .unwrap()
+            .with_base_url(url::Url::parse(base).unwrap())
+            .build(HttpClient::shared().unwrap());
+        let creds = Credentials::OAuth(
+            TokenSet::new("bench-user-token").with_derived(FB_PAGE, "bench-page"),
+        );
+        let target = Target::new(TargetKind::FacebookPage, FB_PAGE);
+        let post = Post::new(ClientRef::new("upload-bench-facebook").unwrap())
+            .with_text("Benchmark video")
+            .with_media(Media::file(MediaKind::Video, file).with_mime_type("video/mp4"));
+        let started = Instant::now();
+        let outcome = meta.publish(&creds, &target, &post).await.unwrap();
+        assert!(
+            matches!(outcome, PublishOutcome::Published(_)),
+            "{outcome:?}"
+        );
+        started.elapsed().as_secs_f64()
+    });
+    println!("{}", json!({"secs": secs, "peak_rss_kib": peak_rss_kib()}));
+}
+
+/// The Facebook part files, one after another on one connection, each
+/// `POST`ed to the upload session with its `file_offset`.
+fn curl_facebook_parts(base: &str, dir: &Path, size: u64) -> f64 {
+    let mut cmd = std::process::Command::new("curl");
+    let session = format!("{base}/{DEFAULT_GRAPH_VERSION}/upload:len{size}?sig=bench");
+    for i in 0..size.div_ceil(FB_PART) {
+        if i > 0 {
+            cmd.arg("--next");
+        }
+        cmd.args([
+            "-s",
+            "-S",
+            "--fail",
+            "-X",
+            "POST",
+            "-H",
+            "Expect:",
+            "-H",
+            "Authorization: OAuth bench-user-token",
+        ])
+        .arg("-H")
+        .arg(format!("file_offset: {}", i * FB_PART))
+        .arg("-T")
+        .arg(dir.join(format!("fbpart-{i:05}")))
+        .arg(&session)
+        .args(["-o", "/dev/null"]);
+    }
+    let started = Instant::now();
+    let status = cmd.status().unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert!(status.success(), "curl facebook parts: {status}");
+    secs
+}
+
 fn run(rounds: u64, size_mib: u64, parallel: u64) {
     let dir = std::env::temp_dir().join("postd-upload-bench");
     let file = prepare(&dir, size_mib);
@@ -187,19 +268,26 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
         "raw",
         "postd tiktok",
         "curl tiktok",
+        "postd facebook",
+        "curl facebook",
     ];
     let mut speeds: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
-    let mut rss = [0u64; 3];
+    let mut rss = [0u64; 4];
+    let pairs = [(0, 1), (2, 3), (6, 7), (8, 9), (4, 5)];
     for round in 0..rounds {
-        // Alternate which side goes first within each pair, and the pairs' order.
-        let mut order: Vec<usize> = if round % 2 == 0 {
-            vec![0, 1, 2, 3, 6, 7, 4, 5]
-        } else {
-            vec![5, 4, 7, 6, 3, 2, 1, 0]
-        };
-        if round % 4 >= 2 {
-            order.swap(0, 1);
-            order.swap(4, 5);
+        // Alternate the pairs' order, and which side of a pair goes first.
+        let mut order: Vec<usize> = Vec::new();
+        let flip = (round % 2 == 1) != (round % 4 >= 2);
+        let mut round_pairs = pairs.to_vec();
+        if round % 2 == 1 {
+            round_pairs.reverse();
+        }
+        for (a, b) in round_pairs {
+            if flip {
+                order.extend([b, a]);
+            } else {
+                order.extend([a, b]);
+            }
         }
         let mut line = format!("round {}:", round + 1);
         for &m in &order {
@@ -214,11 +302,17 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
                 4 => curl_whole(&base, &file),
                 5 => raw_whole(&base, &file),
                 6 => {
-                    let (secs, peak) = postd_tiktok_upload(&base, &file);
+                    let (secs, peak) = postd_child(&base, &file, "--postd-tiktok");
                     rss[2] = rss[2].max(peak);
                     secs
                 }
-                _ => curl_tiktok_chunks(&base, &dir, size),
+                7 => curl_tiktok_chunks(&base, &dir, size),
+                8 => {
+                    let (secs, peak) = postd_child(&base, &file, "--postd-facebook");
+                    rss[3] = rss[3].max(peak);
+                    secs
+                }
+                _ => curl_facebook_parts(&base, &dir, size),
             };
             let mibs = size_mib as f64 / secs;
             speeds[m].push(mibs);
@@ -241,6 +335,7 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
     let seq = ratio(0, 1);
     let par = ratio(2, 3);
     let tiktok = ratio(6, 7);
+    let facebook = ratio(8, 9);
     let mut curl_t = speeds[4].clone();
     curl_t.sort_by(f64::total_cmp);
     let mut ceiling = speeds[5].clone();
@@ -269,14 +364,20 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
         median(&tiktok)
     );
     println!(
+        "Facebook, {} parts of {FB_PART} bytes one after another (each at the offset the last answer gave), POSTD/curl MiB/s: min {:.2}, median {:.2}",
+        size.div_ceil(FB_PART),
+        facebook[0],
+        median(&facebook)
+    );
+    println!(
         "one request of the whole file: curl -T median {:.0} MiB/s, sendfile on a bare socket median {:.0} MiB/s; POSTD with {parallel} parts at once reaches {:.2} of the faster (the loopback ceiling)",
         median(&curl_t),
         median(&ceiling),
         median(&postd_par) / median(&curl_t).max(median(&ceiling))
     );
     println!(
-        "POSTD uploader peak RSS (max over its runs): LinkedIn {} KiB one part at a time, {} KiB with {parallel} at once; TikTok {} KiB",
-        rss[0], rss[1], rss[2]
+        "POSTD uploader peak RSS (max over its runs): LinkedIn {} KiB one part at a time, {} KiB with {parallel} at once; TikTok {} KiB; Facebook {} KiB",
+        rss[0], rss[1], rss[2], rss[3]
     );
     println!(
         "load average (1 min) before {load_before}, after {}",
@@ -289,9 +390,10 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
             "sequential_ratio": {"min": seq[0], "median": median(&seq)},
             "parallel_ratio": {"min": par[0], "median": median(&par)},
             "tiktok_ratio": {"min": tiktok[0], "median": median(&tiktok)},
+            "facebook_ratio": {"min": facebook[0], "median": median(&facebook)},
             "curl_whole_mib_s": median(&curl_t),
             "ceiling_mib_s": median(&ceiling),
-            "postd_peak_rss_kib": {"one": rss[0], "parallel": rss[1], "tiktok": rss[2]},
+            "postd_peak_rss_kib": {"one": rss[0], "parallel": rss[1], "tiktok": rss[2], "facebook": rss[3]},
         })
     );
 }
@@ -323,6 +425,9 @@ fn prepare(dir: &Path, size_mib: u64) -> PathBuf {
         let data = std::fs::read(&file).unwrap();
         for (i, part) in data.chunks(PART as usize).enumerate() {
             std::fs::write(dir.join(format!("part-{i:05}")), part).unwrap();
+        }
+        for (i, part) in data.chunks(FB_PART as usize).enumerate() {
+            std::fs::write(dir.join(format!("fbpart-{i:05}")), part).unwrap();
         }
         for (i, (first, last)) in tiktok_plan(size).into_iter().enumerate() {
             std::fs::write(
@@ -367,9 +472,10 @@ fn tiktok_plan(size: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn postd_tiktok_upload(base: &str, file: &Path) -> (f64, u64) {
+/// Runs one POSTD side (`--postd-tiktok`, `--postd-facebook`) in its own process.
+fn postd_child(base: &str, file: &Path, side: &str) -> (f64, u64) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--postd-tiktok", base, file.to_str().unwrap()])
+        .args([side, base, file.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(
@@ -583,7 +689,7 @@ async fn connection(mut socket: tokio::net::TcpStream, base: &'static str) {
             }
             have -= head_end;
             buf.copy_within(head_end..head_end + have, 0);
-            respond(&mut socket, &head, &[], base).await;
+            respond(&mut socket, &head, &[], 0, base).await;
             continue;
         };
         let keep = length <= 64 * 1024;
@@ -608,13 +714,27 @@ async fn connection(mut socket: tokio::net::TcpStream, base: &'static str) {
                 }
             }
         }
-        if !respond(&mut socket, &head, &small, base).await {
+        if !respond(&mut socket, &head, &small, length as u64, base).await {
             return;
         }
     }
 }
 
-async fn respond(socket: &mut tokio::net::TcpStream, head: &str, body: &[u8], base: &str) -> bool {
+/// A header's value in a request head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+async fn respond(
+    socket: &mut tokio::net::TcpStream,
+    head: &str,
+    body: &[u8],
+    body_len: u64,
+    base: &str,
+) -> bool {
     let method = head.split_whitespace().next().unwrap_or("");
     let target = head.split_whitespace().nth(1).unwrap_or("");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -694,6 +814,44 @@ async fn respond(socket: &mut tokio::net::TcpStream, head: &str, body: &[u8], ba
                 }
             }
         }
+        ("POST", p, _) if p.ends_with(&format!("/{FB_APP}/uploads")) => {
+            // The session id carries the file's length: the sink keeps no state.
+            let form = String::from_utf8_lossy(body);
+            let len = form
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("file_length="))
+                .unwrap_or("0");
+            (
+                "200 OK",
+                String::new(),
+                json!({"id": format!("upload:len{len}?sig=bench")}).to_string(),
+            )
+        }
+        ("POST", p, _) if p.contains("/upload:len") => {
+            let total: u64 = p
+                .rsplit_once("upload:len")
+                .and_then(|(_, n)| n.parse().ok())
+                .unwrap_or(0);
+            let offset: u64 = header(head, "file_offset")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(u64::MAX);
+            let next = offset.saturating_add(body_len);
+            if next >= total {
+                ("200 OK", String::new(), r#"{"h":"2::bench-handle"}"#.to_owned())
+            } else {
+                ("200 OK", String::new(), json!({"file_offset": next}).to_string())
+            }
+        }
+        ("POST", p, _) if p.ends_with(&format!("/{FB_PAGE}/videos")) => (
+            "200 OK",
+            String::new(),
+            json!({"id": FB_VIDEO}).to_string(),
+        ),
+        ("GET", p, _) if p.ends_with(&format!("/{FB_VIDEO}")) => (
+            "200 OK",
+            String::new(),
+            json!({"id": FB_VIDEO, "status": {"video_status": "ready"}}).to_string(),
+        ),
         ("POST", "/rest/videos", "action=finalizeUpload") => {
             ("200 OK", String::new(), String::new())
         }

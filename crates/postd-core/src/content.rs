@@ -780,41 +780,42 @@ fn read_file_chunk(
 }
 
 /// `expected` bytes of `file` from `offset`, as blocks of at most `block`
-/// bytes, each read by one blocking call straight into its own buffer while
-/// the block before it is being sent (tokio's file reads hop to the blocking
-/// pool per read and copy through a buffer of their own, which halved the
-/// throughput of a chunked upload). Memory: two blocks. The blocks end early
-/// if the file does; [`exact_stream`] reports that.
+/// bytes, each read by one blocking call straight into its own buffer when
+/// the body asks for it (tokio's file reads hop to the blocking pool per
+/// read and copy through a buffer of their own, which halved the throughput
+/// of a chunked upload). One block is in memory at a time: reading the next
+/// one ahead kept two alive, and the allocator then returned and re-faulted
+/// their pages for every block (220,000 page faults for a 1 GiB upload,
+/// against 2,300). The blocks end early if the file does; [`exact_stream`]
+/// reports that.
 fn file_blocks(
     file: std::fs::File,
     offset: u64,
     expected: u64,
     block: usize,
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    type Pending = tokio::task::JoinHandle<(std::fs::File, std::io::Result<Bytes>)>;
     let block = block.max(1) as u64;
-    let start = move |file: std::fs::File, seek: Option<u64>, left: u64| -> Pending {
+    let state = (Some(file), Some(offset), expected);
+    futures_util::stream::unfold(state, move |(file, seek, left)| async move {
+        let file = file?;
+        if left == 0 {
+            return None;
+        }
         let len = usize::try_from(left.min(block)).unwrap_or(usize::MAX);
         // Allocated on this thread, not the blocking one (see `read_chunk`).
         let buf = Vec::with_capacity(len.min(MAX_CHUNK_PREALLOC));
-        tokio::task::spawn_blocking(move || {
+        let done = tokio::task::spawn_blocking(move || {
             let read = read_block(&file, seek, len, buf);
             (file, read)
         })
-    };
-    let first = (expected > 0).then(|| start(file, Some(offset), expected));
-    futures_util::stream::unfold((first, expected), move |(pending, left)| async move {
-        let (file, read) = match pending?.await {
-            Ok(done) => done,
-            Err(e) => return Some((Err(std::io::Error::other(e.to_string())), (None, 0))),
-        };
-        match read {
-            Err(e) => Some((Err(e), (None, 0))),
-            Ok(bytes) if bytes.is_empty() => None,
-            Ok(bytes) => {
+        .await;
+        match done {
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), (None, None, 0))),
+            Ok((_, Err(e))) => Some((Err(e), (None, None, 0))),
+            Ok((_, Ok(bytes))) if bytes.is_empty() => None,
+            Ok((file, Ok(bytes))) => {
                 let left = left.saturating_sub(bytes.len() as u64);
-                let next = (left > 0).then(|| start(file, None, left));
-                Some((Ok(bytes), (next, left)))
+                Some((Ok(bytes), (Some(file), None, left)))
             }
         }
     })

@@ -27,8 +27,10 @@ use url::Url;
 use crate::graph::{Auth, Graph};
 use crate::models::{Id, UploadOffset};
 
-/// Read size when streaming a file into a request body.
-pub(crate) const STREAM_CHUNK: usize = 256 * 1024;
+/// Read size when streaming a file into a request body (one block in memory
+/// at a time; 256 KiB reads made a 1 GiB Facebook upload run at 0.64 of
+/// curl's speed, `upload_throughput`).
+pub(crate) const STREAM_CHUNK: usize = 4 * 1024 * 1024;
 /// Bytes per Facebook upload request.
 pub(crate) const UPLOAD_CHUNK: u64 = 8 * 1024 * 1024;
 

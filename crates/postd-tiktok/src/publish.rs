@@ -55,10 +55,9 @@ pub(crate) const MAX_PHOTOS: usize = 35;
 const MODERATION_BOUND: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// How many times one chunk is sent before the upload gives up.
 const CHUNK_ATTEMPTS: u32 = 3;
-/// Bytes read from the file at a time while a chunk is sent (two blocks are
-/// in memory: the one going out and the one being read). 4 MiB reads took
-/// half the time of 256 KiB ones on a contended machine (1 GiB file,
-/// `upload_throughput`).
+/// Bytes read from the file at a time while a chunk is sent (one block is
+/// in memory at a time). 4 MiB reads took half the time of 256 KiB ones on
+/// a contended machine (1 GiB file, `upload_throughput`).
 const READ_SIZE: usize = 4 * 1024 * 1024;
 
 /// What `creator_info` says about a creator: shown on the compose screen,
