@@ -342,6 +342,11 @@ pub struct WebhookEvent {
     pub occurred_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The event as the platform sent it; unknown fields are kept.
     pub payload: serde_json::Value,
+    /// The user removed the app's access (TikTok's `authorization.removed`):
+    /// the account's tokens no longer work. Mark the account with
+    /// `TokenVault::revoke` and ask the user to connect again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revokes_access: bool,
 }
 
 impl WebhookEvent {
@@ -354,6 +359,7 @@ impl WebhookEvent {
             target_id: None,
             occurred_at: None,
             payload,
+            revokes_access: false,
         }
     }
 }

@@ -152,6 +152,8 @@ pub(crate) fn verify(
         }),
     );
     event.id = Some(id);
+    // The creator disconnected the app (or TikTok removed its access): the tokens are dead.
+    event.revokes_access = delivery.event == "authorization.removed";
     event.target_id = delivery.user_openid.clone();
     event.occurred_at = delivery
         .create_time
@@ -218,6 +220,7 @@ mod tests {
         let events = verify(&cfg(), &request(&sign("1615338610", body), body), now).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, "post.publish.complete");
+        assert!(!events[0].revokes_access);
         assert_eq!(
             events[0].payload["content"]["publish_id"],
             "v_pub_file~v2-1.123"
@@ -302,7 +305,8 @@ mod tests {
             "0".repeat(64),
             good.split_once(",").unwrap().1
         );
-        assert!(verify(&cfg(), &request(&header, body), at(1_633_174_587)).is_ok());
+        let events = verify(&cfg(), &request(&header, body), at(1_633_174_587)).unwrap();
+        assert!(events[0].revokes_access, "authorization.removed revokes access");
         for skew in [301, -301] {
             let err = verify(&cfg(), &request(&good, body), at(1_633_174_587 + skew)).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidSignature, "skew {skew}");
