@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::config::TikTokConfig;
 use crate::error::{ACTIVE_USER_CAP, is_error_envelope, parse_error};
+use crate::limits::{Endpoint, Limiter};
 
 #[derive(Deserialize)]
 struct Data<T> {
@@ -28,6 +29,8 @@ pub(crate) struct Api {
     /// Until when (unix seconds) the app is at its daily quota of active
     /// publishing creators, as TikTok last said; 0 when it has not said so.
     cap_until: Arc<AtomicI64>,
+    /// TikTok's per-minute windows, kept on this side.
+    limiter: Arc<Limiter>,
 }
 
 impl Api {
@@ -36,6 +39,7 @@ impl Api {
             cfg: Arc::new(cfg),
             http,
             cap_until: Arc::new(AtomicI64::new(0)),
+            limiter: Arc::new(Limiter::default()),
         }
     }
 
@@ -85,6 +89,7 @@ impl Api {
         token: &SecretString,
         body: &serde_json::Value,
     ) -> Result<T> {
+        self.take_slot(&ctx, token).await?;
         let builder = self
             .request(Method::POST, url, token)
             .header("Content-Type", "application/json; charset=UTF-8")
@@ -100,10 +105,23 @@ impl Api {
         url: Url,
         token: &SecretString,
     ) -> Result<T> {
+        self.take_slot(&ctx, token).await?;
         let response = self
             .send(ctx, self.request(Method::GET, url, token))
             .await?;
         response.json::<Data<T>>(&ctx).map(|d| d.data)
+    }
+
+    /// Waits for, or refuses, a call over TikTok's per-minute limit of its endpoint.
+    async fn take_slot(&self, ctx: &RequestContext, token: &SecretString) -> Result<()> {
+        match Endpoint::of(ctx.operation) {
+            Some(endpoint) => self
+                .limiter
+                .acquire(endpoint, token)
+                .await
+                .map_err(|e| e.with_operation(ctx.operation)),
+            None => Ok(()),
+        }
     }
 
     /// Remembers an app-wide quota answer until its window ends.

@@ -75,6 +75,7 @@ mod auth;
 mod config;
 mod error;
 mod health;
+mod limits;
 mod plan;
 mod publish;
 mod webhooks;

@@ -306,7 +306,10 @@ mod tests {
             good.split_once(",").unwrap().1
         );
         let events = verify(&cfg(), &request(&header, body), at(1_633_174_587)).unwrap();
-        assert!(events[0].revokes_access, "authorization.removed revokes access");
+        assert!(
+            events[0].revokes_access,
+            "authorization.removed revokes access"
+        );
         for skew in [301, -301] {
             let err = verify(&cfg(), &request(&good, body), at(1_633_174_587 + skew)).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidSignature, "skew {skew}");

@@ -625,3 +625,58 @@ async fn an_unknown_status_is_followed_as_processing() {
         .unwrap();
     assert_eq!(published.id, handle.id);
 }
+
+/// TikTok allows 6 inits a minute per token: POSTD keeps to 5 and refuses
+/// the sixth before it is sent, saying when a slot frees, instead of
+/// spending the call on a 429.
+#[tokio::test]
+async fn the_sixth_init_in_a_minute_waits_in_the_queue_not_on_a_429() {
+    let e = env().await;
+    let pulled = |i: usize| {
+        post(&format!("burst-{i}"))
+            .with_text(format!("burst {i}"))
+            .with_media(
+                Media::url(
+                    MediaKind::Video,
+                    url::Url::parse(&format!("https://cdn.example/burst-{i}.mp4")).unwrap(),
+                )
+                .with_mime_type("video/mp4"),
+            )
+            .with_tiktok(choices(TikTokPrivacy::SelfOnly))
+    };
+    for i in 0..5 {
+        e.tt.publish(&e.creds, &e.target, &pulled(i)).await.unwrap();
+    }
+    let inits = e.fake.post_inits();
+    let err =
+        e.tt.publish(&e.creds, &e.target, &pulled(5))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    assert_eq!(err.platform_code(), Some("client_rate_limit"));
+    let after = err.retry_after().expect("says when");
+    assert!(
+        after > std::time::Duration::from_secs(2) && after <= std::time::Duration::from_secs(61),
+        "{after:?}"
+    );
+    assert_eq!(e.fake.post_inits(), inits, "the sixth was not sent");
+    assert_eq!(inits, 5);
+}
+
+/// The Display API's 600 a minute is not documented per token: POSTD keeps
+/// one window for the whole app, whichever creator's token calls.
+#[tokio::test]
+async fn display_calls_share_one_window_for_the_app() {
+    let e = env().await;
+    let second = e.fake.seed_user(OPEN_ID, SCOPES);
+    let creds = [
+        e.creds.clone(),
+        postd_core::Credentials::OAuth(postd_core::TokenSet::new(second.as_str())),
+    ];
+    for i in 0..540 {
+        e.tt.targets(&creds[i % 2]).await.unwrap();
+    }
+    let err = e.tt.targets(&creds[1]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    assert_eq!(err.platform_code(), Some("client_rate_limit"));
+}
