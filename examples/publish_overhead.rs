@@ -28,6 +28,12 @@
 //! ```sh
 //! cargo run --release --example publish_overhead -- [rounds=6] [sequential=2000] [concurrent=1000]
 //! ```
+//!
+//! Instructions per publish, which the machine's load does not move: run
+//! `PUBLISH_SCENARIO=instagram_image PUBLISH_SIDE=postd valgrind --tool=callgrind
+//! target/release/examples/publish_overhead 1 300 1`, then with `PUBLISH_SIDE=plain` and
+//! `PUBLISH_SIDE=none`; each side's cost is its total minus the `none` total, over the
+//! 351 publishes a side makes (50 warm-up, 300, 1).
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark fails loudly
 
 use std::io::{BufRead, BufReader};
@@ -286,7 +292,26 @@ fn load() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// `PUBLISH_SIDE=postd`, `plain` or `none` makes the other side (or both)
+/// skip its work, so an instruction count of the whole run (callgrind) minus
+/// the `none` run is one side's cost, its connection tasks included.
+fn side_runs(is_postd: bool) -> bool {
+    static SIDE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    match SIDE
+        .get_or_init(|| std::env::var("PUBLISH_SIDE").ok())
+        .as_deref()
+    {
+        None => true,
+        Some("postd") => is_postd,
+        Some("plain") => !is_postd,
+        Some(_) => false,
+    }
+}
+
 async fn publish(s: &Sides, scenario: Scenario, is_postd: bool) {
+    if !side_runs(is_postd) {
+        return;
+    }
     match (scenario, is_postd) {
         (Scenario::Instagram, true) => postd_publish(s).await,
         (Scenario::Instagram, false) => plain_publish(s).await,
