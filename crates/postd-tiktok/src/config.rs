@@ -272,6 +272,11 @@ fn check_domain(d: &str) -> Result<()> {
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         });
+    // A top-level label has a letter: `0.1` would match the address 10.0.0.1.
+    let ok = ok
+        && labels
+            .last()
+            .is_some_and(|l| l.bytes().any(|b| b.is_ascii_lowercase()));
     if ok {
         Ok(())
     } else {
@@ -374,6 +379,7 @@ mod tests {
             ("TIKTOK_UPLOAD_DOMAINS", "com"),
             ("TIKTOK_UPLOAD_DOMAINS", "https://upload.example/"),
             ("TIKTOK_UPLOAD_DOMAINS", "Upload.Example"),
+            ("TIKTOK_UPLOAD_DOMAINS", "0.1"),
         ] {
             let err = TikTokConfig::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{k}={v}");

@@ -2,13 +2,19 @@
 //! instead of spending calls on `429`s
 //! (<https://developers.tiktok.com/doc/tiktok-api-v2-rate-limit>).
 //!
-//! Each endpoint has a sliding one-minute window. The posting endpoints
-//! count per access token: the inits 6 a minute, `status/fetch` 30,
-//! `creator_info` 20. The Display API endpoints (`user/info`, `video/query`,
-//! `video/list`) allow 600 a minute, and the page does not say per what, so
-//! they share one window for the whole app until TikTok says otherwise.
-//! POSTD keeps to 90% of each limit (rounded down), leaving room for calls
-//! made elsewhere with the same token.
+//! Each endpoint has its own sliding one-minute window ("limits for each API
+//! are set and enforced separately"). The posting endpoints count per access
+//! token: each init (`video/init`, `inbox/video/init`, `content/init`) 6 a
+//! minute, `status/fetch` 30, `creator_info` 20. The Display API endpoints
+//! (`user/info`, `video/query`, `video/list`) allow 600 a minute each, and
+//! the page does not say per what, so each keeps one window for the whole
+//! app until TikTok says otherwise. POSTD keeps to 90% of each limit
+//! (rounded down), leaving room for calls made elsewhere with the same
+//! token.
+//!
+//! Not counted: the attempts the HTTP layer repeats by itself (an
+//! idempotent call after a `5xx` or a timeout), and calls made by other
+//! processes; a `429` from TikTok then makes the job wait 61 s.
 //!
 //! A call that would go over waits when a slot frees within
 //! [`INLINE_WAIT`]; otherwise it is refused before it is sent, with a
@@ -32,27 +38,39 @@ pub(crate) const INLINE_WAIT: Duration = Duration::from_secs(2);
 /// Windows idle this long are forgotten, so memory follows the tokens in use.
 const SWEEP_EVERY: usize = 256;
 
-/// A group of endpoints that share a limit.
+/// An endpoint with a limit of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Endpoint {
-    /// `video/init`, `inbox/video/init`, `content/init`: 6 a minute per token.
-    Init,
+    /// `video/init` (Direct Post): 6 a minute per token.
+    VideoInit,
+    /// `inbox/video/init`: 6 a minute per token.
+    InboxInit,
+    /// `content/init` (photos): 6 a minute per token.
+    ContentInit,
     /// `status/fetch`: 30 a minute per token.
     Status,
     /// `creator_info/query`: 20 a minute per token.
     CreatorInfo,
-    /// `user/info`, `video/query`, `video/list`: 600 a minute, app-wide here.
-    Display,
+    /// `user/info`: 600 a minute, app-wide here.
+    UserInfo,
+    /// `video/query`: 600 a minute, app-wide here.
+    VideoQuery,
+    /// `video/list`: 600 a minute, app-wide here.
+    VideoList,
 }
 
 impl Endpoint {
-    /// The endpoint group of an operation name, if it has a limit.
+    /// The endpoint of an operation name, if it has a limit.
     pub(crate) fn of(operation: &str) -> Option<Endpoint> {
         Some(match operation {
-            "post.video_init_pull" | "post.video_init_file" | "post.content_init" => Endpoint::Init,
+            "post.video_init_pull" | "post.video_init_file" => Endpoint::VideoInit,
+            "post.inbox_init_pull" | "post.inbox_init_file" => Endpoint::InboxInit,
+            "post.content_init" => Endpoint::ContentInit,
             "post.status_fetch" => Endpoint::Status,
             "post.creator_info" => Endpoint::CreatorInfo,
-            "user.info" | "video.query" | "video.list" => Endpoint::Display,
+            "user.info" => Endpoint::UserInfo,
+            "video.query" => Endpoint::VideoQuery,
+            "video.list" => Endpoint::VideoList,
             _ => return None,
         })
     }
@@ -60,10 +78,10 @@ impl Endpoint {
     /// TikTok's documented calls per minute.
     pub(crate) const fn documented(self) -> u32 {
         match self {
-            Endpoint::Init => 6,
+            Endpoint::VideoInit | Endpoint::InboxInit | Endpoint::ContentInit => 6,
             Endpoint::Status => 30,
             Endpoint::CreatorInfo => 20,
-            Endpoint::Display => 600,
+            Endpoint::UserInfo | Endpoint::VideoQuery | Endpoint::VideoList => 600,
         }
     }
 
@@ -73,15 +91,22 @@ impl Endpoint {
     }
 
     const fn per_token(self) -> bool {
-        !matches!(self, Endpoint::Display)
+        !matches!(
+            self,
+            Endpoint::UserInfo | Endpoint::VideoQuery | Endpoint::VideoList
+        )
     }
 
     const fn name(self) -> &'static str {
         match self {
-            Endpoint::Init => "the post inits",
+            Endpoint::VideoInit => "video/init",
+            Endpoint::InboxInit => "inbox/video/init",
+            Endpoint::ContentInit => "content/init",
             Endpoint::Status => "status/fetch",
             Endpoint::CreatorInfo => "creator_info",
-            Endpoint::Display => "the Display API (app-wide)",
+            Endpoint::UserInfo => "user/info (app-wide)",
+            Endpoint::VideoQuery => "video/query (app-wide)",
+            Endpoint::VideoList => "video/list (app-wide)",
         }
     }
 }
@@ -105,30 +130,37 @@ impl Limiter {
     /// [`INLINE_WAIT`] for one; refuses the call when the wait would be longer.
     pub(crate) async fn acquire(&self, endpoint: Endpoint, token: &SecretString) -> Result<()> {
         let key = (endpoint, endpoint.per_token().then(|| token_key(token)));
+        // However often the slot is lost to another caller, the wait stays bounded.
+        let deadline = Instant::now() + INLINE_WAIT;
         loop {
-            let wait = self.try_take(key, Instant::now());
-            match wait {
-                None => return Ok(()),
-                Some(wait) if wait <= INLINE_WAIT => tokio::time::sleep(wait).await,
-                Some(wait) => {
-                    let secs = wait.as_secs() + 1;
-                    return Err(Error::new(
-                        ErrorKind::RateLimited,
-                        format!(
-                            "POSTD keeps to {} calls a minute to {} (TikTok allows {}{}); the next slot frees in {secs} s",
-                            endpoint.allowed(),
-                            endpoint.name(),
-                            endpoint.documented(),
-                            if endpoint.per_token() { " per access token" } else { "" },
-                        ),
-                    )
-                    .with_retry(Retry::Temporary {
-                        after: Some(Duration::from_secs(secs)),
-                    })
-                    .with_platform(Platform::TikTok)
-                    .with_code("client_rate_limit"));
-                }
+            let now = Instant::now();
+            let Some(wait) = self.try_take(key, now) else {
+                return Ok(());
+            };
+            if now + wait <= deadline {
+                tokio::time::sleep(wait).await;
+                continue;
             }
+            let secs = wait.as_secs() + 1;
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "POSTD keeps to {} calls a minute to {} (TikTok allows {}{}); the next slot frees in {secs} s",
+                    endpoint.allowed(),
+                    endpoint.name(),
+                    endpoint.documented(),
+                    if endpoint.per_token() {
+                        " per access token"
+                    } else {
+                        ""
+                    },
+                ),
+            )
+            .with_retry(Retry::Temporary {
+                after: Some(Duration::from_secs(secs)),
+            })
+            .with_platform(Platform::TikTok)
+            .with_code("client_rate_limit"));
         }
     }
 
@@ -189,12 +221,12 @@ mod tests {
 
     #[test]
     fn each_window_keeps_to_ninety_percent_and_frees_after_a_minute() {
-        assert_eq!(Endpoint::Init.allowed(), 5);
+        assert_eq!(Endpoint::VideoInit.allowed(), 5);
         assert_eq!(Endpoint::Status.allowed(), 27);
         assert_eq!(Endpoint::CreatorInfo.allowed(), 18);
-        assert_eq!(Endpoint::Display.allowed(), 540);
+        assert_eq!(Endpoint::UserInfo.allowed(), 540);
         let limiter = Limiter::default();
-        let key = (Endpoint::Init, Some(token_key(&token("a"))));
+        let key = (Endpoint::VideoInit, Some(token_key(&token("a"))));
         let t0 = Instant::now();
         for i in 0..5 {
             assert_eq!(limiter.try_take(key, t0 + Duration::from_secs(i)), None);
@@ -203,9 +235,11 @@ mod tests {
         let wait = limiter.try_take(key, t0 + Duration::from_secs(10)).unwrap();
         assert_eq!(wait, Duration::from_secs(50));
         assert_eq!(limiter.try_take(key, t0 + Duration::from_secs(60)), None);
-        // Another token has its own window; the Display API has one for the app.
-        let other = (Endpoint::Init, Some(token_key(&token("b"))));
+        // Another token has its own window, and so has another endpoint.
+        let other = (Endpoint::VideoInit, Some(token_key(&token("b"))));
         assert_eq!(limiter.try_take(other, t0 + Duration::from_secs(10)), None);
+        let inbox = (Endpoint::InboxInit, Some(token_key(&token("a"))));
+        assert_eq!(limiter.try_take(inbox, t0 + Duration::from_secs(10)), None);
     }
 
     /// A slot that frees within two seconds is waited for; a later one is refused.
@@ -213,7 +247,7 @@ mod tests {
     async fn a_short_wait_is_taken_inline_and_a_long_one_refused() {
         let limiter = Limiter::default();
         let t = token("inline");
-        let key = (Endpoint::Init, Some(token_key(&t)));
+        let key = (Endpoint::VideoInit, Some(token_key(&t)));
         let now = Instant::now();
         let Some(almost_a_minute_ago) = now.checked_sub(Duration::from_millis(59_300)) else {
             return; // a machine up for less than a minute cannot hold this window
@@ -223,13 +257,13 @@ mod tests {
             assert_eq!(limiter.try_take(key, now), None);
         }
         let started = Instant::now();
-        limiter.acquire(Endpoint::Init, &t).await.unwrap();
+        limiter.acquire(Endpoint::VideoInit, &t).await.unwrap();
         let waited = started.elapsed();
         assert!(
             waited >= Duration::from_millis(500) && waited < INLINE_WAIT,
             "{waited:?}"
         );
-        let err = limiter.acquire(Endpoint::Init, &t).await.unwrap_err();
+        let err = limiter.acquire(Endpoint::VideoInit, &t).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited);
         assert!(err.is_temporary());
     }
@@ -261,14 +295,16 @@ mod tests {
     #[test]
     fn every_limited_operation_has_its_endpoint() {
         for (op, e) in [
-            ("post.video_init_pull", Endpoint::Init),
-            ("post.video_init_file", Endpoint::Init),
-            ("post.content_init", Endpoint::Init),
+            ("post.video_init_pull", Endpoint::VideoInit),
+            ("post.video_init_file", Endpoint::VideoInit),
+            ("post.inbox_init_pull", Endpoint::InboxInit),
+            ("post.inbox_init_file", Endpoint::InboxInit),
+            ("post.content_init", Endpoint::ContentInit),
             ("post.status_fetch", Endpoint::Status),
             ("post.creator_info", Endpoint::CreatorInfo),
-            ("user.info", Endpoint::Display),
-            ("video.query", Endpoint::Display),
-            ("video.list", Endpoint::Display),
+            ("user.info", Endpoint::UserInfo),
+            ("video.query", Endpoint::VideoQuery),
+            ("video.list", Endpoint::VideoList),
         ] {
             assert_eq!(Endpoint::of(op), Some(e), "{op}");
         }

@@ -55,6 +55,8 @@ pub(crate) const MAX_PHOTOS: usize = 35;
 const MODERATION_BOUND: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// How many times one chunk is sent before the upload gives up.
 const CHUNK_ATTEMPTS: u32 = 3;
+/// How many times one upload asks TikTok where it stands before it gives up.
+const MAX_RESYNCS: u32 = 10;
 /// Bytes read from the file at a time while a chunk is sent (one block is
 /// in memory at a time). 4 MiB reads took half the time of 256 KiB ones on
 /// a contended machine (1 GiB file, `upload_throughput`).
@@ -505,7 +507,12 @@ async fn publish_video(
         if !inbox {
             body["post_info"] = post_info_video(post, options, interactions);
         }
-        let ctx = RequestContext::non_idempotent(Platform::TikTok, "post.video_init_pull");
+        let op = if inbox {
+            "post.inbox_init_pull"
+        } else {
+            "post.video_init_pull"
+        };
+        let ctx = RequestContext::non_idempotent(Platform::TikTok, op);
         let init: InitAnswer = api.post(ctx, url, token, &body).await?;
         return Ok(init.publish_id);
     }
@@ -524,7 +531,12 @@ async fn publish_video(
         body["post_info"] = post_info_video(post, options, interactions);
     }
     // A task without its bytes never publishes: repeating this init is harmless.
-    let ctx = RequestContext::idempotent(Platform::TikTok, "post.video_init_file");
+    let op = if inbox {
+        "post.inbox_init_file"
+    } else {
+        "post.video_init_file"
+    };
+    let ctx = RequestContext::idempotent(Platform::TikTok, op);
     let init: InitAnswer = api.post(ctx, url, token, &body).await?;
     let Some(raw) = init.upload_url.as_deref() else {
         return Err(
@@ -576,11 +588,11 @@ async fn upload_chunks(
     let total = plan.total_chunk_count;
     let mut i = 0;
     let mut failures = 0;
+    let mut resyncs = 0;
     let mut final_sent = false;
     while i < total {
         let is_final = i + 1 == total;
-        final_sent |= is_final;
-        let error = match send_chunk(api, upload_url, video, plan, i, mime).await {
+        let error = match send_chunk(api, upload_url, video, plan, i, mime, is_final).await {
             Ok(201 | 200) if is_final => return Ok(()),
             Ok(206 | 200) if !is_final => {
                 i += 1;
@@ -588,19 +600,21 @@ async fn upload_chunks(
                 continue;
             }
             Ok(status) => {
-                if status == 201 {
-                    // TikTok says it holds the whole video before the last chunk: ask.
-                    final_sent = true;
-                }
+                // TikTok answered: the final chunk (or a 201 early) reached it.
+                final_sent |= is_final || status == 201;
                 Error::unexpected(format!(
                     "TikTok answered chunk {} of {total} with {status}",
                     i + 1
                 ))
                 .with_platform(Platform::TikTok)
             }
-            Err(e) => e,
+            Err(e) => {
+                final_sent |= is_final && may_have_arrived(&e);
+                e
+            }
         };
         failures += 1;
+        resyncs += 1;
         let expired = matches!(error.http_status(), Some(403 | 404));
         let resync = expired
             || error.http_status() == Some(416)
@@ -612,7 +626,7 @@ async fn upload_chunks(
         let held = match uploaded_bytes(api, token, publish_id).await {
             Ok(held) => held,
             Err(_) if final_sent => return Ok(()),
-            Err(e) => return Err(e),
+            Err(_) => return Err(error.with_operation("publish")),
         };
         let Some(n) = held else {
             if final_sent {
@@ -623,8 +637,14 @@ async fn upload_chunks(
         if n >= plan.video_size {
             return Ok(());
         }
-        // TikTok holds `n` bytes of the video, not all: it cannot publish it.
-        let Some(next) = plan.chunk_at(n) else {
+        let next = plan.chunk_at(n);
+        let give_up =
+            next.is_none() || expired || failures >= CHUNK_ATTEMPTS || resyncs > MAX_RESYNCS;
+        if give_up && final_sent && !short_again(api, token, publish_id, n).await {
+            // TikTok's count moved, or cannot be read again: it may be publishing.
+            return Ok(());
+        }
+        let Some(next) = next else {
             return Err(Error::unexpected(format!(
                 "TikTok holds {n} bytes of the video, which is not a chunk boundary; start the publish again"
             ))
@@ -632,7 +652,8 @@ async fn upload_chunks(
             .temporary(None));
         };
         if expired {
-            // The upload URL expired (after an hour) or the task is gone: a new init is safe.
+            // The upload URL expired (after an hour) or the task is gone, and
+            // TikTok lacks bytes: it cannot publish this task, so a new init is safe.
             return Err(Error::new(
                 ErrorKind::Timeout,
                 format!(
@@ -644,12 +665,42 @@ async fn upload_chunks(
             .with_platform(Platform::TikTok)
             .temporary(None));
         }
-        if failures >= CHUNK_ATTEMPTS {
-            return Err(error.with_operation("publish").temporary(None));
+        if failures >= CHUNK_ATTEMPTS || resyncs > MAX_RESYNCS {
+            // A range TikTok kept refusing may go through in a new task; any other error keeps its disposition.
+            let error = if error.http_status() == Some(416) {
+                error.temporary(None)
+            } else {
+                error
+            };
+            return Err(error.with_operation("publish"));
         }
         i = next;
     }
     Ok(())
+}
+
+/// Whether a failed final chunk may have reached TikTok. It did not when the
+/// connection never opened, no slot to the host came free, or the file could
+/// not be read (the request is sent as non-idempotent, so every failure
+/// after sending is an unknown outcome, never one of these).
+fn may_have_arrived(e: &Error) -> bool {
+    let never_sent = e.http_status().is_none()
+        && matches!(
+            e.kind(),
+            ErrorKind::Unavailable
+                | ErrorKind::MediaRejected
+                | ErrorKind::InvalidContent
+                | ErrorKind::Config
+        );
+    !never_sent
+}
+
+/// After the final chunk was sent, a short byte count is believed only if
+/// TikTok says the same a moment later (a count that lags would otherwise
+/// start a second publish).
+async fn short_again(api: &Api, token: &SecretString, publish_id: &str, n: u64) -> bool {
+    tokio::time::sleep(api.cfg.status_interval).await;
+    matches!(uploaded_bytes(api, token, publish_id).await, Ok(Some(again)) if again == n)
 }
 
 /// `PUT`s chunk `i`, streamed from the file; answers the status.
@@ -660,6 +711,7 @@ async fn send_chunk(
     plan: &ChunkPlan,
     i: u64,
     mime: &str,
+    is_final: bool,
 ) -> Result<u16> {
     let (first, last) = plan.range(i);
     let len = last - first + 1;
@@ -675,7 +727,14 @@ async fn send_chunk(
         )
         .timeout(transfer_timeout(len))
         .body(postd_core::reqwest::Body::wrap_stream(body));
-    let ctx = RequestContext::idempotent(Platform::TikTok, "upload.chunk");
+    // The final chunk can complete the upload and start the publish: sent as
+    // non-idempotent, so a failure after sending is an unknown outcome, told
+    // apart from one where nothing left (see `may_have_arrived`).
+    let ctx = if is_final {
+        RequestContext::non_idempotent(Platform::TikTok, "upload.chunk")
+    } else {
+        RequestContext::idempotent(Platform::TikTok, "upload.chunk")
+    };
     Ok(api.send(ctx, builder).await?.status.as_u16())
 }
 
@@ -840,7 +899,7 @@ pub(crate) async fn publish_status(
                 // Public posts get their id once moderation passes (usually under a minute, sometimes hours).
                 PublishStatus::Processing {
                     state: "MODERATION".to_owned(),
-                    retry_after: api.cfg.status_interval.max(Duration::from_millis(1)),
+                    retry_after: moderation_wait(api.cfg.status_interval, waited),
                     next: handle.clone(),
                 }
             }
@@ -872,6 +931,23 @@ pub(crate) async fn publish_status(
             still_processing(&state)
         }
     })
+}
+
+/// How long to wait before asking again about a post in moderation, which
+/// can take hours: 12 status intervals (a minute by default) for the first
+/// 10 minutes, 60 (5 minutes) up to an hour, then 180 (15 minutes), so a day
+/// of moderation costs about a hundred status calls, not 17,000.
+fn moderation_wait(interval: Duration, waited: chrono::TimeDelta) -> Duration {
+    let factor = if waited < chrono::TimeDelta::minutes(10) {
+        12
+    } else if waited < chrono::TimeDelta::hours(1) {
+        60
+    } else {
+        180
+    };
+    interval
+        .max(Duration::from_millis(1))
+        .saturating_mul(factor)
 }
 
 /// The post's `share_url` from the Display API, when the scope allows it.
@@ -970,4 +1046,48 @@ pub(crate) async fn find_published(
     .permanent()
     .with_platform(Platform::TikTok)
     .with_operation("find_published"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moderation_is_asked_about_less_often_as_it_lasts() {
+        let five = Duration::from_secs(5);
+        let wait = |minutes| moderation_wait(five, chrono::TimeDelta::minutes(minutes));
+        assert_eq!(wait(1), Duration::from_secs(60));
+        assert_eq!(wait(30), Duration::from_secs(300));
+        assert_eq!(wait(600), Duration::from_secs(900));
+        assert!(moderation_wait(Duration::ZERO, chrono::TimeDelta::zero()) > Duration::ZERO);
+    }
+
+    fn err(kind: ErrorKind, status: Option<u16>) -> Error {
+        let e = Error::new(kind, "x");
+        match status {
+            Some(s) => e.with_status(s),
+            None => e,
+        }
+    }
+
+    #[test]
+    fn a_final_chunk_that_never_left_is_not_taken_as_sent() {
+        // Nothing left: no connection, no slot, an unreadable file.
+        for e in [
+            err(ErrorKind::Unavailable, None),
+            err(ErrorKind::MediaRejected, None),
+            err(ErrorKind::InvalidContent, None),
+        ] {
+            assert!(!may_have_arrived(&e), "{e}");
+        }
+        // Anything TikTok answered, or a failure after sending, may have arrived.
+        for e in [
+            err(ErrorKind::UnknownOutcome, None),
+            err(ErrorKind::Unavailable, Some(503)),
+            err(ErrorKind::PermissionDenied, Some(403)),
+            err(ErrorKind::Timeout, None),
+        ] {
+            assert!(may_have_arrived(&e), "{e}");
+        }
+    }
 }

@@ -92,6 +92,14 @@ pub(crate) fn verify(
     };
     let timestamp = parse_timestamp(t).map_err(|e| e.with_platform(Platform::TikTok))?;
     let key = cfg.client_secret.expose_secret().as_bytes();
+    if key.is_empty() {
+        // A configuration fault, not a forged delivery: say so.
+        return Err(Error::config(
+            "TIKTOK_CLIENT_SECRET is empty, so no TikTok webhook can be verified",
+        )
+        .with_platform(Platform::TikTok)
+        .with_operation("verify_webhook"));
+    }
     let body: &[u8] = &request.body;
     let signed = signatures.iter().any(|s| {
         verify_hmac_sha256_parts(key, &[t.as_bytes(), b".", body], s, SignatureEncoding::Hex)
@@ -241,6 +249,20 @@ mod tests {
         let none = body.replace(r#""client_key":"bwo2m45353a6k85","#, "");
         let err = verify(&cfg(), &request(&sign("1615338610", &none), &none), now).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+    }
+
+    #[test]
+    fn an_empty_secret_is_a_configuration_error_not_a_bad_signature() {
+        let mut cfg = cfg();
+        cfg.client_secret = String::new().into();
+        let body = r#"{"client_key":"bwo2m45353a6k85","event":"x"}"#;
+        let err = verify(
+            &cfg,
+            &request(&sign("1633174587", body), body),
+            at(1_633_174_587),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     }
 
     #[test]

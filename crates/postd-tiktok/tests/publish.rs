@@ -680,3 +680,40 @@ async fn display_calls_share_one_window_for_the_app() {
     assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
     assert_eq!(err.platform_code(), Some("client_rate_limit"));
 }
+
+/// After the final chunk, one status answer that lags behind (fewer bytes
+/// than TikTok holds) does not start a second publish: the count must say
+/// the same a moment later.
+#[tokio::test]
+async fn a_lagging_byte_count_after_the_final_chunk_is_asked_again() {
+    let e = env().await;
+    let file = TempFile::new("lagging", 300_000);
+    let faults = e.fake.server().faults();
+    // TikTok takes the only chunk but answers 403 (as for an expired URL)...
+    faults.inject("PUT", "/video/", Fault::status(403), 1, Timing::AfterCommit);
+    // ...and the first status read still shows no bytes.
+    let stale = r#"{"data":{"status":"PROCESSING_UPLOAD","uploaded_bytes":0},"error":{"code":"ok","message":"","log_id":"x"}}"#;
+    faults.inject(
+        "POST",
+        "/status/fetch/",
+        Fault::status_with_body(200, stale),
+        1,
+        Timing::BeforeCommit,
+    );
+    let outcome =
+        e.tt.publish(
+            &e.creds,
+            &e.target,
+            &video_post("lagging", &file, TikTokPrivacy::SelfOnly),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, PublishOutcome::Pending(_)), "{outcome:?}");
+    assert_eq!(faults.injected(), 2);
+    assert_eq!(e.fake.post_inits(), 1);
+    let published = settle(&e.tt, &e.creds, outcome).await.unwrap();
+    assert_eq!(
+        Some(published.id),
+        e.fake.publishes().first().map(|p| p.publish_id.clone())
+    );
+}
