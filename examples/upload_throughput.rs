@@ -94,115 +94,100 @@ fn main() {
     }
 }
 
-/// One POSTD upload in this process; prints `{"secs":..,"peak_rss_kib":..}`.
-fn postd_side(base: &str, file: &Path, parallel: usize) {
+/// A video post of `file`.
+fn video_post(client_ref: &str, file: &Path) -> Post {
+    Post::new(ClientRef::new(client_ref).unwrap())
+        .with_text("Benchmark video")
+        .with_media(Media::file(MediaKind::Video, file).with_mime_type("video/mp4"))
+}
+
+/// Publishes `post` once in this process, on a one-thread runtime (as
+/// `postd worker` runs by default), checks that it ended as expected
+/// (`pending`: TikTok answers `Pending` until it has processed the video),
+/// and prints `{"secs":..,"peak_rss_kib":..}`.
+fn time_one_publish(
+    connector: &dyn Connector,
+    creds: &Credentials,
+    target: &Target,
+    post: &Post,
+    pending: bool,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let secs = rt.block_on(async {
-        let li = LinkedInConfig::new("bench-client", "bench-secret".to_owned().into())
-            .unwrap()
-            .with_base_url(url::Url::parse(base).unwrap())
-            .with_video_parts_in_flight(parallel)
-            .build(HttpClient::shared().unwrap());
-        let creds = Credentials::OAuth(
-            TokenSet::new("AQVbenchmembertoken").with_scopes(["openid", "w_member_social"]),
-        );
-        let target = Target::new(TargetKind::LinkedInPerson, PERSON);
-        let post = Post::new(ClientRef::new("upload-bench").unwrap())
-            .with_text("Benchmark video")
-            .with_media(Media::file(MediaKind::Video, file).with_mime_type("video/mp4"));
         let started = Instant::now();
-        let outcome = li.publish(&creds, &target, &post).await.unwrap();
-        assert!(
-            matches!(outcome, PublishOutcome::Published(_)),
-            "{outcome:?}"
-        );
+        let outcome = connector.publish(creds, target, post).await.unwrap();
+        let expected = if pending {
+            matches!(outcome, PublishOutcome::Pending(_))
+        } else {
+            matches!(outcome, PublishOutcome::Published(_))
+        };
+        assert!(expected, "{outcome:?}");
         started.elapsed().as_secs_f64()
     });
     println!("{}", json!({"secs": secs, "peak_rss_kib": peak_rss_kib()}));
+}
+
+/// One POSTD LinkedIn video post of the file, `parallel` parts at once.
+fn postd_side(base: &str, file: &Path, parallel: usize) {
+    let li = LinkedInConfig::new("bench-client", "bench-secret".to_owned().into())
+        .unwrap()
+        .with_base_url(url::Url::parse(base).unwrap())
+        .with_video_parts_in_flight(parallel)
+        .build(HttpClient::shared().unwrap());
+    let creds = Credentials::OAuth(
+        TokenSet::new("AQVbenchmembertoken").with_scopes(["openid", "w_member_social"]),
+    );
+    let target = Target::new(TargetKind::LinkedInPerson, PERSON);
+    time_one_publish(
+        &li,
+        &creds,
+        &target,
+        &video_post("upload-bench", file),
+        false,
+    );
 }
 
 /// One POSTD TikTok Direct Post of the file (its chunks one after another,
-/// as TikTok requires) in this process; prints `{"secs":..,"peak_rss_kib":..}`.
+/// as TikTok requires).
 fn postd_tiktok_side(base: &str, file: &Path) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let secs = rt.block_on(async {
-        let tt = TikTokConfig::new("bench-client-key", "bench-secret".to_owned().into())
-            .unwrap()
-            .with_base_url(url::Url::parse(base).unwrap())
-            .with_direct_post_audited(true)
-            .build(HttpClient::shared().unwrap());
-        let creds = Credentials::OAuth(
-            TokenSet::new("act.benchcreatortoken")
-                .with_scopes(["user.info.basic", "video.publish"]),
-        );
-        let target = Target::new(TargetKind::TikTokAccount, "bench-open-id");
-        let post = Post::new(ClientRef::new("upload-bench-tiktok").unwrap())
-            .with_text("Benchmark video")
-            .with_media(Media::file(MediaKind::Video, file).with_mime_type("video/mp4"))
-            .with_tiktok(TikTokOptions::direct_post(
-                TikTokPrivacy::SelfOnly,
-                true,
-                false,
-                false,
-                TikTokCommercialContent::none(),
-            ));
-        let started = Instant::now();
-        let outcome = tt.publish(&creds, &target, &post).await.unwrap();
-        assert!(matches!(outcome, PublishOutcome::Pending(_)), "{outcome:?}");
-        started.elapsed().as_secs_f64()
-    });
-    println!("{}", json!({"secs": secs, "peak_rss_kib": peak_rss_kib()}));
-}
-
-/// The sink process, stopped when the run ends or panics.
-struct Sink(std::process::Child);
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
+    let tt = TikTokConfig::new("bench-client-key", "bench-secret".to_owned().into())
+        .unwrap()
+        .with_base_url(url::Url::parse(base).unwrap())
+        .with_direct_post_audited(true)
+        .build(HttpClient::shared().unwrap());
+    let creds = Credentials::OAuth(
+        TokenSet::new("act.benchcreatortoken").with_scopes(["user.info.basic", "video.publish"]),
+    );
+    let target = Target::new(TargetKind::TikTokAccount, "bench-open-id");
+    let post = video_post("upload-bench-tiktok", file).with_tiktok(TikTokOptions::direct_post(
+        TikTokPrivacy::SelfOnly,
+        true,
+        false,
+        false,
+        TikTokCommercialContent::none(),
+    ));
+    time_one_publish(&tt, &creds, &target, &post, true);
 }
 
 /// One POSTD Facebook Page video post of the file (the Resumable Upload
-/// API's parts one after another, each at the offset the last answer gave)
-/// in this process; prints `{"secs":..,"peak_rss_kib":..}`.
+/// API's parts one after another, each at the offset the last answer gave).
 fn postd_facebook_side(base: &str, file: &Path) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let secs = rt.block_on(async {
-        let vars = postd::config::Vars::from_pairs([
-            ("META_CLIENT_ID", FB_APP),
-            ("META_CLIENT_SECRET", "bench-app-secret"),
-        ]);
-        let meta = MetaConfig::from_vars(&vars)
-            .unwrap()
-            .with_base_url(url::Url::parse(base).unwrap())
-            .build(HttpClient::shared().unwrap());
-        let creds = Credentials::OAuth(
-            TokenSet::new("bench-user-token").with_derived(FB_PAGE, "bench-page"),
-        );
-        let target = Target::new(TargetKind::FacebookPage, FB_PAGE);
-        let post = Post::new(ClientRef::new("upload-bench-facebook").unwrap())
-            .with_text("Benchmark video")
-            .with_media(Media::file(MediaKind::Video, file).with_mime_type("video/mp4"));
-        let started = Instant::now();
-        let outcome = meta.publish(&creds, &target, &post).await.unwrap();
-        assert!(
-            matches!(outcome, PublishOutcome::Published(_)),
-            "{outcome:?}"
-        );
-        started.elapsed().as_secs_f64()
-    });
-    println!("{}", json!({"secs": secs, "peak_rss_kib": peak_rss_kib()}));
+    let vars = postd::config::Vars::from_pairs([
+        ("META_CLIENT_ID", FB_APP),
+        ("META_CLIENT_SECRET", "bench-app-secret"),
+    ]);
+    let meta = MetaConfig::from_vars(&vars)
+        .unwrap()
+        .with_base_url(url::Url::parse(base).unwrap())
+        .build(HttpClient::shared().unwrap());
+    let creds =
+        Credentials::OAuth(TokenSet::new("bench-user-token").with_derived(FB_PAGE, "bench-page"));
+    let target = Target::new(TargetKind::FacebookPage, FB_PAGE);
+    let post = video_post("upload-bench-facebook", file);
+    time_one_publish(&meta, &creds, &target, &post, false);
 }
 
 /// The Facebook part files, one after another on one connection, each
@@ -237,6 +222,16 @@ fn curl_facebook_parts(base: &str, dir: &Path, size: u64) -> f64 {
     let secs = started.elapsed().as_secs_f64();
     assert!(status.success(), "curl facebook parts: {status}");
     secs
+}
+
+/// The sink process, stopped when the run ends or panics.
+struct Sink(std::process::Child);
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
 }
 
 fn run(rounds: u64, size_mib: u64, parallel: u64) {
