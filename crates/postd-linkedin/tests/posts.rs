@@ -487,3 +487,18 @@ async fn reconciliation_finds_a_post_that_many_later_posts_pushed_down() {
             .is_none()
     );
 }
+
+/// The 3,000-character limit counts what is sent, escapes included, on
+/// either side of the length where escaping is skipped as unable to matter.
+#[tokio::test]
+async fn the_commentary_limit_counts_escapes() {
+    let e = env().await;
+    let check = |text: String| e.li.validate(&e.person, &post("c").with_text(text));
+    assert!(check("(".repeat(1_500)).is_ok(), "3,000 once escaped");
+    let err = check("(".repeat(1_501)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+    assert!(err.message().contains("once escaped"), "{err}");
+    let err = check("(".repeat(1_600)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+    assert!(check("a".repeat(2_999)).is_ok());
+}

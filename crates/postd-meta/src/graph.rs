@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
 use postd_core::config::join;
 use postd_core::http::{HttpClient, HttpResponse, RequestContext};
 use postd_core::reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -181,7 +180,7 @@ impl Graph {
         object_id: Option<&str>,
     ) -> Result<HttpResponse> {
         if let Some(id) = object_id
-            && let Some(wait) = self.usage.throttled_for(id, Utc::now())
+            && let Some(wait) = self.usage.throttled_now(id)
         {
             return Err(Error::new(
                 ErrorKind::RateLimited,
@@ -198,11 +197,11 @@ impl Graph {
         let response = self
             .http
             .execute(ctx, request, &move |status, headers, body| {
-                usage.observe(headers, Utc::now());
+                usage.observe_now(headers);
                 parse_error(status, headers, body)
             })
             .await?;
-        self.usage.observe(&response.headers, Utc::now());
+        self.usage.observe_now(&response.headers);
         // Graph's error envelope in a 2xx answer is still an error.
         if let Some(err) = response.error_in_body(&ctx, is_graph_error_body, &parse_error) {
             return Err(err);

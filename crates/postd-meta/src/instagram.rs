@@ -238,6 +238,9 @@ fn non_jpeg_url(url: &Url) -> bool {
 
 /// Counts `#tag` or `@name` occurrences: the mark followed by a word character.
 fn count_marked(text: &str, mark: char) -> usize {
+    if !text.contains(mark) {
+        return 0;
+    }
     let mut count = 0;
     let mut prev: Option<char> = None;
     let mut chars = text.chars().peekable();
