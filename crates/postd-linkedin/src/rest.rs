@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use postd_core::http::{HttpClient, HttpResponse, RequestContext, bearer};
+use postd_core::reqwest::header::{HeaderName, HeaderValue};
 use postd_core::reqwest::{Method, RequestBuilder};
 use postd_core::secrecy::SecretString;
 use postd_core::{Error, Platform, Result};
@@ -29,15 +30,24 @@ pub(crate) fn encode(value: &str) -> String {
     out
 }
 
+// Built once: a header given as strings is parsed and checked on every request.
+static LINKEDIN_VERSION: HeaderName = HeaderName::from_static("linkedin-version");
+static RESTLI_PROTOCOL: HeaderName = HeaderName::from_static("x-restli-protocol-version");
+static RESTLI_2: HeaderValue = HeaderValue::from_static("2.0.0");
+
 #[derive(Clone, Debug)]
 pub(crate) struct Rest {
     pub(crate) cfg: Arc<LinkedInConfig>,
     pub(crate) http: HttpClient,
+    /// `LinkedIn-Version`, checked once (`None`: not a valid header value;
+    /// the request then fails to build and says so).
+    version: Option<HeaderValue>,
 }
 
 impl Rest {
     pub(crate) fn new(cfg: LinkedInConfig, http: HttpClient) -> Self {
         Rest {
+            version: HeaderValue::from_str(&cfg.version).ok(),
             cfg: Arc::new(cfg),
             http,
         }
@@ -72,9 +82,12 @@ impl Rest {
 
     /// A `/rest` request with the version headers and the bearer token.
     pub(crate) fn rest(&self, method: Method, url: Url, token: &SecretString) -> RequestBuilder {
-        bearer(self.http.request(method, url), token)
-            .header("LinkedIn-Version", self.cfg.version.as_str())
-            .header("X-Restli-Protocol-Version", "2.0.0")
+        let b = bearer(self.http.request(method, url), token);
+        let b = match &self.version {
+            Some(v) => b.header(LINKEDIN_VERSION.clone(), v.clone()),
+            None => b.header(LINKEDIN_VERSION.clone(), self.cfg.version.as_str()),
+        };
+        b.header(RESTLI_PROTOCOL.clone(), RESTLI_2.clone())
     }
 
     /// A request to an unversioned endpoint or an upload URL.

@@ -248,36 +248,40 @@ impl HostSlots {
         url: &Url,
         limit: Duration,
     ) -> std::result::Result<Option<OwnedSemaphorePermit>, Duration> {
-        tokio::time::timeout(limit, self.acquire(url))
+        let semaphore = self.semaphore(url);
+        // Most requests find a slot free: no timer for them.
+        match Arc::clone(&semaphore).try_acquire_owned() {
+            Ok(permit) => return Ok(Some(permit)),
+            Err(tokio::sync::TryAcquireError::Closed) => return Ok(None),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {}
+        }
+        tokio::time::timeout(limit, semaphore.acquire_owned())
             .await
+            .map(std::result::Result::ok)
             .map_err(|_| limit)
     }
 
-    /// Waits for a slot on `url`'s host. `None` only if the semaphore were
-    /// closed, which nothing does.
-    async fn acquire(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
+    /// The semaphore of `url`'s host. Its permits are never closed.
+    fn semaphore(&self, url: &Url) -> Arc<Semaphore> {
         let key = self.hasher.hash_one((
             url.scheme(),
             url.host_str().unwrap_or_default(),
             url.port_or_known_default().unwrap_or_default(),
         ));
-        let semaphore = {
-            // A panic elsewhere cannot leave the map half-written: take it as it is.
-            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-            match hosts.get(&key) {
-                Some(s) => Arc::clone(s),
-                None => {
-                    if hosts.len() >= TRACKED_HOSTS {
-                        // Forget hosts with nothing in flight; one in use keeps its count.
-                        hosts.retain(|_, s| Arc::strong_count(s) > 1);
-                    }
-                    let s = Arc::new(Semaphore::new(self.per_host));
-                    hosts.insert(key, Arc::clone(&s));
-                    s
+        // A panic elsewhere cannot leave the map half-written: take it as it is.
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        match hosts.get(&key) {
+            Some(s) => Arc::clone(s),
+            None => {
+                if hosts.len() >= TRACKED_HOSTS {
+                    // Forget hosts with nothing in flight; one in use keeps its count.
+                    hosts.retain(|_, s| Arc::strong_count(s) > 1);
                 }
+                let s = Arc::new(Semaphore::new(self.per_host));
+                hosts.insert(key, Arc::clone(&s));
+                s
             }
-        };
-        semaphore.acquire_owned().await.ok()
+        }
     }
 }
 
