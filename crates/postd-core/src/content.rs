@@ -537,6 +537,45 @@ impl Media {
         }
     }
 
+    /// Exactly bytes `[offset, offset + len)`, for a request body that
+    /// declares that length: a file that no longer has them (it changed
+    /// during the upload) is [`ErrorKind::MediaRejected`], before anything is
+    /// sent. The part is held whole in memory, so the body can be sent again.
+    ///
+    /// ```
+    /// # tokio_test_block_on(async {
+    /// use postd_core::{Media, MediaKind, ErrorKind};
+    ///
+    /// let media = Media::bytes(MediaKind::Video, vec![7u8; 10]);
+    /// assert_eq!(media.read_exact_chunk(4, 6).await.unwrap().len(), 6);
+    /// let err = media.read_exact_chunk(4, 7).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::MediaRejected);
+    /// # });
+    /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    pub async fn read_exact_chunk(&self, offset: u64, len: u64) -> Result<Bytes> {
+        let want = usize::try_from(len).map_err(|_| {
+            Error::new(
+                ErrorKind::MediaRejected,
+                format!("a part of {len} bytes does not fit in memory here"),
+            )
+        })?;
+        let chunk = self.read_chunk(offset, want).await?;
+        if chunk.len() != want {
+            return Err(Error::new(
+                ErrorKind::MediaRejected,
+                format!(
+                    "media {} changed during the upload: {} of the {want} bytes at offset {offset} are there",
+                    self.describe(),
+                    chunk.len()
+                ),
+            ));
+        }
+        Ok(chunk)
+    }
+
     /// Reads bytes `[offset, offset + len)` (fewer at the end) for a chunked upload.
     ///
     /// Only the requested chunk is held in memory.

@@ -221,15 +221,9 @@ async fn upload_part(
 ) -> Result<String> {
     let size = part.last_byte - part.first_byte + 1;
     let chunk = media
-        .read_chunk(part.first_byte, usize::try_from(size).unwrap_or(usize::MAX))
-        .await?;
-    if chunk.len() as u64 != size {
-        return Err(Error::new(
-            ErrorKind::MediaRejected,
-            "the video file changed size during the upload",
-        )
-        .with_platform(Platform::LinkedIn));
-    }
+        .read_exact_chunk(part.first_byte, size)
+        .await
+        .map_err(|e| e.with_platform(Platform::LinkedIn))?;
     let upload_url = parse_upload_url(&part.upload_url)?;
     let auth = rest.trusted_upload_host(&upload_url).then_some(token);
     // Each part is its own cloneable body, so a failed part is retried alone.

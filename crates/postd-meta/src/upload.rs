@@ -88,8 +88,9 @@ pub(crate) async fn resumable_upload(
     let mut stalls = 0u32;
     loop {
         let part = UPLOAD_CHUNK.min(len - offset);
-        // Exactly the bytes the Content-Length declares, or a local failure.
-        let body = Body::wrap_stream(media.stream_exact(offset, part, STREAM_CHUNK).await?);
+        // Exactly the bytes the Content-Length declares, or a local failure;
+        // one part (8 MiB) is read whole, so a failed transfer can be sent again.
+        let body = Body::from(media.read_exact_chunk(offset, part).await?);
         let builder = graph
             .request(
                 Method::POST,

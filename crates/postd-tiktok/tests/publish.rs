@@ -115,7 +115,7 @@ async fn a_chunked_video_sends_floor_planned_chunks_in_order() {
 }
 
 #[tokio::test]
-async fn a_failed_chunk_is_sent_again_alone_after_asking_where_tiktok_stands() {
+async fn a_failed_chunk_is_sent_again_alone() {
     let e = env().await;
     let tt =
         e.tt.config()
@@ -153,13 +153,8 @@ async fn a_failed_chunk_is_sent_again_alone_after_asking_where_tiktok_stands() {
         .filter(|r| r.starts_with("PUT"))
         .count();
     assert_eq!(puts, 3);
-    assert!(
-        e.fake
-            .requests()
-            .iter()
-            .any(|r| r.contains("/status/fetch/")),
-        "resynchronised from the status"
-    );
+    // A chunk read whole is sent again by the HTTP layer itself; a 416 or a
+    // lost final answer asks the status first (tests below).
     assert!(matches!(outcome, PublishOutcome::Pending(_)));
 }
 
