@@ -1,15 +1,17 @@
 //! POSTD quickstart: the whole pipeline on a fresh machine, with no
 //! credentials and no network.
 //!
-//! 1. Local fakes of Meta's Graph API and LinkedIn's REST API start in this
-//!    process (no real platform is called).
-//! 2. A Meta user (a Facebook Page and its Instagram account) and a LinkedIn
-//!    member connect through the real OAuth flow against the fakes: the
+//! 1. Local fakes of Meta's Graph API, LinkedIn's REST API and TikTok's
+//!    Content Posting API start in this process (no real platform is called).
+//! 2. A Meta user (a Facebook Page and its Instagram account), a LinkedIn
+//!    member and a TikTok creator connect through the real OAuth flow
+//!    against the fakes: the
 //!    authorization URL with its `state`, the code the "browser" brings back,
 //!    the code exchange; their tokens are sealed in a SQLite vault.
 //! 3. Posts are scheduled to every target through the engine: an image post,
-//!    a video, a text post held a few seconds in the queue, and one handed
-//!    to Facebook's own scheduler for an hour from now.
+//!    a video (to TikTok as a chunked Direct Post too), a text post held a
+//!    few seconds in the queue, and one handed to Facebook's own scheduler
+//!    for an hour from now.
 //! 4. A worker runs until every delivery has ended, and a table shows each
 //!    delivery, its platform post id, its latency and the dead-letter queue.
 //!
@@ -28,13 +30,15 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use postd::config::Vars;
 use postd::engine::{Connectors, DeliveryTarget, Engine, EngineConfig};
-use postd::oauth::{AuthorizationRequest, CodeExchange};
+use postd::oauth::{Authorization, AuthorizationRequest, CodeExchange};
 use postd::vault::{KeyRing, TokenVault, VaultConfig};
 use postd::{
     ClientRef, Connector, ConnectorManager, Media, MediaKind, Platform, Post, Target, TargetKind,
+    TikTokCommercialContent, TikTokOptions, TikTokPrivacy,
 };
 use postd_testkit::linkedin::LinkedInFake;
 use postd_testkit::meta::MetaFake;
+use postd_testkit::tiktok::TikTokFake;
 use url::Url;
 
 const TENANT: &str = "quickstart";
@@ -57,7 +61,12 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
     );
     let meta = MetaFake::start().await;
     let linkedin = LinkedInFake::start().await;
+    let tiktok = TikTokFake::start().await;
     for (name, value) in [
+        ("TIKTOK_CLIENT_KEY", tiktok.client_key().to_owned()),
+        ("TIKTOK_CLIENT_SECRET", tiktok.client_secret().to_owned()),
+        ("TIKTOK_BASE_URL", tiktok.uri()),
+        ("TIKTOK_DIRECT_POST_AUDITED", "true".to_owned()),
         ("META_CLIENT_ID", meta.app_id().to_owned()),
         ("META_CLIENT_SECRET", meta.app_secret().to_owned()),
         ("LINKEDIN_CLIENT_ID", linkedin.client_id().to_owned()),
@@ -148,15 +157,36 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
         db.display()
     );
     let meta_c = manager.connector(Platform::Meta)?;
-    let meta_targets = connect(&vault, meta_c.as_ref(), "meta-ada", |redirect| {
-        meta.issue_code("10001", redirect)
+    let meta_targets = connect(&vault, meta_c.as_ref(), "meta-ada", |auth| {
+        meta.issue_code("10001", auth.redirect_uri.as_str())
+    })
+    .await?;
+    let tt_c = manager.connector(Platform::TikTok)?;
+    let tt_targets = connect(&vault, tt_c.as_ref(), "tiktok-ada", |auth| {
+        // TikTok checks the PKCE challenge the authorization URL carried.
+        let challenge = auth
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "code_challenge")
+            .map(|(_, v)| v.into_owned());
+        tiktok.issue_code(
+            "ada-open-id",
+            auth.redirect_uri.as_str(),
+            &[
+                "user.info.basic",
+                "video.publish",
+                "video.upload",
+                "video.list",
+            ],
+            challenge.as_deref(),
+        )
     })
     .await?;
     let li_c = manager.connector(Platform::LinkedIn)?;
-    let li_targets = connect(&vault, li_c.as_ref(), "linkedin-ada", |redirect| {
+    let li_targets = connect(&vault, li_c.as_ref(), "linkedin-ada", |auth| {
         linkedin.issue_code(
             "782bbtaQ",
-            redirect,
+            auth.redirect_uri.as_str(),
             &[
                 "openid",
                 "profile",
@@ -183,6 +213,7 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
     let ig = find(&meta_targets, TargetKind::InstagramAccount);
     let member = find(&li_targets, TargetKind::LinkedInPerson);
     let org = find(&li_targets, TargetKind::LinkedInOrganization);
+    let creator = find(&tt_targets, TargetKind::TikTokAccount);
 
     println!("\nScheduling:");
     let started = Instant::now();
@@ -236,6 +267,27 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
                         Media::file(MediaKind::Video, &video_file).with_mime_type("video/mp4"),
                     ),
                 vec![to("linkedin-ada", &member)],
+            )
+            .await?,
+    );
+    // TikTok: the video file in chunks, as a Direct Post carrying the creator's
+    // own choices (a real app asks for each on its compose screen).
+    scheduled.push(
+        engine
+            .schedule_now(
+                Post::new(ClientRef::new("video-post-tt")?)
+                    .with_text("How we knead #bread")
+                    .with_media(
+                        Media::file(MediaKind::Video, &video_file).with_mime_type("video/mp4"),
+                    )
+                    .with_tiktok(TikTokOptions::direct_post(
+                        TikTokPrivacy::SelfOnly,
+                        true,
+                        false,
+                        false,
+                        TikTokCommercialContent::none(),
+                    )),
+                vec![to("tiktok-ada", &creator)],
             )
             .await?,
     );
@@ -340,12 +392,12 @@ async fn connect(
     vault: &TokenVault,
     connector: &dyn Connector,
     account: &str,
-    authorize: impl FnOnce(&str) -> String,
+    authorize: impl FnOnce(&Authorization) -> String,
 ) -> Result<Vec<Target>, postd::Error> {
     let redirect = Url::parse("http://127.0.0.1:8917/callback").expect("a URL");
     let auth = connector.authorize_url(&AuthorizationRequest::new(redirect))?;
     // The "browser": the user approves, the platform redirects back with a code and the state.
-    let code = authorize(auth.redirect_uri.as_str());
+    let code = authorize(&auth);
     let received_state = auth.state.as_str().to_owned();
     let credentials = connector
         .exchange_code(CodeExchange::new(
