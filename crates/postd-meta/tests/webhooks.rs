@@ -98,7 +98,7 @@ fn signature_over_raw_bytes_verifies_and_parses() {
 
 #[test]
 fn published_vector_from_the_fact_sheet() {
-    // reliability-anchors.md 1.2: app secret app_secret_example over this body.
+    // A pinned vector: app secret app_secret_example over this body.
     let body = br#"{"id":"evt_test_webhook","object":"event"}"#;
     let header = b"sha256=3d548794549715aeb0cf819a05b8cd4e27c058a48c8b7478e71d192c517108f7";
     let c = connector("app_secret_example");
@@ -146,7 +146,7 @@ fn malformed_body_with_a_valid_signature_is_a_content_error() {
 
 #[test]
 fn appsecret_proof_vector() {
-    // reliability-anchors.md 1.2: hex HMAC-SHA256(app secret, access token).
+    // A pinned vector: hex HMAC-SHA256(app secret, access token).
     assert_eq!(
         hmac_sha256_hex(b"app_secret_example", b"EAAB_access_token_example"),
         "6143cc3a8aa30cb3bf96da57bce387e0ee9d0c0f02baa6d4ef9f9fc7b8dcaeb2"
