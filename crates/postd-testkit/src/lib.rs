@@ -51,6 +51,7 @@ pub mod linkedin;
 pub mod meta;
 pub mod tiktok;
 mod util;
+pub mod x;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

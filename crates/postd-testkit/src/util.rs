@@ -1,6 +1,8 @@
 //! Helpers the stateful fakes share: the FNV-1a upload checksum, hex and HMAC-SHA256 digests,
 //! percent-decoding and request headers.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use wiremock::Request;
@@ -66,6 +68,30 @@ pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_owned())
+}
+
+/// Standard base64 with padding.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Unpadded base64url (RFC 7636's and JWT's encoding).
+pub(crate) fn base64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes standard or URL-safe base64, padded or not.
+pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let trimmed = s.trim_end_matches('=');
+    let url_safe: String = trimmed
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    URL_SAFE_NO_PAD.decode(url_safe).ok()
 }
 
 #[cfg(test)]

@@ -289,21 +289,7 @@ impl State {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let emit = chunk.len() + 1;
-        for k in 0..emit {
-            out.push(char::from(A[((n >> (18 - 6 * k)) & 63) as usize]));
-        }
-    }
-    out
+    crate::util::base64url(bytes)
 }
 
 const ACCESS_TTL: i64 = 5_184_000;
