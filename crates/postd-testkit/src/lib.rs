@@ -49,6 +49,7 @@ pub mod conformance;
 pub mod fuzz;
 pub mod linkedin;
 pub mod meta;
+mod reply;
 pub mod tiktok;
 mod util;
 pub mod x;

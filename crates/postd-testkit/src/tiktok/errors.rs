@@ -6,42 +6,7 @@
 
 use serde_json::{Value, json};
 
-pub(super) struct Reply {
-    pub(super) status: u16,
-    pub(super) body: Option<Value>,
-    pub(super) headers: Vec<(String, String)>,
-}
-
-impl Reply {
-    pub(super) fn json(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            body: Some(body),
-            headers: Vec::new(),
-        }
-    }
-
-    pub(super) fn empty(status: u16) -> Reply {
-        Reply {
-            status,
-            body: None,
-            headers: Vec::new(),
-        }
-    }
-
-    pub(super) fn header(mut self, k: &str, v: &str) -> Reply {
-        self.headers.push((k.to_owned(), v.to_owned()));
-        self
-    }
-}
-
-pub(super) enum Fail {
-    Reply(Reply),
-    /// The platform has no such route (or the fake does not model it): the loud 421.
-    Unmatched,
-}
-
-pub(super) type Answer = Result<Reply, Fail>;
+pub(super) use crate::reply::{Answer, Fail, Reply};
 
 /// A successful API answer: `data` and `error.code == "ok"`.
 pub(super) fn ok(data: Value) -> Answer {

@@ -10,29 +10,7 @@ use serde_json::{Value, json};
 /// The base of X's problem type URIs.
 pub const PROBLEMS: &str = "https://api.x.com/2/problems/";
 
-pub(super) struct Reply {
-    pub(super) status: u16,
-    pub(super) body: Option<Value>,
-    pub(super) headers: Vec<(String, String)>,
-}
-
-impl Reply {
-    pub(super) fn json(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            body: Some(body),
-            headers: Vec::new(),
-        }
-    }
-}
-
-pub(super) enum Fail {
-    Reply(Reply),
-    /// The platform has no such route (or the fake does not model it): the loud 421.
-    Unmatched,
-}
-
-pub(super) type Answer = Result<Reply, Fail>;
+pub(super) use crate::reply::{Answer, Fail, Reply};
 
 /// A problem body: `type` is `about:blank` or a problem name under [`PROBLEMS`].
 pub fn problem(status: u16, kind: &str, title: &str, detail: &str) -> Value {
