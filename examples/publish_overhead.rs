@@ -4,8 +4,9 @@
 //!
 //! The server answers the five requests of an Instagram image publish
 //! (publishing limit, container create, container status, `media_publish`,
-//! permalink) and LinkedIn's one for a text post (`POST /rest/posts`, 201
-//! with `x-restli-id`) with fixed answers, keeps no state, takes no locks,
+//! permalink), LinkedIn's one for a text post (`POST /rest/posts`, 201
+//! with `x-restli-id`) and its three for an image post (`initializeUpload`,
+//! the `PUT` of a 64 KiB image, the post) with fixed answers, keeps no state, takes no locks,
 //! counts the connections it accepts, and answers anything else with an
 //! error (printed on its stderr) so an unexpected request fails the run.
 //!
@@ -18,7 +19,8 @@
 //! - sequential: `N` publishes one after another, microseconds per publish;
 //! - concurrent: `M` publishes at once, posts per second and connections opened.
 //!
-//! Both scenarios, Instagram image and LinkedIn text, run every round. The
+//! The three scenarios, Instagram image, LinkedIn text and LinkedIn image,
+//! run every round. The
 //! POSTD side is the connector's `publish` on one `HttpClient` with its
 //! defaults (64 connections per host); the plain side writes the same
 //! requests by hand on a `reqwest::Client` with its defaults. Prints every
@@ -67,21 +69,31 @@ const LI_TOKEN: &str = "AQVbenchmembertoken";
 const LI_TEXT: &str = "Benchmark post (with reserved characters) #bread";
 /// The created post's URN, as LinkedIn sends it.
 const SHARE_HEADER: &str = "x-restli-id: urn:li:share:7300000000000000001\r\n";
+/// The image's URN, as `initializeUpload` hands it out.
+const LI_IMAGE: &str = "urn:li:image:C4E10AQBenchImage";
+/// The image a LinkedIn image post uploads (in memory, the same bytes for both sides).
+const LI_IMAGE_BYTES: usize = 64 * 1024;
 
 /// What one round publishes.
 #[derive(Clone, Copy, Debug)]
 enum Scenario {
     Instagram,
     LinkedInText,
+    LinkedInImage,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 2] = [Scenario::Instagram, Scenario::LinkedInText];
+    const ALL: [Scenario; 3] = [
+        Scenario::Instagram,
+        Scenario::LinkedInText,
+        Scenario::LinkedInImage,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Scenario::Instagram => "instagram_image",
             Scenario::LinkedInText => "linkedin_text",
+            Scenario::LinkedInImage => "linkedin_image",
         }
     }
 }
@@ -132,6 +144,8 @@ struct Sides {
     li_creds: Credentials,
     li_target: Target,
     li_post: Post,
+    li_image_post: Post,
+    image: bytes::Bytes,
     server: String,
     meta: MetaConnector,
     creds: Credentials,
@@ -167,6 +181,13 @@ async fn run(server: &str, rounds: usize, sequential: usize, concurrent: usize) 
         li_creds: Credentials::OAuth(TokenSet::new(LI_TOKEN)),
         li_target: Target::new(TargetKind::LinkedInPerson, PERSON),
         li_post: Post::new(ClientRef::new("bench").unwrap()).with_text(LI_TEXT),
+        li_image_post: Post::new(ClientRef::new("bench").unwrap())
+            .with_text(LI_TEXT)
+            .with_media(
+                Media::bytes(MediaKind::Image, vec![0xa5u8; LI_IMAGE_BYTES])
+                    .with_mime_type("image/jpeg"),
+            ),
+        image: bytes::Bytes::from(vec![0xa5u8; LI_IMAGE_BYTES]),
         server: server.trim_end_matches('/').to_owned(),
         meta,
         creds: Credentials::OAuth(TokenSet::new("user").with_derived(IG, PAGE_TOKEN)),
@@ -315,16 +336,72 @@ async fn publish(s: &Sides, scenario: Scenario, is_postd: bool) {
     match (scenario, is_postd) {
         (Scenario::Instagram, true) => postd_publish(s).await,
         (Scenario::Instagram, false) => plain_publish(s).await,
-        (Scenario::LinkedInText, true) => {
+        (Scenario::LinkedInText | Scenario::LinkedInImage, true) => {
+            let post = if matches!(scenario, Scenario::LinkedInImage) {
+                &s.li_image_post
+            } else {
+                &s.li_post
+            };
             match s
                 .linkedin
-                .publish(&s.li_creds, &s.li_target, &s.li_post)
+                .publish(&s.li_creds, &s.li_target, post)
                 .await
                 .unwrap()
             {
                 PublishOutcome::Published(p) => drop(std::hint::black_box(p)),
                 other => panic!("{other:?}"),
             }
+        }
+        (Scenario::LinkedInImage, false) => {
+            // Initialize, upload the bytes, then the post with the image's URN.
+            let init: serde_json::Value = s
+                .plain
+                .post(format!("{}/rest/images?action=initializeUpload", s.server))
+                .bearer_auth(LI_TOKEN)
+                .header("LinkedIn-Version", DEFAULT_LINKEDIN_VERSION)
+                .header("X-Restli-Protocol-Version", "2.0.0")
+                .json(&json!({"initializeUploadRequest": {"owner": PERSON}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let upload_url = init["value"]["uploadUrl"].as_str().unwrap();
+            let image = init["value"]["image"].as_str().unwrap().to_owned();
+            let resp = s
+                .plain
+                .put(upload_url)
+                .bearer_auth(LI_TOKEN)
+                .header("Content-Type", "image/jpeg")
+                .body(s.image.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success());
+            let _ = resp.bytes().await.unwrap();
+            let resp = s
+                .plain
+                .post(format!("{}/rest/posts", s.server))
+                .bearer_auth(LI_TOKEN)
+                .header("LinkedIn-Version", DEFAULT_LINKEDIN_VERSION)
+                .header("X-Restli-Protocol-Version", "2.0.0")
+                .json(&json!({
+                    "author": PERSON,
+                    "commentary": escape_commentary(LI_TEXT),
+                    "visibility": "PUBLIC",
+                    "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+                    "content": {"media": {"id": image}},
+                    "lifecycleState": "PUBLISHED",
+                    "isReshareDisabledByAuthor": false,
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+            let urn = resp.headers()["x-restli-id"].to_str().unwrap().to_owned();
+            let _ = resp.bytes().await.unwrap();
+            std::hint::black_box(urn);
         }
         (Scenario::LinkedInText, false) => {
             let resp = s
@@ -441,7 +518,9 @@ async fn connections(s: &Sides) -> u64 {
 
 async fn serve() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    println!("http://{}", listener.local_addr().unwrap());
+    let base: &'static str =
+        Box::leak(format!("http://{}", listener.local_addr().unwrap()).into_boxed_str());
+    println!("{base}");
     let accepted = Arc::new(AtomicU64::new(0));
     loop {
         let Ok((socket, _)) = listener.accept().await else {
@@ -450,11 +529,11 @@ async fn serve() {
         socket.set_nodelay(true).ok();
         accepted.fetch_add(1, Ordering::Relaxed);
         let accepted = Arc::clone(&accepted);
-        tokio::spawn(async move { connection(socket, &accepted).await });
+        tokio::spawn(async move { connection(socket, &accepted, base).await });
     }
 }
 
-async fn connection(mut socket: tokio::net::TcpStream, accepted: &AtomicU64) {
+async fn connection(mut socket: tokio::net::TcpStream, accepted: &AtomicU64, base: &str) {
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
     let mut out = Vec::with_capacity(1024);
@@ -488,7 +567,7 @@ async fn connection(mut socket: tokio::net::TcpStream, accepted: &AtomicU64) {
         let target = head.split_whitespace().nth(1).unwrap_or("");
         let method = head.split_whitespace().next().unwrap_or("");
         let path = target.split('?').next().unwrap_or("");
-        let (status, body) = answer(method, path, accepted);
+        let (status, body) = answer(method, path, accepted, base);
         let extra = if path == "/rest/posts" {
             SHARE_HEADER
         } else {
@@ -509,7 +588,7 @@ async fn connection(mut socket: tokio::net::TcpStream, accepted: &AtomicU64) {
     }
 }
 
-fn answer(method: &str, path: &str, accepted: &AtomicU64) -> (&'static str, String) {
+fn answer(method: &str, path: &str, accepted: &AtomicU64, base: &str) -> (&'static str, String) {
     if path == "/__connections" {
         return (
             "200 OK",
@@ -521,8 +600,18 @@ fn answer(method: &str, path: &str, accepted: &AtomicU64) -> (&'static str, Stri
         .and_then(|p| p.strip_prefix(DEFAULT_GRAPH_VERSION))
         .unwrap_or(path);
     let ok = |b: &str| ("200 OK", b.to_owned());
-    if (method, path) == ("POST", "/rest/posts") {
-        return ("201 Created", String::new());
+    match (method, path) {
+        ("POST", "/rest/posts") => return ("201 Created", String::new()),
+        ("POST", "/rest/images") => {
+            return (
+                "200 OK",
+                format!(
+                    r#"{{"value":{{"uploadUrlExpiresAt":1900000000000,"uploadUrl":"{base}/li-upload/image","image":"{LI_IMAGE}"}}}}"#
+                ),
+            );
+        }
+        ("PUT", "/li-upload/image") => return ("201 Created", String::new()),
+        _ => {}
     }
     match (method, rest) {
         ("GET", p) if p == format!("/{IG}/content_publishing_limit") => ok(
