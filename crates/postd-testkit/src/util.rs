@@ -2,7 +2,7 @@
 //! percent-decoding and request headers.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use wiremock::Request;
@@ -70,14 +70,15 @@ pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
         .map(|s| s.trim().to_owned())
 }
 
-/// Standard base64 with padding.
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
-}
-
 /// Unpadded base64url (RFC 7636's and JWT's encoding).
 pub(crate) fn base64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `BASE64URL(SHA256(verifier))`, RFC 7636's S256 code challenge.
+pub fn s256(verifier: &str) -> String {
+    use sha2::Digest as _;
+    base64url(&Sha256::digest(verifier.as_bytes()))
 }
 
 /// Decodes standard or URL-safe base64, padded or not.
@@ -97,6 +98,32 @@ pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_round_trips_rfc_4648_vectors() {
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_decode(enc).unwrap(), plain.as_bytes());
+            assert_eq!(base64url(plain.as_bytes()), enc.trim_end_matches('='));
+        }
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(base64_decode("-_8").unwrap(), [0xfb, 0xff]);
+    }
+
+    #[test]
+    fn s256_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
 
     #[test]
     fn running_checksum_matches_upload_checksum() {

@@ -233,9 +233,9 @@ impl State {
         let header = json!({"typ": "JWT", "kid": "postd-testkit", "alg": "RS256"});
         format!(
             "{}.{}.{}",
-            base64url(header.to_string().as_bytes()),
-            base64url(claims.to_string().as_bytes()),
-            base64url(b"postd-testkit-fake-signature")
+            crate::util::base64url(header.to_string().as_bytes()),
+            crate::util::base64url(claims.to_string().as_bytes()),
+            crate::util::base64url(b"postd-testkit-fake-signature")
         )
     }
 
@@ -288,10 +288,6 @@ impl State {
     }
 }
 
-fn base64url(bytes: &[u8]) -> String {
-    crate::util::base64url(bytes)
-}
-
 const ACCESS_TTL: i64 = 5_184_000;
 
 const REFRESH_TTL: i64 = 31_536_000;
@@ -311,17 +307,4 @@ pub(super) struct CodeRec {
     pub(super) scopes: Vec<String>,
     pub(super) issued_at: i64,
     pub(super) used: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64url_encodes_without_padding() {
-        assert_eq!(base64url(b"f"), "Zg");
-        assert_eq!(base64url(b"fo"), "Zm8");
-        assert_eq!(base64url(b"foo"), "Zm9v");
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
-    }
 }

@@ -10,11 +10,12 @@
 //! - <https://developers.tiktok.com/doc/oauth-error-handling> (the error body and categories)
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::errors::{Answer, Fail, Reply, oauth_err};
 use super::request::Ctx;
 use super::state::{State, TokenKind, TokenRec};
+
+pub use crate::util::s256;
 
 impl State {
     pub(super) fn oauth(&mut self, ctx: &mut Ctx<'_>) -> Answer {
@@ -231,27 +232,5 @@ impl State {
             },
         );
         token
-    }
-}
-
-/// `BASE64URL(SHA256(verifier))`, RFC 7636's S256 challenge.
-pub fn s256(verifier: &str) -> String {
-    base64url(&Sha256::digest(verifier.as_bytes()))
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    crate::util::base64url(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn s256_matches_rfc_7636_appendix_b() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
     }
 }

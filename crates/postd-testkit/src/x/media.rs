@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::errors::{Answer, Fail, Reply, fail, invalid};
-use super::request::{Ctx, b64_decode};
+use super::request::Ctx;
 use super::state::{MediaRec, State, TokenRec};
 use crate::util::{FNV_OFFSET, fnv1a};
 
@@ -123,7 +123,7 @@ impl State {
             let bytes = body
                 .get("media")
                 .and_then(Value::as_str)
-                .and_then(b64_decode);
+                .and_then(crate::util::base64_decode);
             (index, bytes)
         };
         let index_s = index.unwrap_or_default();

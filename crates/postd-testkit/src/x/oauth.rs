@@ -14,11 +14,12 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::errors::{Answer, Fail, Reply, oauth_err};
-use super::request::{Ctx, b64url};
+use super::request::Ctx;
 use super::state::{State, TokenKind, TokenRec};
+
+pub use crate::util::s256;
 
 impl State {
     /// Client authentication: HTTP Basic for a confidential client (`client_id` in the body
@@ -208,23 +209,5 @@ impl State {
             },
         );
         token
-    }
-}
-
-/// `BASE64URL(SHA256(verifier))`, RFC 7636's S256 code challenge.
-pub fn s256(verifier: &str) -> String {
-    b64url(&Sha256::digest(verifier.as_bytes()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn s256_matches_rfc_7636_appendix_b() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
     }
 }

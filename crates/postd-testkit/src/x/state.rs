@@ -87,7 +87,7 @@ impl State {
         let n = self.next();
         let a = fnv1a(FNV_OFFSET, format!("{tag}{n}a").as_bytes());
         let b = fnv1a(FNV_OFFSET, format!("{tag}{n}b").as_bytes());
-        super::request::b64url(format!("{a:016x}{b:016x}:{}:1:1:{tag}:1", self.now_ms()).as_bytes())
+        crate::util::base64url(format!("{a:016x}{b:016x}:{}:1:1:{tag}:1", self.now_ms()).as_bytes())
     }
 
     /// A fresh snowflake id: milliseconds since the epoch, then a sequence.

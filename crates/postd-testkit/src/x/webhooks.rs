@@ -6,35 +6,29 @@
 //! <https://docs.x.com/x-api/activity/introduction>). Posts by protected accounts are not
 //! delivered.
 
-use hmac::{Hmac, KeyInit, Mac};
+use postd_core::webhook::hmac_sha256_base64;
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use super::posts::{post_json, rfc3339};
 use super::records::XDelivery;
-use super::request::b64;
 use super::state::{PostRec, State};
-
-fn hmac_b64(key: &[u8], msg: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
-        .expect("HMAC-SHA256 accepts keys of any length");
-    mac.update(msg);
-    b64(&mac.finalize().into_bytes())
-}
 
 /// `sha256=` + base64(HMAC-SHA256(`consumer_secret`, `crc_token`)): the `response_token`
 /// a webhook must answer a CRC `GET ?crc_token=` with.
 pub fn crc_response_token(consumer_secret: &str, crc_token: &str) -> String {
     format!(
         "sha256={}",
-        hmac_b64(consumer_secret.as_bytes(), crc_token.as_bytes())
+        hmac_sha256_base64(consumer_secret.as_bytes(), crc_token.as_bytes())
     )
 }
 
 /// The `x-twitter-webhooks-signature` header value for a delivery `body`:
 /// `sha256=` + base64(HMAC-SHA256(`consumer_secret`, raw body)).
 pub fn webhook_signature(consumer_secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", hmac_b64(consumer_secret.as_bytes(), body))
+    format!(
+        "sha256={}",
+        hmac_sha256_base64(consumer_secret.as_bytes(), body)
+    )
 }
 
 impl State {
