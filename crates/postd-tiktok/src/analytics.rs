@@ -81,9 +81,9 @@ fn point(kind: MetricKind, raw: &str, value: Option<u64>) -> Option<MetricSeries
 }
 
 /// A call that needs `scope` refuses a token known to lack it, saying how
-/// to get it (an empty scope list is unknown, and the call is made).
+/// to get it.
 fn require_scope(tokens: &TokenSet, scope: &str, operation: &'static str) -> Result<()> {
-    if tokens.scopes.is_empty() || tokens.scopes.iter().any(|s| s == scope) {
+    if !crate::auth::lacks_scope(tokens, scope) {
         return Ok(());
     }
     Err(Error::new(

@@ -89,7 +89,7 @@ impl Api {
         token: &SecretString,
         body: &serde_json::Value,
     ) -> Result<T> {
-        self.take_slot(&ctx, token).await?;
+        self.take_slot(&ctx, &url, token).await?;
         let builder = self
             .request(Method::POST, url, token)
             .header("Content-Type", "application/json; charset=UTF-8")
@@ -105,16 +105,16 @@ impl Api {
         url: Url,
         token: &SecretString,
     ) -> Result<T> {
-        self.take_slot(&ctx, token).await?;
+        self.take_slot(&ctx, &url, token).await?;
         let response = self
             .send(ctx, self.request(Method::GET, url, token))
             .await?;
         response.json::<Data<T>>(&ctx).map(|d| d.data)
     }
 
-    /// Waits for, or refuses, a call over TikTok's per-minute limit of its endpoint.
-    async fn take_slot(&self, ctx: &RequestContext, token: &SecretString) -> Result<()> {
-        match Endpoint::of(ctx.operation) {
+    /// Waits for, or refuses, a call over TikTok's per-minute limit of the endpoint `url` names.
+    async fn take_slot(&self, ctx: &RequestContext, url: &Url, token: &SecretString) -> Result<()> {
+        match Endpoint::of(url.path()) {
             Some(endpoint) => self
                 .limiter
                 .acquire(endpoint, token)

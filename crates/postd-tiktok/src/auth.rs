@@ -109,6 +109,12 @@ pub(crate) async fn revoke(api: &Api, credentials: &Credentials) -> Result<()> {
     }
 }
 
+/// Whether `tokens` are known to lack `scope`: an empty scope list is
+/// unknown (the token exchange did not say), and the call is made.
+pub(crate) fn lacks_scope(tokens: &postd_core::TokenSet, scope: &str) -> bool {
+    !tokens.scopes.is_empty() && !tokens.scopes.iter().any(|s| s == scope)
+}
+
 #[derive(Deserialize)]
 pub(crate) struct UserData {
     pub(crate) user: User,

@@ -32,19 +32,17 @@ pub(crate) async fn check(api: &Api, credentials: &Credentials) -> Result<Health
         }
         Err(e) => return Err(e.or_operation("health_check")),
     }
-    if !tokens.scopes.is_empty() {
-        health.missing_scopes = POSTING_SCOPES
-            .iter()
-            .filter(|s| !tokens.scopes.iter().any(|g| g == *s))
-            .map(|s| (*s).to_owned())
-            .collect();
-        if !health.missing_scopes.is_empty() {
-            health.status = HealthStatus::Degraded;
-            health.notes.push(format!(
-                "the creator did not grant {}: posting that needs it fails until they authorize again",
-                health.missing_scopes.join(", ")
-            ));
-        }
+    health.missing_scopes = POSTING_SCOPES
+        .iter()
+        .filter(|s| crate::auth::lacks_scope(tokens, s))
+        .map(|s| (*s).to_owned())
+        .collect();
+    if !health.missing_scopes.is_empty() {
+        health.status = HealthStatus::Degraded;
+        health.notes.push(format!(
+            "the creator did not grant {}: posting that needs it fails until they authorize again",
+            health.missing_scopes.join(", ")
+        ));
     }
     if !api.cfg.direct_post_audited {
         health.notes.push(

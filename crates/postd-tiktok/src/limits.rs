@@ -35,7 +35,8 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// The longest wait taken inline before a call; a longer one is refused.
 pub(crate) const INLINE_WAIT: Duration = Duration::from_secs(2);
 
-/// Windows idle this long are forgotten, so memory follows the tokens in use.
+/// Every this many calls, windows with no call in the last minute are
+/// forgotten, so memory follows the tokens in use.
 const SWEEP_EVERY: usize = 256;
 
 /// An endpoint with a limit of its own.
@@ -60,19 +61,26 @@ pub(crate) enum Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint of an operation name, if it has a limit.
-    pub(crate) fn of(operation: &str) -> Option<Endpoint> {
-        Some(match operation {
-            "post.video_init_pull" | "post.video_init_file" => Endpoint::VideoInit,
-            "post.inbox_init_pull" | "post.inbox_init_file" => Endpoint::InboxInit,
-            "post.content_init" => Endpoint::ContentInit,
-            "post.status_fetch" => Endpoint::Status,
-            "post.creator_info" => Endpoint::CreatorInfo,
-            "user.info" => Endpoint::UserInfo,
-            "video.query" => Endpoint::VideoQuery,
-            "video.list" => Endpoint::VideoList,
-            _ => return None,
-        })
+    /// The endpoint a request goes to, by its URL path (what TikTok counts),
+    /// if it has a limit.
+    pub(crate) fn of(path: &str) -> Option<Endpoint> {
+        const PATHS: [(&str, Endpoint); 8] = [
+            ("/v2/post/publish/video/init/", Endpoint::VideoInit),
+            ("/v2/post/publish/inbox/video/init/", Endpoint::InboxInit),
+            ("/v2/post/publish/content/init/", Endpoint::ContentInit),
+            ("/v2/post/publish/status/fetch/", Endpoint::Status),
+            (
+                "/v2/post/publish/creator_info/query/",
+                Endpoint::CreatorInfo,
+            ),
+            ("/v2/user/info/", Endpoint::UserInfo),
+            ("/v2/video/query/", Endpoint::VideoQuery),
+            ("/v2/video/list/", Endpoint::VideoList),
+        ];
+        PATHS
+            .iter()
+            .find(|(p, _)| path.ends_with(p))
+            .map(|(_, e)| *e)
     }
 
     /// TikTok's documented calls per minute.
@@ -293,22 +301,25 @@ mod tests {
     }
 
     #[test]
-    fn every_limited_operation_has_its_endpoint() {
-        for (op, e) in [
-            ("post.video_init_pull", Endpoint::VideoInit),
-            ("post.video_init_file", Endpoint::VideoInit),
-            ("post.inbox_init_pull", Endpoint::InboxInit),
-            ("post.inbox_init_file", Endpoint::InboxInit),
-            ("post.content_init", Endpoint::ContentInit),
-            ("post.status_fetch", Endpoint::Status),
-            ("post.creator_info", Endpoint::CreatorInfo),
-            ("user.info", Endpoint::UserInfo),
-            ("video.query", Endpoint::VideoQuery),
-            ("video.list", Endpoint::VideoList),
+    fn every_limited_endpoint_is_found_by_its_path() {
+        for (path, e) in [
+            ("/v2/post/publish/video/init/", Endpoint::VideoInit),
+            ("/v2/post/publish/inbox/video/init/", Endpoint::InboxInit),
+            ("/v2/post/publish/content/init/", Endpoint::ContentInit),
+            ("/v2/post/publish/status/fetch/", Endpoint::Status),
+            (
+                "/v2/post/publish/creator_info/query/",
+                Endpoint::CreatorInfo,
+            ),
+            ("/v2/user/info/", Endpoint::UserInfo),
+            ("/v2/video/query/", Endpoint::VideoQuery),
+            ("/v2/video/list/", Endpoint::VideoList),
+            // A base URL with a path of its own (a sandbox, a proxy).
+            ("/tiktok/v2/video/list/", Endpoint::VideoList),
         ] {
-            assert_eq!(Endpoint::of(op), Some(e), "{op}");
+            assert_eq!(Endpoint::of(path), Some(e), "{path}");
         }
-        assert_eq!(Endpoint::of("upload.chunk"), None);
-        assert_eq!(Endpoint::of("oauth.token"), None);
+        assert_eq!(Endpoint::of("/video/"), None, "an upload URL");
+        assert_eq!(Endpoint::of("/v2/oauth/token/"), None);
     }
 }

@@ -11,7 +11,7 @@
 //!    (a draft in the creator's inbox) or `content/init/` (photos);
 //! 3. for `FILE_UPLOAD`, the chunks, in order, `PUT` to the `upload_url`
 //!    with `Content-Range` (no token goes there), each read from the file
-//!    as it is sent;
+//!    when its turn comes (whole up to 16 MiB, streamed in 4 MiB blocks above);
 //! 4. `Pending`: `publish_status` asks `status/fetch/` until the post is
 //!    complete, in the inbox, or failed.
 //!
@@ -397,7 +397,7 @@ pub(crate) async fn publish(
     } else {
         "video.publish"
     };
-    if !tokens.scopes.is_empty() && !tokens.scopes.iter().any(|s| s == needed) {
+    if crate::auth::lacks_scope(tokens, needed) {
         return Err(Error::new(
             ErrorKind::ReauthRequired,
             format!("the creator did not grant {needed}, which this post needs; they must authorize again with it"),
@@ -568,8 +568,9 @@ async fn publish_video(
     Ok(init.publish_id)
 }
 
-/// Sends every chunk in order, each streamed from the file as it goes
-/// (memory stays at one read buffer whatever the size).
+/// Sends every chunk in order, each read from the file when its turn
+/// comes (memory holds one chunk up to 16 MiB, or one 4 MiB block of a
+/// larger one, whatever the file's size).
 ///
 /// Until the final chunk is sent, a failure is safe to return: a task
 /// without all its bytes never publishes, so a new init starts clean. A
@@ -709,7 +710,7 @@ async fn short_again(api: &Api, token: &SecretString, publish_id: &str, n: u64) 
     matches!(uploaded_bytes(api, token, publish_id).await, Ok(Some(again)) if again == n)
 }
 
-/// `PUT`s chunk `i`, streamed from the file; answers the status.
+/// `PUT`s chunk `i`, read from the file; answers the status.
 async fn send_chunk(
     api: &Api,
     upload_url: &Url,
@@ -964,7 +965,7 @@ fn moderation_wait(interval: Duration, waited: chrono::TimeDelta) -> Duration {
 
 /// The post's `share_url` from the Display API, when the scope allows it.
 async fn share_url(api: &Api, tokens: &TokenSet, id: &str) -> Option<Url> {
-    if !tokens.scopes.is_empty() && !tokens.scopes.iter().any(|s| s == "video.list") {
+    if crate::auth::lacks_scope(tokens, "video.list") {
         return None;
     }
     let videos = crate::analytics::query(api, &tokens.access_token, &[id], "id,share_url")

@@ -42,6 +42,23 @@ fn video_post(r: &str, file: &TempFile, privacy: TikTokPrivacy) -> postd_core::P
         .with_tiktok(choices(privacy))
 }
 
+/// A connector planning chunks of 5 MiB above 6,000,000 bytes (several chunks for small files).
+fn chunked(e: &Env) -> TikTokConnector {
+    e.tt.config()
+        .clone()
+        .with_chunking(5 * 1024 * 1024, 6_000_000)
+        .unwrap()
+        .build(http())
+}
+
+fn puts(e: &Env) -> usize {
+    e.fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PUT"))
+        .count()
+}
+
 #[tokio::test]
 async fn a_small_video_goes_as_one_chunk_and_ends_with_its_public_id() {
     let e = env().await;
@@ -81,12 +98,7 @@ async fn a_small_video_goes_as_one_chunk_and_ends_with_its_public_id() {
 #[tokio::test]
 async fn a_chunked_video_sends_floor_planned_chunks_in_order() {
     let e = env_with(TikTokFakeConfig::default(), &[]).await;
-    let tt =
-        e.tt.config()
-            .clone()
-            .with_chunking(5 * 1024 * 1024, 6_000_000)
-            .unwrap()
-            .build(http());
+    let tt = chunked(&e);
     // floor(12,000,000 / 5,242,880) = 2 chunks; the last takes the remainder.
     let file = TempFile::new("chunked", 12_000_000);
     let outcome = tt
@@ -102,13 +114,7 @@ async fn a_chunked_video_sends_floor_planned_chunks_in_order() {
     assert_eq!(p.uploaded_chunks, 2);
     assert_eq!(p.uploaded_bytes, 12_000_000);
     assert_eq!(p.checksum, upload_checksum(&file.data));
-    let puts: Vec<String> = e
-        .fake
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PUT"))
-        .collect();
-    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert_eq!(puts(&e), 2, "{:?}", e.fake.requests());
     // SELF_ONLY never gets a public id: the publish id is the post's id.
     let published = settle(&tt, &e.creds, outcome).await.unwrap();
     assert_eq!(published.id, p.publish_id);
@@ -117,12 +123,7 @@ async fn a_chunked_video_sends_floor_planned_chunks_in_order() {
 #[tokio::test]
 async fn a_failed_chunk_is_sent_again_alone() {
     let e = env().await;
-    let tt =
-        e.tt.config()
-            .clone()
-            .with_chunking(5 * 1024 * 1024, 6_000_000)
-            .unwrap()
-            .build(http());
+    let tt = chunked(&e);
     let file = TempFile::new("retry-chunk", 16_000_000);
     // 3 chunks; the first answers 500 once.
     e.fake.server().faults().inject(
@@ -146,13 +147,7 @@ async fn a_failed_chunk_is_sent_again_alone() {
     assert_eq!(p.checksum, upload_checksum(&file.data));
     // The fault answered one PUT; the fake took three, in order: the failed chunk went again, alone.
     assert_eq!(e.fake.server().faults().injected(), 1);
-    let puts = e
-        .fake
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("PUT"))
-        .count();
-    assert_eq!(puts, 3);
+    assert_eq!(puts(&e), 3);
     // A chunk read whole is sent again by the HTTP layer itself; a 416 or a
     // lost final answer asks the status first (tests below).
     assert!(matches!(outcome, PublishOutcome::Pending(_)));
@@ -410,22 +405,6 @@ async fn a_token_without_the_posting_scope_needs_reauthorization_before_any_call
     assert_eq!(err.kind(), ErrorKind::ReauthRequired);
     assert!(err.to_string().contains("video.publish"));
     assert_eq!(e.fake.requests().len(), before);
-}
-
-fn chunked(e: &Env) -> TikTokConnector {
-    e.tt.config()
-        .clone()
-        .with_chunking(5 * 1024 * 1024, 6_000_000)
-        .unwrap()
-        .build(http())
-}
-
-fn puts(e: &Env) -> usize {
-    e.fake
-        .requests()
-        .iter()
-        .filter(|r| r.starts_with("PUT"))
-        .count()
 }
 
 /// TikTok took the final chunk and the answer was lost: the video may be
