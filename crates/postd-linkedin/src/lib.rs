@@ -8,7 +8,7 @@
 //! | auth | authorization URL (`state`, space-separated scopes), code exchange, refresh for apps with refresh tokens (365 days, not extended by a refresh), `/v2/userinfo` for the person URN, administered organizations as targets |
 //! | every REST call | `LinkedIn-Version` (configurable; 426 names the inactive version) and `X-Restli-Protocol-Version: 2.0.0` |
 //! | posts | text, article, one image, 2-20 images, one video; commentary escaped in little text, 3,000 characters checked first; URN from `x-restli-id` |
-//! | media | Images API and Videos API (ranged parts with ETags, finalize, poll until `AVAILABLE`), streamed one part at a time; owner equals author |
+//! | media | Images API and Videos API (ranged parts with ETags, finalize, poll until `AVAILABLE`), each part read whole from the file, 4 parts in flight by default; owner equals author |
 //! | analytics | organization share statistics, member post analytics, social metadata; 1-3 hours late |
 //! | webhooks | `challengeCode` validation, `X-LI-Signature` over the raw body (documented variants), `notificationId` for deduplication |
 //! | health | token introspection and scopes |

@@ -192,15 +192,13 @@ pub(crate) fn validate(caps: &Capabilities, target: &Target, post: &Post) -> Res
         // mention (which expands to its URN) an escape at most doubles a
         // character, so a text of up to half the limit needs no escaping here.
         let surely_fits = !text.contains('@') && text.len() <= COMMENTARY_MAX / 2;
-        let n = if surely_fits {
-            0
-        } else {
-            escape_commentary(text).chars().count()
-        };
-        if n > COMMENTARY_MAX {
-            return Err(invalid(&format!(
-                "commentary is {n} characters once escaped; LinkedIn allows {COMMENTARY_MAX} and silently cuts off the rest"
-            )));
+        if !surely_fits {
+            let n = escape_commentary(text).chars().count();
+            if n > COMMENTARY_MAX {
+                return Err(invalid(&format!(
+                    "commentary is {n} characters once escaped; LinkedIn allows {COMMENTARY_MAX} and silently cuts off the rest"
+                )));
+            }
         }
     }
     // LinkedIn does not fetch link previews: an article card needs its title.

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | auth | Facebook Login dialog (`state`, comma-separated scopes), code exchange, `fb_exchange_token` to a ~60-day token, page tokens from `/me/accounts`, the Instagram account behind each page |
 //! | tokens | always in the `Authorization` header, with `appsecret_proof` |
-//! | Facebook | text, link, photo, multi-photo, video (resumable upload streamed from disk), native scheduling 10 min to 30 days ahead |
+//! | Facebook | text, link, photo, multi-photo, video (resumable upload from disk, one 8 MiB part in memory at a time), native scheduling 10 min to 30 days ahead |
 //! | Instagram | image, carousel (2-10), reel, story; container -> status polling -> `media_publish`, quota read first, one container one post |
 //! | analytics | current page, post, media and account insights; empty stays empty |
 //! | webhooks | `hub.challenge` verification, `X-Hub-Signature-256` over the raw body, batched page and Instagram changes |

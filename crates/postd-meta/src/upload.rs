@@ -12,9 +12,10 @@
 //! bytes; a failed transfer starts again (Instagram documents no way to ask
 //! how much arrived).
 //!
-//! Bodies are streamed from the file in 256 KiB reads, so memory stays
-//! bounded whatever the file size. Each request's timeout grows with the
-//! bytes it carries (60 s plus 2 s per MiB).
+//! A Facebook part (8 MiB) is read whole from the file, so a failed transfer
+//! can be sent again; an Instagram upload streams the file in 4 MiB blocks.
+//! Either way memory stays bounded whatever the file size. Each request's
+//! timeout grows with the bytes it carries (60 s plus 2 s per MiB).
 
 use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::reqwest::header::CONTENT_LENGTH;
@@ -27,9 +28,10 @@ use url::Url;
 use crate::graph::{Auth, Graph};
 use crate::models::{Id, UploadOffset};
 
-/// Read size when streaming a file into a request body (one block in memory
-/// at a time; 256 KiB reads made a 1 GiB Facebook upload run at 0.64 of
-/// curl's speed, `upload_throughput`).
+/// Read size when a file is streamed into a request body (Instagram uploads,
+/// photo multipart bodies): one block in memory at a time. 256 KiB reads
+/// made a streamed 1 GiB upload run at about 0.64 of curl's speed
+/// (`upload_throughput`, when Facebook parts were still streamed).
 pub(crate) const STREAM_CHUNK: usize = 4 * 1024 * 1024;
 /// Bytes per Facebook upload request.
 pub(crate) const UPLOAD_CHUNK: u64 = 8 * 1024 * 1024;

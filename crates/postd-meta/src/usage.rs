@@ -15,13 +15,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use postd_core::QuotaUsage;
 use postd_core::reqwest::header::{HeaderMap, HeaderName};
+use serde::Deserialize;
 
 // Parsed once: looking a header up by a `&str` parses and hashes the name
 // on every answer (about a thousand instructions per answer for these three).
 static APP_USAGE: HeaderName = HeaderName::from_static("x-app-usage");
 static PAGE_USAGE: HeaderName = HeaderName::from_static("x-page-usage");
 static BUSINESS_USAGE: HeaderName = HeaderName::from_static("x-business-use-case-usage");
-use serde::Deserialize;
 
 /// The longest wait POSTD believes from a usage header: a day.
 const MAX_WAIT_MINUTES: u64 = 24 * 60;
@@ -180,7 +180,6 @@ impl UsageTracker {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// How long `object_id` stays throttled, if Meta said so.
     /// [`observe`](Self::observe) at the current time, when the answer
     /// carries a usage header at all (most do not, and the clock costs).
     pub(crate) fn observe_now(&self, headers: &HeaderMap) {
@@ -193,18 +192,20 @@ impl UsageTracker {
         }
     }
 
-    /// [`throttled_for`](Self::throttled_for) now; the clock is read only
-    /// for an object Meta throttled.
+    /// How long `object_id` stays throttled, if Meta said so; the clock is
+    /// read only for an object Meta throttled.
     pub(crate) fn throttled_now(&self, object_id: &str) -> Option<Duration> {
-        let until = *self.0.lock().ok()?.throttled_until.get(object_id)?;
-        (until - Utc::now()).to_std().ok().filter(|d| !d.is_zero())
+        self.throttled_at(object_id, Utc::now)
     }
 
-    #[cfg(test)]
-    pub(crate) fn throttled_for(&self, object_id: &str, now: DateTime<Utc>) -> Option<Duration> {
-        let snap = self.0.lock().ok()?;
-        let until = *snap.throttled_until.get(object_id)?;
-        (until - now).to_std().ok().filter(|d| !d.is_zero())
+    /// [`throttled_now`](Self::throttled_now) with the clock given.
+    fn throttled_at(
+        &self,
+        object_id: &str,
+        now: impl FnOnce() -> DateTime<Utc>,
+    ) -> Option<Duration> {
+        let until = *self.0.lock().ok()?.throttled_until.get(object_id)?;
+        (until - now()).to_std().ok().filter(|d| !d.is_zero())
     }
 }
 
@@ -234,8 +235,11 @@ mod tests {
         assert_eq!(s.app.unwrap().max_percent(), 31.0);
         assert_eq!(s.page, None);
         assert_eq!(s.business["111"][0].estimated_time_to_regain_access, 12);
-        assert_eq!(t.throttled_for("111", now), Some(Duration::from_secs(720)));
-        assert_eq!(t.throttled_for("222", now), None);
+        assert_eq!(
+            t.throttled_at("111", || now),
+            Some(Duration::from_secs(720))
+        );
+        assert_eq!(t.throttled_at("222", || now), None);
         let q = s.quotas(now);
         assert!(
             q.iter()
@@ -250,7 +254,7 @@ mod tests {
         );
         t.observe(&h3, now);
         assert_eq!(
-            t.throttled_for("333", now),
+            t.throttled_at("333", || now),
             Some(Duration::from_secs(24 * 3600))
         );
         assert_eq!(
@@ -265,6 +269,6 @@ mod tests {
             HeaderValue::from_static(r#"{"111":[{"type":"pages","call_count":40}]}"#),
         );
         t.observe(&h2, now);
-        assert_eq!(t.throttled_for("111", now), None);
+        assert_eq!(t.throttled_at("111", || now), None);
     }
 }

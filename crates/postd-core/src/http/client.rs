@@ -226,9 +226,9 @@ const TRACKED_HOSTS: usize = 256;
 /// looks it up, so nothing is allocated for it; two hosts whose hashes
 /// collided would only share one limit).
 ///
-/// The hash is FNV-1a from a random per-process seed (a few instructions per
-/// byte; SipHash, hashed twice, cost about 700 per request), and the map
-/// uses it as it is.
+/// The hash is FNV-1a from a random seed drawn per client (a few
+/// instructions per byte; SipHash, hashed twice, cost about 700 per
+/// request), and the map uses it as it is.
 struct HostSlots {
     per_host: usize,
     seed: u64,
@@ -263,7 +263,7 @@ impl HostSlots {
         }
     }
 
-    /// FNV-1a of `scheme`, `host` and `port` from the process's seed.
+    /// FNV-1a of `scheme`, `host` and `port` from this client's seed.
     fn key(&self, url: &Url) -> u64 {
         let mut h = self.seed ^ 0xcbf2_9ce4_8422_2325;
         let port = url
