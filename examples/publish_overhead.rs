@@ -380,55 +380,41 @@ async fn publish(s: &Sides, scenario: Scenario, is_postd: bool) {
                 .unwrap();
             assert!(resp.status().is_success());
             let _ = resp.bytes().await.unwrap();
-            let resp = s
-                .plain
-                .post(format!("{}/rest/posts", s.server))
-                .bearer_auth(LI_TOKEN)
-                .header("LinkedIn-Version", DEFAULT_LINKEDIN_VERSION)
-                .header("X-Restli-Protocol-Version", "2.0.0")
-                .json(&json!({
-                    "author": PERSON,
-                    "commentary": escape_commentary(LI_TEXT),
-                    "visibility": "PUBLIC",
-                    "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
-                    "content": {"media": {"id": image}},
-                    "lifecycleState": "PUBLISHED",
-                    "isReshareDisabledByAuthor": false,
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 201);
-            let urn = resp.headers()["x-restli-id"].to_str().unwrap().to_owned();
-            let _ = resp.bytes().await.unwrap();
-            std::hint::black_box(urn);
+            plain_linkedin_post(s, Some(&image)).await;
         }
-        (Scenario::LinkedInText, false) => {
-            let resp = s
-                .plain
-                .post(format!("{}/rest/posts", s.server))
-                .bearer_auth(LI_TOKEN)
-                .header("LinkedIn-Version", DEFAULT_LINKEDIN_VERSION)
-                .header("X-Restli-Protocol-Version", "2.0.0")
-                // Built per post, as a caller would: the text changes every time.
-                .json(&json!({
-                    "author": PERSON,
-                    "commentary": escape_commentary(LI_TEXT),
-                    "visibility": "PUBLIC",
-                    "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
-                    "lifecycleState": "PUBLISHED",
-                    "isReshareDisabledByAuthor": false,
-                }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 201);
-            let urn = resp.headers()["x-restli-id"].to_str().unwrap().to_owned();
-            // The body is empty; read it so the connection goes back to the pool.
-            let _ = resp.bytes().await.unwrap();
-            std::hint::black_box(urn);
-        }
+        (Scenario::LinkedInText, false) => plain_linkedin_post(s, None).await,
     }
+}
+
+/// `POST /rest/posts` as a caller writes it, with an image's URN or none.
+async fn plain_linkedin_post(s: &Sides, image: Option<&str>) {
+    // Built per post, as a caller would: the text changes every time.
+    let mut body = json!({
+        "author": PERSON,
+        "commentary": escape_commentary(LI_TEXT),
+        "visibility": "PUBLIC",
+        "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+        "lifecycleState": "PUBLISHED",
+        "isReshareDisabledByAuthor": false,
+    });
+    if let Some(urn) = image {
+        body["content"] = json!({"media": {"id": urn}});
+    }
+    let resp = s
+        .plain
+        .post(format!("{}/rest/posts", s.server))
+        .bearer_auth(LI_TOKEN)
+        .header("LinkedIn-Version", DEFAULT_LINKEDIN_VERSION)
+        .header("X-Restli-Protocol-Version", "2.0.0")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let urn = resp.headers()["x-restli-id"].to_str().unwrap().to_owned();
+    // The body is empty; read it so the connection goes back to the pool.
+    let _ = resp.bytes().await.unwrap();
+    std::hint::black_box(urn);
 }
 
 async fn postd_publish(s: &Sides) {

@@ -217,11 +217,7 @@ fn curl_facebook_parts(base: &str, dir: &Path, size: u64) -> f64 {
         .arg(&session)
         .args(["-o", "/dev/null"]);
     }
-    let started = Instant::now();
-    let status = cmd.status().unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    assert!(status.success(), "curl facebook parts: {status}");
-    secs
+    time_curl(cmd, "curl facebook parts")
 }
 
 /// The sink process, stopped when the run ends or panics.
@@ -289,7 +285,7 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
             let secs = match m {
                 0 | 2 => {
                     let p = if m == 0 { 1 } else { parallel };
-                    let (secs, peak) = postd_upload(&base, &file, p);
+                    let (secs, peak) = postd_child(&base, &file, "--postd", &[&p.to_string()]);
                     rss[m / 2] = rss[m / 2].max(peak);
                     secs
                 }
@@ -297,13 +293,13 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
                 4 => curl_whole(&base, &file),
                 5 => raw_whole(&base, &file),
                 6 => {
-                    let (secs, peak) = postd_child(&base, &file, "--postd-tiktok");
+                    let (secs, peak) = postd_child(&base, &file, "--postd-tiktok", &[]);
                     rss[2] = rss[2].max(peak);
                     secs
                 }
                 7 => curl_tiktok_chunks(&base, &dir, size),
                 8 => {
-                    let (secs, peak) = postd_child(&base, &file, "--postd-facebook");
+                    let (secs, peak) = postd_child(&base, &file, "--postd-facebook", &[]);
                     rss[3] = rss[3].max(peak);
                     secs
                 }
@@ -467,10 +463,12 @@ fn tiktok_plan(size: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// Runs one POSTD side (`--postd-tiktok`, `--postd-facebook`) in its own process.
-fn postd_child(base: &str, file: &Path, side: &str) -> (f64, u64) {
+/// Runs one POSTD side (`--postd`, `--postd-tiktok`, `--postd-facebook`)
+/// in its own process; its seconds and peak RSS.
+fn postd_child(base: &str, file: &Path, side: &str, extra: &[&str]) -> (f64, u64) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([side, base, file.to_str().unwrap()])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -510,33 +508,7 @@ fn curl_tiktok_chunks(base: &str, dir: &Path, size: u64) -> f64 {
         ))
         .args(["-o", "/dev/null"]);
     }
-    let started = Instant::now();
-    let status = cmd.status().unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    assert!(status.success(), "curl tiktok chunks: {status}");
-    secs
-}
-
-fn postd_upload(base: &str, file: &Path, parallel: u64) -> (f64, u64) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--postd",
-            base,
-            file.to_str().unwrap(),
-            &parallel.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (
-        v["secs"].as_f64().unwrap(),
-        v["peak_rss_kib"].as_u64().unwrap(),
-    )
+    time_curl(cmd, "curl tiktok chunks")
 }
 
 fn curl_parts(base: &str, dir: &Path, parts: u64, parallel: u64) -> f64 {
@@ -561,32 +533,33 @@ fn curl_parts(base: &str, dir: &Path, parts: u64, parallel: u64) -> f64 {
             .arg(format!("{base}/part/{i}"))
             .args(["-o", "/dev/null"]);
     }
-    let started = Instant::now();
-    let status = cmd.status().unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    assert!(status.success(), "curl parts: {status}");
-    secs
+    time_curl(cmd, "curl parts")
 }
 
 fn curl_whole(base: &str, file: &Path) -> f64 {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args([
+        "-s",
+        "-S",
+        "--fail",
+        "-H",
+        "Expect:",
+        "-o",
+        "/dev/null",
+        "-T",
+    ])
+    .arg(file)
+    .arg(format!("{base}/whole"));
+    time_curl(cmd, "curl whole")
+}
+
+/// Runs a curl command to its end; the seconds it took (its start included,
+/// as a POSTD side's is not: curl starts in about a millisecond).
+fn time_curl(mut cmd: std::process::Command, what: &str) -> f64 {
     let started = Instant::now();
-    let status = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-S",
-            "--fail",
-            "-H",
-            "Expect:",
-            "-o",
-            "/dev/null",
-            "-T",
-        ])
-        .arg(file)
-        .arg(format!("{base}/whole"))
-        .status()
-        .unwrap();
+    let status = cmd.status().unwrap();
     let secs = started.elapsed().as_secs_f64();
-    assert!(status.success(), "curl whole: {status}");
+    assert!(status.success(), "{what}: {status}");
     secs
 }
 
