@@ -1632,6 +1632,73 @@ pub struct TwitterOptions {
     /// Quote this post id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote_post_id: Option<String>,
+    /// A poll (not with media or a quote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<TwitterPoll>,
+    /// Who may reply; `None` is everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_settings: Option<TwitterReplySettings>,
+    /// Discloses that the media was made with AI (X's `made_with_ai`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub made_with_ai: bool,
+    /// Discloses a paid partnership (X's `paid_partnership`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paid_partnership: bool,
+}
+
+/// A poll on an X post: 2 to 4 options of at most 25 characters, open 5 to
+/// 10,080 minutes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TwitterPoll {
+    /// The options, in order.
+    pub options: Vec<String>,
+    /// How long the poll is open, in minutes.
+    pub duration_minutes: u32,
+}
+
+impl TwitterPoll {
+    /// A poll with `options`, open `duration_minutes`.
+    pub fn new<I, S>(options: I, duration_minutes: u32) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        TwitterPoll {
+            options: options.into_iter().map(Into::into).collect(),
+            duration_minutes,
+        }
+    }
+}
+
+/// Who may reply to an X post, besides the people it mentions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TwitterReplySettings {
+    /// People the author follows.
+    #[serde(rename = "following")]
+    Following,
+    /// Only people mentioned.
+    #[serde(rename = "mentionedUsers")]
+    MentionedUsers,
+    /// The author's subscribers.
+    #[serde(rename = "subscribers")]
+    Subscribers,
+    /// Verified accounts.
+    #[serde(rename = "verified")]
+    Verified,
+}
+
+impl TwitterReplySettings {
+    /// The value X's API takes.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TwitterReplySettings::Following => "following",
+            TwitterReplySettings::MentionedUsers => "mentionedUsers",
+            TwitterReplySettings::Subscribers => "subscribers",
+            TwitterReplySettings::Verified => "verified",
+        }
+    }
 }
 
 impl TwitterOptions {
@@ -1649,6 +1716,30 @@ impl TwitterOptions {
     /// Sets the post id this one quotes.
     pub fn with_quote_post_id(mut self, quote_post_id: impl Into<String>) -> Self {
         self.quote_post_id = Some(quote_post_id.into());
+        self
+    }
+
+    /// Adds a poll.
+    pub fn with_poll(mut self, poll: TwitterPoll) -> Self {
+        self.poll = Some(poll);
+        self
+    }
+
+    /// Sets who may reply.
+    pub fn with_reply_settings(mut self, settings: TwitterReplySettings) -> Self {
+        self.reply_settings = Some(settings);
+        self
+    }
+
+    /// Discloses AI-made media.
+    pub fn with_made_with_ai(mut self, made_with_ai: bool) -> Self {
+        self.made_with_ai = made_with_ai;
+        self
+    }
+
+    /// Discloses a paid partnership.
+    pub fn with_paid_partnership(mut self, paid: bool) -> Self {
+        self.paid_partnership = paid;
         self
     }
 }

@@ -57,6 +57,7 @@ pub use content::{
     GbpTopic, InstagramKind, InstagramOptions, LinkedInArticle, LinkedInOptions,
     LinkedInVisibility, MailchimpOptions, Media, MediaKind, MediaReadError, MediaSource, Post,
     PostOptions, TikTokCommercialContent, TikTokMode, TikTokOptions, TikTokPrivacy, TwitterOptions,
+    TwitterPoll, TwitterReplySettings,
 };
 pub use credentials::{Credentials, TokenSet};
 pub use error::{Error, ErrorKind, Result, Retry};

@@ -77,6 +77,11 @@ pub struct RefreshPlan {
     pub reauth_deadline: Option<DateTime<Utc>>,
     /// Warnings before the deadline, earliest first.
     pub warnings: Vec<ReauthWarning>,
+    /// Refresh only when the credentials are about to be used, never from a
+    /// background sweep: each refresh of a platform whose refresh tokens are
+    /// single use (X) is a chance to lose the whole authorization to a lost
+    /// answer, so an account nobody uses is not kept alive.
+    pub on_use_only: bool,
 }
 
 impl RefreshPlan {
@@ -162,7 +167,14 @@ impl RefreshPlan {
             refresh_at,
             reauth_deadline,
             warnings,
+            on_use_only: false,
         }
+    }
+
+    /// Marks the plan as refreshed only on use (see [`on_use_only`](Self::on_use_only)).
+    pub fn refreshed_on_use_only(mut self) -> Self {
+        self.on_use_only = true;
+        self
     }
 
     /// True when a refresh is due at `now`.

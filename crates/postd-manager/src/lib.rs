@@ -8,7 +8,7 @@
 //!
 //! - A platform whose feature is off is a [`ErrorKind::Config`] error that names the feature.
 //! - A platform whose required variables are missing is a [`ErrorKind::Config`] error that names the variable.
-//! - A scaffold platform (GBP, Mailchimp, X today) is refused with
+//! - A scaffold platform (GBP and Mailchimp today) is refused with
 //!   [`ErrorKind::NotImplemented`] and a message pointing to its spec.
 //! - Every connector handed out is wrapped in
 //!   [`Instrumented`](postd_core::telemetry::Instrumented): one span per call,
@@ -179,6 +179,7 @@ pub const SANDBOX_DEFAULTS: &[(&str, &str)] = &[
     ("MAILCHIMP_API_KEY", "sandbox00000000000000000000000000-us1"),
     ("X_CLIENT_ID", "sandbox-x-client"),
     ("X_CLIENT_SECRET", "sandbox-x-secret"),
+    ("X_CONSUMER_SECRET", "sandbox-x-consumer-secret"),
 ];
 
 /// Every connector the manager hands out records the same spans and metrics
@@ -242,9 +243,10 @@ fn build_entry(platform: Platform, vars: &Vars, http: &HttpClient) -> Option<Ent
             postd_mailchimp::MailchimpConnector::new(),
         ))),
         #[cfg(feature = "twitter")]
-        Platform::Twitter => Some(classify(instrumented(
-            postd_twitter::TwitterConnector::new(),
-        ))),
+        Platform::Twitter => Some(match postd_twitter::XConfig::from_vars(vars) {
+            Ok(cfg) => classify(instrumented(cfg.build(http.clone()))),
+            Err(e) => Entry::NotConfigured(e.message().to_owned()),
+        }),
         _ => None,
     }
 }

@@ -24,12 +24,6 @@ fn scaffolds_are_refused_with_the_seed_message() {
             "Mailchimp connector is not yet implemented. This is a scaffold placeholder. \
              See crates/postd-mailchimp and CONNECTOR_SPECS_MAILCHIMP.md for implementation requirements.",
         ),
-        #[cfg(feature = "twitter")]
-        (
-            Platform::Twitter,
-            "X (Twitter) connector is not yet implemented. This is a scaffold placeholder. \
-             See crates/postd-twitter and CONNECTOR_SPECS_X.md for implementation requirements.",
-        ),
     ];
     for (platform, message) in expected {
         assert_eq!(m.status(platform), ConnectorStatus::Scaffold);
@@ -60,6 +54,21 @@ fn tiktok_is_ready_once_configured_and_names_its_missing_variables() {
     let err = m.connector(Platform::TikTok).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("TIKTOK_CLIENT_SECRET"), "{err}");
+}
+
+#[cfg(feature = "twitter")]
+#[test]
+fn x_is_ready_once_configured_and_names_its_missing_variable() {
+    let m = ConnectorManager::builder()
+        .sandbox_defaults()
+        .build()
+        .unwrap();
+    assert_eq!(m.status(Platform::Twitter), ConnectorStatus::Ready);
+    assert!(m.capabilities(Platform::Twitter).unwrap().implemented);
+    let m = ConnectorManager::builder().build().unwrap();
+    let err = m.connector(Platform::Twitter).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("X_CLIENT_ID"), "{err}");
 }
 
 #[test]

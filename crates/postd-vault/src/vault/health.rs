@@ -125,6 +125,8 @@ impl TokenVault {
     /// Refreshes every account whose plan says a refresh is due (through
     /// [`fresh_credentials`](Self::fresh_credentials), so single-flight and
     /// the lifecycle rules apply); accounts that are not due cost a read.
+    /// Accounts whose plan says [`on_use_only`](postd_core::RefreshPlan::on_use_only)
+    /// are skipped: they refresh when they are next used.
     /// Returns the accounts it touched with what happened.
     pub async fn refresh_due(
         &self,
@@ -141,6 +143,15 @@ impl TokenVault {
             let Some(connector) = connectors(r.platform, &r.app) else {
                 continue;
             };
+            // Platforms with single-use refresh tokens refresh on use, not here.
+            let on_use_only = self.open_credentials(&r).is_ok_and(|c| {
+                connector
+                    .refresh_plan(&c, Utc::now())
+                    .is_ok_and(|p| p.on_use_only)
+            });
+            if on_use_only {
+                continue;
+            }
             let result = self
                 .fresh_credentials(&r.tenant, &r.account, connector)
                 .await
