@@ -52,8 +52,10 @@ pub(crate) async fn post_metrics(
     post_id: &str,
 ) -> Result<Metrics> {
     if post_id.is_empty() || post_id.len() > 19 || !post_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid_content(format!("{post_id:?} is not an X post id"))
-            .with_platform(Platform::Twitter));
+        return Err(
+            Error::invalid_content(format!("{post_id:?} is not an X post id"))
+                .with_platform(Platform::Twitter),
+        );
     }
     let caller = Caller::user(&target.id);
     let url = api.url(
@@ -64,7 +66,12 @@ pub(crate) async fn post_metrics(
     let lookup: Lookup = match api.get(ctx, &caller, url, &tokens.access_token).await {
         Ok(l) => l,
         // A tier or a token that may not read private metrics: the public ones still come.
-        Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::InvalidContent) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::PermissionDenied | ErrorKind::InvalidContent
+            ) =>
+        {
             let url = api.url(
                 &format!("tweets/{post_id}"),
                 &[("tweet.fields", "public_metrics")],

@@ -87,7 +87,8 @@ impl Api {
         if is_create {
             self.ledger.count_create(caller, Utc::now());
         }
-        let parse = |status, headers: &_, body: &[u8]| parse_error(status, headers, body, Utc::now());
+        let parse =
+            |status, headers: &_, body: &[u8]| parse_error(status, headers, body, Utc::now());
         let result = self.http.execute(ctx, request, &parse).await;
         match &result {
             Ok(response) => self

@@ -122,7 +122,9 @@ pub(crate) async fn revoke(api: &Api, credentials: &Credentials) -> Result<()> {
 
 async fn revoke_one(api: &Api, token: &SecretString, hint: &str) -> Result<()> {
     let mut form = vec![("token", token.expose_secret()), ("token_type_hint", hint)];
-    let mut builder = api.http.request(Method::POST, api.url("oauth2/revoke", &[]));
+    let mut builder = api
+        .http
+        .request(Method::POST, api.url("oauth2/revoke", &[]));
     match &api.cfg.client_secret {
         Some(secret) => {
             builder = builder.basic_auth(&api.cfg.client_id, Some(secret.expose_secret()));
@@ -133,8 +135,9 @@ async fn revoke_one(api: &Api, token: &SecretString, hint: &str) -> Result<()> {
         Error::config("could not build the X revoke request").with_source(e.without_url())
     })?;
     let ctx = RequestContext::idempotent(Platform::Twitter, "oauth.revoke");
-    let parse =
-        |status, headers: &_, body: &[u8]| parse_oauth_error(Platform::Twitter, status, headers, body);
+    let parse = |status, headers: &_, body: &[u8]| {
+        parse_oauth_error(Platform::Twitter, status, headers, body)
+    };
     api.http
         .execute(ctx, request, &parse)
         .await
@@ -167,8 +170,10 @@ pub(crate) async fn me(api: &Api, token: &SecretString, fields: &str) -> Result<
     let ctx = RequestContext::idempotent(Platform::Twitter, "users.me");
     let me: Data<Me> = api.get(ctx, &Caller::token(token), url, token).await?;
     if me.data.id.is_empty() || !me.data.id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::unexpected("X's users/me answer has no usable user id")
-            .with_platform(Platform::Twitter));
+        return Err(
+            Error::unexpected("X's users/me answer has no usable user id")
+                .with_platform(Platform::Twitter),
+        );
     }
     Ok(me.data)
 }

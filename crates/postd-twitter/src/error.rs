@@ -115,7 +115,9 @@ pub(crate) fn parse_error(
                     after: Some(rate_wait(headers, now).unwrap_or(BILLING_WAIT)),
                 },
                 USAGE_CAPPED.to_owned(),
-                Some("the X app reached a usage cap of its plan; raise the cap or wait for the period to end"),
+                Some(
+                    "the X app reached a usage cap of its plan; raise the cap or wait for the period to end",
+                ),
             )
         } else if code == 402 || problem_name == "credits" {
             return credits(text).with_status(code);
@@ -327,12 +329,18 @@ mod tests {
         h.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
         h.insert("x-rate-limit-reset", at(120));
         assert_eq!(rate_wait(&h, now), Some(Duration::from_secs(121)));
-        h.insert("x-user-limit-24hour-remaining", HeaderValue::from_static("0"));
+        h.insert(
+            "x-user-limit-24hour-remaining",
+            HeaderValue::from_static("0"),
+        );
         h.insert("x-user-limit-24hour-reset", at(7200));
         assert_eq!(rate_wait(&h, now), Some(Duration::from_secs(7201)));
         // An absurd reset is held to a day; a reset in the past waits a second.
         let mut h = HeaderMap::new();
-        h.insert("x-rate-limit-reset", HeaderValue::from_static("99999999999999"));
+        h.insert(
+            "x-rate-limit-reset",
+            HeaderValue::from_static("99999999999999"),
+        );
         assert_eq!(rate_wait(&h, now), Some(Duration::from_secs(86_401)));
         h.insert("x-rate-limit-reset", HeaderValue::from_static("1"));
         assert_eq!(rate_wait(&h, now), Some(Duration::from_secs(1)));

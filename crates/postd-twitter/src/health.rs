@@ -38,10 +38,7 @@ pub(crate) async fn check(api: &Api, credentials: &Credentials) -> Result<Health
             {
                 health.notes.push(format!("{followers} followers"));
             }
-            if let Some(wait) = api
-                .ledger
-                .blocked_for(CREATE, &Caller::user(&user.id), now)
-            {
+            if let Some(wait) = api.ledger.blocked_for(CREATE, &Caller::user(&user.id), now) {
                 health.status = HealthStatus::Degraded;
                 health
                     .quotas

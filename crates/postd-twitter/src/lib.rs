@@ -355,12 +355,19 @@ mod tests {
     fn media_by_url_and_gif_with_images_are_refused() {
         let x = x();
         let url = url::Url::parse("https://cdn.example/a.jpg").unwrap();
-        let p = Post::new(ClientRef::new("c").unwrap()).with_media(Media::url(MediaKind::Image, url));
-        assert_eq!(x.validate(&target(), &p).unwrap_err().kind(), ErrorKind::InvalidContent);
+        let p =
+            Post::new(ClientRef::new("c").unwrap()).with_media(Media::url(MediaKind::Image, url));
+        assert_eq!(
+            x.validate(&target(), &p).unwrap_err().kind(),
+            ErrorKind::InvalidContent
+        );
         let p = Post::new(ClientRef::new("d").unwrap())
             .with_media(Media::file(MediaKind::Gif, "a.gif"))
             .with_media(Media::file(MediaKind::Image, "b.jpg"));
-        assert_eq!(x.validate(&target(), &p).unwrap_err().kind(), ErrorKind::InvalidContent);
+        assert_eq!(
+            x.validate(&target(), &p).unwrap_err().kind(),
+            ErrorKind::InvalidContent
+        );
     }
 
     #[test]
@@ -378,6 +385,9 @@ mod tests {
             plan.refresh_at,
             Some(now + chrono::Duration::hours(2) - REFRESH_AHEAD)
         );
-        assert_eq!(plan.reauth_deadline, None, "X documents no refresh-token expiry");
+        assert_eq!(
+            plan.reauth_deadline, None,
+            "X documents no refresh-token expiry"
+        );
     }
 }

@@ -283,15 +283,25 @@ mod tests {
             HeaderValue::from_str(&(now.timestamp() + 60).to_string()).unwrap(),
         );
         ledger.observe("GET /2/users/me", &me, &h, now);
-        let e = ledger.check("GET /2/users/me", &me, false, now).unwrap_err();
+        let e = ledger
+            .check("GET /2/users/me", &me, false, now)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert!(ledger.check(CREATE, &me, false, now).is_ok());
         assert!(
             ledger
-                .check("GET /2/users/me", &me, false, now + chrono::Duration::seconds(61))
+                .check(
+                    "GET /2/users/me",
+                    &me,
+                    false,
+                    now + chrono::Duration::seconds(61)
+                )
                 .is_ok()
         );
-        h.insert("x-rate-limit-reset", HeaderValue::from_static("9999999999999"));
+        h.insert(
+            "x-rate-limit-reset",
+            HeaderValue::from_static("9999999999999"),
+        );
         ledger.observe("GET /2/users/me", &me, &h, now);
         let wait = ledger.blocked_for("GET /2/users/me", &me, now).unwrap();
         assert!(wait <= Duration::from_secs(86_400));

@@ -146,7 +146,13 @@ pub(crate) async fn upload(
         "media_category": category,
     });
     let init: Data<Upload> = api
-        .post(ctx, user, api.url("media/upload/initialize", &[]), token, &body)
+        .post(
+            ctx,
+            user,
+            api.url("media/upload/initialize", &[]),
+            token,
+            &body,
+        )
         .await?;
     let id = init.data.id;
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
@@ -260,10 +266,7 @@ async fn wait_processed(
             .temporary(None));
         }
         tokio::time::sleep(wait).await;
-        let url = api.url(
-            "media/upload",
-            &[("command", "STATUS"), ("media_id", id)],
-        );
+        let url = api.url("media/upload", &[("command", "STATUS"), ("media_id", id)]);
         let ctx = RequestContext::idempotent(Platform::Twitter, "media.status");
         let status: Data<Upload> = api.get(ctx, user, url, token).await?;
         p = status.data.processing_info.unwrap_or(Processing {

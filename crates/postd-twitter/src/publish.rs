@@ -109,7 +109,10 @@ pub(crate) fn validate(api: &Api, caps: &Capabilities, post: &Post) -> Result<()
             if size > max {
                 return Err(Error::new(
                     ErrorKind::MediaRejected,
-                    format!("media item {} is {size} bytes; X takes at most {max}", i + 1),
+                    format!(
+                        "media item {} is {size} bytes; X takes at most {max}",
+                        i + 1
+                    ),
                 )
                 .with_platform(Platform::Twitter)
                 .with_operation("validate"));
@@ -124,7 +127,10 @@ pub(crate) fn validate(api: &Api, caps: &Capabilities, post: &Post) -> Result<()
 
 fn check_options(o: &TwitterOptions, post: &Post) -> Result<()> {
     let is_id = |s: &str| !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
-    for (name, id) in [("reply_to", &o.reply_to), ("quote_post_id", &o.quote_post_id)] {
+    for (name, id) in [
+        ("reply_to", &o.reply_to),
+        ("quote_post_id", &o.quote_post_id),
+    ] {
         if let Some(id) = id
             && !is_id(id)
         {

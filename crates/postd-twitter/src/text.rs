@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(weighted_length("❤\u{fe0f}"), 2);
         // URLs weigh 23, with or without a scheme, punctuation apart.
         assert_eq!(weighted_length("(example.com)."), 1 + 23 + 2);
-        assert_eq!(weighted_length(&format!("https://x.co/{}", "a".repeat(500))), 23);
+        assert_eq!(
+            weighted_length(&format!("https://x.co/{}", "a".repeat(500))),
+            23
+        );
         assert_eq!(weighted_length("not.a.url"), 9);
         // NFC first: e + combining acute is one code point.
         assert_eq!(weighted_length("e\u{301}"), 1);

@@ -92,12 +92,11 @@ pub(crate) fn verify(
     request: &WebhookRequest,
 ) -> Result<Vec<WebhookEvent>> {
     if request.body.len() > MAX_BODY {
-        return Err(Error::new(
-            ErrorKind::InvalidContent,
-            "the X webhook body is too large",
-        )
-        .with_platform(Platform::Twitter)
-        .with_operation("verify_webhook"));
+        return Err(
+            Error::new(ErrorKind::InvalidContent, "the X webhook body is too large")
+                .with_platform(Platform::Twitter)
+                .with_operation("verify_webhook"),
+        );
     }
     let key = secret(consumer_secret, "verify_webhook")?;
     let header = request
@@ -110,7 +109,10 @@ pub(crate) fn verify(
     };
     verify_hmac_sha256(key, &request.body, signature, SignatureEncoding::Base64).map_err(|e| {
         if e.kind() == ErrorKind::InvalidSignature {
-            refuse(&format!("the X webhook signature is not valid: {}", e.message()))
+            refuse(&format!(
+                "the X webhook signature is not valid: {}",
+                e.message()
+            ))
         } else {
             e.with_platform(Platform::Twitter)
         }
@@ -222,7 +224,10 @@ mod tests {
             verify(Some(&key()), &bare).unwrap_err().kind(),
             ErrorKind::InvalidSignature
         );
-        assert_eq!(verify(None, &signed(body)).unwrap_err().kind(), ErrorKind::Config);
+        assert_eq!(
+            verify(None, &signed(body)).unwrap_err().kind(),
+            ErrorKind::Config
+        );
         let e = verify(Some(&key()), &signed(b"not json")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidContent);
     }

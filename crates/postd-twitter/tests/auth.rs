@@ -16,9 +16,10 @@ use postd_testkit::x::XFakeConfig;
 #[tokio::test]
 async fn the_authorization_url_asks_for_offline_access_with_s256() {
     let e = env().await;
-    let auth = e
-        .x
-        .authorize_url(&AuthorizationRequest::new(url::Url::parse(REDIRECT).unwrap()))
+    let auth =
+        e.x.authorize_url(&AuthorizationRequest::new(
+            url::Url::parse(REDIRECT).unwrap(),
+        ))
         .unwrap();
     assert_eq!(auth.url.host_str(), Some("x.com"));
     assert_eq!(auth.url.path(), "/i/oauth2/authorize");
@@ -49,9 +50,15 @@ async fn the_exchange_names_the_user_and_trusts_expires_in() {
         .await;
         let t = e.creds.token_set(Platform::Twitter).unwrap();
         assert_eq!(t.subject.as_deref(), Some(USER));
-        assert!(t.refresh_token.is_some(), "offline.access gives a refresh token");
+        assert!(
+            t.refresh_token.is_some(),
+            "offline.access gives a refresh token"
+        );
         let exp = t.expires_at.unwrap();
-        assert!(exp >= before + chrono::Duration::seconds(3_590) && exp <= Utc::now() + chrono::Duration::seconds(3_600));
+        assert!(
+            exp >= before + chrono::Duration::seconds(3_590)
+                && exp <= Utc::now() + chrono::Duration::seconds(3_600)
+        );
         assert!(t.scopes.iter().any(|s| s == "media.write"));
         let targets = e.x.targets(&e.creds).await.unwrap();
         assert_eq!(targets.len(), 1);
@@ -81,9 +88,16 @@ async fn a_refresh_rotates_the_token_and_the_spent_one_is_a_reauth() {
     let new = refresh_token(&fresh);
     assert_ne!(new, old);
     assert!(e.fake.token_is_live(&access(&fresh)));
-    assert!(!e.fake.token_is_live(&old), "the spent refresh token is dead");
+    assert!(
+        !e.fake.token_is_live(&old),
+        "the spent refresh token is dead"
+    );
     assert_eq!(
-        fresh.token_set(Platform::Twitter).unwrap().subject.as_deref(),
+        fresh
+            .token_set(Platform::Twitter)
+            .unwrap()
+            .subject
+            .as_deref(),
         Some(USER),
         "the subject is kept"
     );
@@ -91,7 +105,10 @@ async fn a_refresh_rotates_the_token_and_the_spent_one_is_a_reauth() {
     let err = e.x.refresh(&e.creds).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ReauthRequired, "{err}");
     assert!(!err.is_temporary());
-    assert!(!e.fake.token_is_live(&new), "reuse revoked the whole family");
+    assert!(
+        !e.fake.token_is_live(&new),
+        "reuse revoked the whole family"
+    );
     assert!(!err.to_string().contains(&old), "no token in the error");
 }
 
@@ -155,9 +172,14 @@ async fn health_reports_the_token_and_missing_scopes() {
     assert!(h.token_valid);
     assert!(h.missing_scopes.is_empty());
     // A user who granted no media.write and no offline.access.
-    let narrow = connect(&e.x, &e.fake, "99", &["tweet.read", "tweet.write", "users.read"])
-        .await
-        .unwrap();
+    let narrow = connect(
+        &e.x,
+        &e.fake,
+        "99",
+        &["tweet.read", "tweet.write", "users.read"],
+    )
+    .await
+    .unwrap();
     let h = e.x.health_check(&narrow).await.unwrap();
     assert_eq!(h.status, HealthStatus::Degraded);
     assert_eq!(h.missing_scopes, ["media.write", "offline.access"]);

@@ -66,7 +66,9 @@ pub async fn connect(
     scopes: &[&str],
 ) -> postd_core::Result<Credentials> {
     let auth = x
-        .authorize_url(&AuthorizationRequest::new(url::Url::parse(REDIRECT).unwrap()))
+        .authorize_url(&AuthorizationRequest::new(
+            url::Url::parse(REDIRECT).unwrap(),
+        ))
         .unwrap();
     let query: HashMap<String, String> = auth.url.query_pairs().into_owned().collect();
     assert_eq!(query["code_challenge_method"], "S256");
