@@ -1,15 +1,17 @@
 //! POSTD quickstart: the whole pipeline on a fresh machine, with no
 //! credentials and no network.
 //!
-//! 1. Local fakes of Meta's Graph API, LinkedIn's REST API and TikTok's
-//!    Content Posting API start in this process (no real platform is called).
+//! 1. Local fakes of Meta's Graph API, LinkedIn's REST API, TikTok's
+//!    Content Posting API and X's API v2 start in this process (no real
+//!    platform is called).
 //! 2. A Meta user (a Facebook Page and its Instagram account), a LinkedIn
-//!    member and a TikTok creator connect through the real OAuth flow
+//!    member, a TikTok creator and an X user connect through the real OAuth flow
 //!    against the fakes: the
 //!    authorization URL with its `state`, the code the "browser" brings back,
 //!    the code exchange; their tokens are sealed in a SQLite vault.
-//! 3. Posts are scheduled to every target through the engine: an image post,
-//!    a video (to TikTok as a chunked Direct Post too), a text post held a
+//! 3. Posts are scheduled to every target through the engine: an image post
+//!    (to X as an uploaded image too), a video (to TikTok as a chunked Direct
+//!    Post too), a text post held a
 //!    few seconds in the queue, and one handed to Facebook's own scheduler
 //!    for an hour from now.
 //! 4. A worker runs until every delivery has ended, and a table shows each
@@ -39,6 +41,7 @@ use postd::{
 use postd_testkit::linkedin::LinkedInFake;
 use postd_testkit::meta::MetaFake;
 use postd_testkit::tiktok::TikTokFake;
+use postd_testkit::x::XFake;
 use url::Url;
 
 const TENANT: &str = "quickstart";
@@ -62,7 +65,12 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
     let meta = MetaFake::start().await;
     let linkedin = LinkedInFake::start().await;
     let tiktok = TikTokFake::start().await;
+    let x = XFake::start().await;
     for (name, value) in [
+        ("X_CLIENT_ID", x.config().client_id.clone()),
+        ("X_CLIENT_SECRET", x.config().client_secret.clone()),
+        ("X_CONSUMER_SECRET", x.config().consumer_secret.clone()),
+        ("X_BASE_URL", x.uri()),
         ("TIKTOK_CLIENT_KEY", tiktok.client_key().to_owned()),
         ("TIKTOK_CLIENT_SECRET", tiktok.client_secret().to_owned()),
         ("TIKTOK_BASE_URL", tiktok.uri()),
@@ -182,6 +190,30 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
         )
     })
     .await?;
+    x.set_profile("2244994945", "Ada Lovelace", "adasbakery");
+    let x_c = manager.connector(Platform::Twitter)?;
+    let x_targets = connect(&vault, x_c.as_ref(), "x-ada", |auth| {
+        // X checks the S256 challenge too; offline.access gives a refresh token.
+        let challenge = auth
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "code_challenge")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        x.issue_code(
+            "2244994945",
+            auth.redirect_uri.as_str(),
+            &[
+                "tweet.read",
+                "tweet.write",
+                "users.read",
+                "media.write",
+                "offline.access",
+            ],
+            &challenge,
+        )
+    })
+    .await?;
     let li_c = manager.connector(Platform::LinkedIn)?;
     let li_targets = connect(&vault, li_c.as_ref(), "linkedin-ada", |auth| {
         linkedin.issue_code(
@@ -214,6 +246,7 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
     let member = find(&li_targets, TargetKind::LinkedInPerson);
     let org = find(&li_targets, TargetKind::LinkedInOrganization);
     let creator = find(&tt_targets, TargetKind::TikTokAccount);
+    let x_user = find(&x_targets, TargetKind::TwitterAccount);
 
     println!("\nScheduling:");
     let started = Instant::now();
@@ -233,6 +266,7 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
                     to("meta-ada", &page),
                     to("linkedin-ada", &member),
                     to("linkedin-ada", &org),
+                    to("x-ada", &x_user),
                 ],
             )
             .await?,
@@ -296,7 +330,11 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
         engine
             .schedule(
                 Post::new(ClientRef::new("soon-post")?).with_text("Doors open in a minute"),
-                vec![to("linkedin-ada", &member), to("meta-ada", &page)],
+                vec![
+                    to("linkedin-ada", &member),
+                    to("meta-ada", &page),
+                    to("x-ada", &x_user),
+                ],
                 Utc::now() + chrono::Duration::seconds(3),
             )
             .await?,

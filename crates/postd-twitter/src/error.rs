@@ -90,7 +90,11 @@ pub(crate) fn parse_error(
         };
     };
     let short = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-    let problem_name = p.kind.rsplit('/').next().unwrap_or("").to_owned();
+    // `about:blank` names no problem.
+    let problem_name = match p.kind.rsplit('/').next() {
+        Some(name) if name != "about:blank" => name.to_owned(),
+        _ => String::new(),
+    };
     let mut text = match (p.title.is_empty(), p.detail.is_empty()) {
         (false, false) if p.title != p.detail => {
             format!("{}: {}", short(&p.title, 100), short(&p.detail, 300))
@@ -227,7 +231,7 @@ mod tests {
                 401,
                 r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#,
                 ErrorKind::Auth,
-                Some("about:blank"),
+                None,
             ),
             (
                 402,
