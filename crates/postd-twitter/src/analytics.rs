@@ -6,7 +6,8 @@
 //! bookmarks) are there for any Post; `non_public_metrics` (link and profile
 //! clicks) only for the author's own Posts of the last 30 days, with a user
 //! token. They are asked for together; where X withholds the private ones
-//! the public ones are still answered. X gives no account metrics over a
+//! (answering the Post as a `not-authorized-for-field` problem) the public
+//! ones are asked for alone. X gives no account metrics over a
 //! date range: [`target_metrics`] is [`ErrorKind::Unsupported`].
 
 use postd_core::http::RequestContext;
@@ -80,12 +81,26 @@ pub(crate) async fn post_metrics(
         }
         Err(e) => return Err(e),
     };
-    let Some(data) = lookup.data else {
-        let not_found = lookup.errors.iter().any(|e| {
+    let problem = |l: &Lookup, name: &str| {
+        l.errors.iter().any(|e| {
             e.get("type")
                 .and_then(Value::as_str)
-                .is_some_and(|t| t.ends_with("resource-not-found"))
-        });
+                .is_some_and(|t| t.ends_with(name))
+        })
+    };
+    // Private metrics of someone else's Post (or an old one): X leaves the
+    // Post out and says which fields it withheld. Ask for the public ones.
+    let lookup = if lookup.data.is_none() && problem(&lookup, "not-authorized-for-field") {
+        let url = api.url(
+            &format!("tweets/{post_id}"),
+            &[("tweet.fields", "public_metrics")],
+        );
+        api.get(ctx, &caller, url, &tokens.access_token).await?
+    } else {
+        lookup
+    };
+    let Some(data) = lookup.data else {
+        let not_found = problem(&lookup, "resource-not-found");
         return Err(Error::new(
             if not_found {
                 ErrorKind::NotFound

@@ -89,7 +89,11 @@ impl Api {
         }
         let parse =
             |status, headers: &_, body: &[u8]| parse_error(status, headers, body, Utc::now());
-        let result = self.http.execute(ctx, request, &parse).await;
+        let result = self
+            .http
+            .execute(ctx, request, &parse)
+            .await
+            .map_err(|e| self.scrub(e));
         match &result {
             Ok(response) => self
                 .ledger
@@ -97,6 +101,26 @@ impl Api {
             Err(e) => self.ledger.observe_error(&endpoint, caller, e, Utc::now()),
         }
         result
+    }
+
+    /// `e` without the app's secrets in its message: an answer that echoes
+    /// the client or consumer secret (a hostile or broken proxy) must not put
+    /// it in an error, a log line or the dead-letter queue. (The HTTP client
+    /// already removes what the request itself carried.)
+    pub(crate) fn scrub(&self, e: Error) -> Error {
+        use postd_core::secrecy::ExposeSecret;
+        let secrets: Vec<String> = [&self.cfg.client_secret, &self.cfg.consumer_secret]
+            .into_iter()
+            .flatten()
+            .map(|s| s.expose_secret().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if secrets.iter().any(|s| e.message().contains(s.as_str())) {
+            let clean = postd_core::error::redact(e.message(), &secrets);
+            e.with_message(clean)
+        } else {
+            e
+        }
     }
 
     /// A `GET`, decoded.

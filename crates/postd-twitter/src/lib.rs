@@ -160,7 +160,9 @@ impl TwitterConnector {
 
     /// Revokes the user's grant (when they disconnect): the refresh and access tokens stop working.
     pub async fn revoke(&self, credentials: &Credentials) -> Result<()> {
-        auth::revoke(&self.api, credentials).await
+        auth::revoke(&self.api, credentials)
+            .await
+            .map_err(|e| self.api.scrub(e))
     }
 }
 
@@ -227,11 +229,15 @@ impl Connector for TwitterConnector {
     }
 
     async fn exchange_code(&self, exchange: CodeExchange) -> Result<Credentials> {
-        auth::exchange_code(&self.api, exchange).await
+        auth::exchange_code(&self.api, exchange)
+            .await
+            .map_err(|e| self.api.scrub(e))
     }
 
     async fn refresh(&self, credentials: &Credentials) -> Result<Credentials> {
-        auth::refresh(&self.api, credentials).await
+        auth::refresh(&self.api, credentials)
+            .await
+            .map_err(|e| self.api.scrub(e))
     }
 
     async fn targets(&self, credentials: &Credentials) -> Result<Vec<Target>> {

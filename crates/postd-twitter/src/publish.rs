@@ -244,7 +244,9 @@ pub(crate) async fn publish(
         ids.push(media::upload(api, token, &caller, m).await?);
     }
     let body = body(post, &ids, reply_to);
-    let ctx = RequestContext::non_idempotent(Platform::Twitter, "tweets.create");
+    // X does not say a 503 on a create means nothing was made: unknown, never retried.
+    let ctx = RequestContext::non_idempotent(Platform::Twitter, "tweets.create")
+        .distrusting_unavailable();
     match api
         .post::<Data<Created>>(ctx, &caller, api.url("tweets", &[]), token, &body)
         .await

@@ -107,6 +107,13 @@ pub(crate) fn verify(
             "the x-twitter-webhooks-signature header does not start with sha256=",
         ));
     };
+    // X sends padded standard base64 of 32 bytes: 44 characters, the last `=`. Nothing else
+    // is a signature X wrote, however it would decode.
+    if signature.len() != 44 || !signature.ends_with('=') || signature.ends_with("==") {
+        return Err(refuse(
+            "the X webhook signature is not 44 characters of padded base64",
+        ));
+    }
     verify_hmac_sha256(key, &request.body, signature, SignatureEncoding::Base64).map_err(|e| {
         if e.kind() == ErrorKind::InvalidSignature {
             refuse(&format!(
@@ -230,6 +237,30 @@ mod tests {
         );
         let e = verify(Some(&key()), &signed(b"not json")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidContent);
+    }
+
+    /// The vectors pinned in CONNECTOR_SPECS_X.md section 8.
+    #[test]
+    fn the_pinned_vectors_hold() {
+        let secret = SecretString::from("z3ZX4v7mAAUGykl3EcmkqbartmuW8VFOOzCloLx9Q45P0hLrFu");
+        let answer = challenge(
+            Some(&secret),
+            &WebhookRequest::get([("crc_token", "9b4507b3-9040-4669-9ca3-6b94edb50553")]),
+        )
+        .unwrap();
+        assert_eq!(
+            answer.body,
+            r#"{"response_token":"sha256=Cytd4Sq+NvEcV3MMrXxWJGJx5A+y/lXzzU2Maartkx8="}"#
+        );
+        let body = br#"{"id":"evt_test_webhook","object":"event"}"#;
+        let mut h = HeaderMap::new();
+        h.insert(
+            SIGNATURE_HEADER,
+            HeaderValue::from_static("sha256=YmCym2tRkRmskts0BDGX6ZIB+y0zN1JCuEHQ69ekk7c="),
+        );
+        // The signature verifies; the body is not the Activity API envelope.
+        let err = verify(Some(&secret), &WebhookRequest::post(h, body.to_vec())).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! A stateful fake of X's API v2: OAuth 2.0 with PKCE, the authenticated user, Posts
-//! (create, delete, the user timeline), the v2 media upload, rate limits and the billing
-//! switches, and X Activity API webhook deliveries.
+//! (create, delete, lookup, the user timeline, metrics), the v2 media upload, rate limits
+//! and the billing switches, and X Activity API webhook deliveries.
+//!
+//! [`XFake`] is also a [`PlatformFake`](crate::conformance::PlatformFake) for the behaviour
+//! suite (`TargetKind::TwitterAccount`, the target id the numeric user id).
 //!
 //! [`XFake`] models the platform as X documents it on docs.x.com (each module cites its
 //! pages), not as any client uses it. One fake server plays `https://api.x.com` (paths under
@@ -16,11 +19,16 @@
 //!   `offline.access`; refresh tokens that rotate and are single use, a replay answered
 //!   `invalid_request` ([`XFakeConfig::bad_refresh_error`]) and revoking the whole token
 //!   family ([`XFakeConfig::revoke_family_on_reuse`]); errors as `{"error",
-//!   "error_description"}`.
+//!   "error_description"}`. Test helpers: [`XFake::seed_user_with_refresh`] (a token family
+//!   as an exchange leaves it), [`XFake::revoke_token`] (one token),
+//!   [`XFake::expire_token`], and [`XFake::issue_code_without_pkce`] (a code whose exchange
+//!   accepts any `code_verifier`, for a test that cannot see the client's challenge).
 //! - **Bearer auth and scopes**: `401` problems for a missing, unknown, expired or revoked
 //!   token; `403` when the token lacks a scope the endpoint lists (`tweet.read users.read`
 //!   for reads, plus `tweet.write` for writes, `media.write` for uploads).
-//! - **`GET /2/users/me`**; **`POST /2/tweets`** with `text`, `reply.in_reply_to_tweet_id`,
+//! - **`GET /2/users/me`** with `user.fields=public_metrics` (`followers_count`,
+//!   `following_count`, `tweet_count`, `listed_count`, `like_count`, `media_count`;
+//!   [`XFake::set_user_metrics`]) and `protected`; **`POST /2/tweets`** with `text`, `reply.in_reply_to_tweet_id`,
 //!   `quote_tweet_id`, `poll` (2–4 options ≤ 25 chars, 5–10080 minutes, not with media or a
 //!   quote), `media.media_ids` (1–4 images or one GIF or one video, processed, the user's
 //!   own, unexpired), `media.tagged_user_ids` (≤ 10), `reply_settings`, the `made_with_ai`
@@ -31,7 +39,18 @@
 //!   `201 {"data": {"id", "text", "edit_history_tweet_ids"}}` with snowflake ids.
 //!   **`DELETE /2/tweets/:id`**; **`GET /2/users/:id/tweets`** newest first with
 //!   `max_results` (5–100), `start_time`, `end_time`, `since_id`, `until_id`,
-//!   `pagination_token` / `meta.next_token`, some `tweet.fields`.
+//!   `pagination_token` / `meta.next_token`, some `tweet.fields` (with private metrics, only
+//!   the last 30 days, and another author's Posts answered as errors).
+//! - **Post lookup** `GET /2/tweets/:id` and `GET /2/tweets?ids=` (1–100 ids): `tweet.fields`
+//!   checked against X's list, answering `created_at`, `author_id`, `conversation_id`,
+//!   `reply_settings`, `attachments`, `public_metrics` (`retweet_count`, `reply_count`,
+//!   `like_count`, `quote_count`, `bookmark_count`, `impression_count`), and
+//!   `non_public_metrics` / `organic_metrics` for the user's own Posts of the last 30 days
+//!   (anything else: `200`, the Post left out of `data`, a `not-authorized-for-field`
+//!   problem per sub-field); a missing or deleted Post a `resource-not-found` entry in
+//!   `errors` beside the found ones (the single-id form: `200` with `errors` and no `data`,
+//!   or [`XFakeConfig::single_lookup_not_found_status`]); a protected author's Post a
+//!   `not-authorized-for-resource` entry. Metrics are seeded with [`XFake::set_metrics`].
 //! - **Media upload v2**: initialize (category, type, size caps), append in order (a re-sent
 //!   last segment replaces itself; others are refused), finalize (all bytes present;
 //!   `processing_info` for GIFs and videos), STATUS polls moving `pending → in_progress →
@@ -39,8 +58,9 @@
 //!   byte counts and an FNV-1a checksum ([`upload_checksum`]) only.
 //! - **Rate limits**: fixed per-user, per-endpoint windows with the documented defaults
 //!   ([`XFake::set_rate_limit`]), `x-rate-limit-limit/-remaining/-reset` on every `/2/` API
-//!   answer, `429` at the limit. [`XFake::set_credits_depleted`] answers every API call
-//!   `402`; [`XFake::set_usage_capped`] answers timeline reads `429 usage-capped`.
+//!   answer, `429` at the limit; [`XFake::throttle_user`] answers every rate-limited endpoint
+//!   `429` for one user. [`XFake::set_credits_depleted`] answers every API call `402`;
+//!   [`XFake::set_usage_capped`] answers Post reads (timeline, lookups) `429 usage-capped`.
 //! - **Webhooks**: [`XFake::crc_response`], [`XFake::sign_delivery`], and an outbox
 //!   ([`XFake::deliveries`]) of `post.create`, `post.delete` and `oauth.revoke` events for the
 //!   subscriptions made with [`XFake::subscribe`] (standing in for
@@ -54,7 +74,10 @@
 //! 24-hour limits (`x-app-limit-24hour-*`, `x-user-limit-24hour-*`), the simple one-shot
 //! `POST /2/media/upload`, the v1.1 upload, video duration and codec checks (use
 //! [`XFake::fail_next_media`]), Premium lengths, NFC normalisation and the full TLD list of
-//! the length count, edits (`edit_options`), `GET /2/tweets` lookups and metrics, webhook
+//! the length count, edits (`edit_options`), `expansions` and `includes`, the lookup
+//! `tweet.fields` beyond those listed above (accepted, not answered), promoted Posts
+//! (`promoted_metrics` is never answered), media metrics, other users' lookups
+//! (`GET /2/users/:id`), follows (a protected Post is visible to its author only), webhook
 //! registration (`/2/webhooks`) and delivery itself (the fake queues the bodies). The 402
 //! body and the too-long text detail are not on X's docs pages; the fake uses the shapes users
 //! report.
@@ -78,7 +101,9 @@
 //! # });
 //! ```
 
+mod conformance;
 mod errors;
+mod lookup;
 mod media;
 mod oauth;
 mod posts;
@@ -93,7 +118,7 @@ mod webhooks;
 pub use self::errors::{DUPLICATE_DETAIL, PROBLEMS, oauth_error, problem};
 pub use self::oauth::s256;
 pub use self::posts::weighted_length;
-pub use self::records::{XDelivery, XFakeConfig, XMedia, XPost};
+pub use self::records::{XDelivery, XFakeConfig, XMedia, XPost, XPostMetrics, XUserMetrics};
 pub use self::webhooks::{crc_response_token, webhook_signature};
 pub use crate::util::upload_checksum;
 
@@ -189,6 +214,41 @@ impl XFake {
         st.issue(user_id, &owned(scopes), TokenKind::Access, family)
     }
 
+    /// Creates the user `user_id` who authorized the app for `scopes`, and returns a fresh
+    /// access token and, when `scopes` hold `offline.access`, a refresh token of the same
+    /// token family (what a code exchange would have answered).
+    pub fn seed_user_with_refresh(
+        &self,
+        user_id: &str,
+        scopes: &[&str],
+    ) -> (String, Option<String>) {
+        self.seed_family(user_id, scopes, None)
+    }
+
+    /// [`XFake::seed_user_with_refresh`], every token of the family (those refreshes issue
+    /// later included) starting with `canary` when given.
+    fn seed_family(
+        &self,
+        user_id: &str,
+        scopes: &[&str],
+        canary: Option<&str>,
+    ) -> (String, Option<String>) {
+        let mut st = self.st();
+        st.user(user_id);
+        st.family_seq += 1;
+        let family = st.family_seq;
+        if let Some(canary) = canary {
+            st.canaries.insert(family, canary.to_owned());
+        }
+        let scopes = owned(scopes);
+        let access = st.issue(user_id, &scopes, TokenKind::Access, family);
+        let refresh = scopes
+            .iter()
+            .any(|s| s == "offline.access")
+            .then(|| st.issue(user_id, &scopes, TokenKind::Refresh, family));
+        (access, refresh)
+    }
+
     /// Sets the user's `name` and `username` (what `GET /2/users/me` answers).
     pub fn set_profile(&self, user_id: &str, name: &str, username: &str) {
         let mut st = self.st();
@@ -219,7 +279,31 @@ impl XFake {
             user_id: user_id.to_owned(),
             redirect_uri: redirect_uri.to_owned(),
             scopes: owned(scopes),
-            code_challenge: code_challenge.to_owned(),
+            code_challenge: Some(code_challenge.to_owned()),
+            issued_at: st.now(),
+            used: false,
+        };
+        st.codes.insert(code.clone(), rec);
+        code
+    }
+
+    /// A one-time authorization code like [`XFake::issue_code`] whose exchange accepts any
+    /// `code_verifier` (one must still be sent): for a test that cannot see the
+    /// `code_challenge` the client put in its authorization URL.
+    pub fn issue_code_without_pkce(
+        &self,
+        user_id: &str,
+        redirect_uri: &str,
+        scopes: &[&str],
+    ) -> String {
+        let mut st = self.st();
+        st.user(user_id);
+        let code = st.new_token("ac");
+        let rec = CodeRec {
+            user_id: user_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            scopes: owned(scopes),
+            code_challenge: None,
             issued_at: st.now(),
             used: false,
         };
@@ -243,6 +327,15 @@ impl XFake {
         }
     }
 
+    /// Revokes `token` alone (an access or a refresh token): the API answers it `401`, the
+    /// token endpoint `invalid_request` ("Value passed for the token was invalid."); the
+    /// rest of its family lives on.
+    pub fn revoke_token(&self, token: &str) {
+        if let Some(t) = self.st().tokens.get_mut(token) {
+            t.revoked = true;
+        }
+    }
+
     /// The user revoked the app in their settings: every token of theirs dies and an
     /// `oauth.revoke` delivery is queued for matching subscriptions.
     pub fn remove_authorization(&self, user_id: &str) {
@@ -262,13 +355,27 @@ impl XFake {
         self.st().limits.insert(label, limit);
     }
 
+    /// With `on`, every rate-limited endpoint answers `user_id` `429` with
+    /// `x-rate-limit-remaining: 0` and `x-rate-limit-reset` one window
+    /// ([`XFakeConfig::rate_window_secs`], 900 s) ahead, as if each window were used up;
+    /// without, the windows count again.
+    pub fn throttle_user(&self, user_id: &str, on: bool) {
+        let mut st = self.st();
+        if on {
+            st.throttled.insert(user_id.to_owned());
+        } else {
+            st.throttled.remove(user_id);
+        }
+    }
+
     /// With `on`, every API call answers `402` (the account's credits are depleted).
     pub fn set_credits_depleted(&self, on: bool) {
         self.st().credits_depleted = on;
     }
 
-    /// With `on`, Post reads (`GET /2/users/:id/tweets`) answer `429` with the
-    /// `usage-capped` problem (the monthly Post-read cap).
+    /// With `on`, Post reads (`GET /2/users/:id/tweets`, `GET /2/tweets/:id`,
+    /// `GET /2/tweets`) answer `429` with the `usage-capped` problem (the monthly Post-read
+    /// cap).
     pub fn set_usage_capped(&self, on: bool) {
         self.st().usage_capped = on;
     }
@@ -339,8 +446,26 @@ impl XFake {
             conversation_id: id,
             media_keys: Vec::new(),
             request: Value::Null,
+            metrics: XPostMetrics::default(),
         });
         id.to_string()
+    }
+
+    /// Sets the engagement numbers of the Post `post_id` (deleted or not). Panics for a Post
+    /// the fake never held.
+    pub fn set_metrics(&self, post_id: &str, metrics: XPostMetrics) {
+        let mut st = self.st();
+        let Some(p) = st.posts.iter_mut().find(|p| p.id.to_string() == post_id) else {
+            panic!("XFake: no Post {post_id}");
+        };
+        p.metrics = metrics;
+    }
+
+    /// Sets the `public_metrics` `GET /2/users/me?user.fields=public_metrics` answers for
+    /// `user_id` (until then every count is 0 but `tweet_count`, which counts the user's
+    /// live Posts).
+    pub fn set_user_metrics(&self, user_id: &str, metrics: XUserMetrics) {
+        self.st().user(user_id).metrics = Some(metrics);
     }
 
     /// Every Post the platform holds (deleted ones flagged), in creation order.
@@ -355,6 +480,7 @@ impl XFake {
                 created_at: p.created_at,
                 deleted: p.deleted,
                 request: p.request.clone(),
+                metrics: p.metrics,
             })
             .collect()
     }

@@ -3,7 +3,9 @@
 //! <https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code> and
 //! <https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token>.
 //!
-//! Codes live 30 seconds and are single use; access tokens live two hours; a refresh token
+//! Codes live 30 seconds and are single use, and check the S256 `code_verifier` (but codes
+//! of [`XFake::issue_code_without_pkce`](super::XFake::issue_code_without_pkce), which take
+//! any); access tokens live two hours; a refresh token
 //! is issued only with `offline.access`. Each refresh answers a new refresh token and the
 //! one sent is used up; presenting a used one again is answered with
 //! [`XFakeConfig::bad_refresh_error`](super::XFakeConfig::bad_refresh_error) and, with
@@ -92,7 +94,11 @@ impl State {
                         "Value passed for the redirect uri did not match the authorization request.",
                     ));
                 }
-                if s256(&verifier) != rec.code_challenge {
+                if rec
+                    .code_challenge
+                    .as_ref()
+                    .is_some_and(|c| s256(&verifier) != *c)
+                {
                     return Err(oauth_err(
                         "invalid_request",
                         "Value passed for the code verifier did not match the code challenge.",
@@ -194,7 +200,10 @@ impl State {
             TokenKind::Access => ("at", Some(self.config.access_ttl)),
             TokenKind::Refresh => ("rt", self.config.refresh_ttl),
         };
-        let token = self.new_token(tag);
+        let token = match self.canaries.get(&family).cloned() {
+            Some(canary) => format!("{canary}{}", self.new_token(tag)),
+            None => self.new_token(tag),
+        };
         let expires_at = ttl.map(|t| self.now() + t);
         self.tokens.insert(
             token.clone(),

@@ -2,12 +2,16 @@
 //! `GET /2/users/:id/tweets`, per
 //! <https://docs.x.com/x-api/users/user-lookup-me>, <https://docs.x.com/x-api/posts/manage-tweets/quickstart>,
 //! <https://docs.x.com/x-api/posts/manage-tweets/quickstart>,
-//! <https://docs.x.com/x-api/posts/timelines/introduction>, and the weighted text
+//! <https://docs.x.com/x-api/posts/timelines/introduction>,
+//! <https://docs.x.com/x-api/users/lookup/introduction> (`user.fields=public_metrics`), the
+//! metrics of <https://docs.x.com/x-api/fundamentals/metrics>, and the weighted text
 //! length of <https://docs.x.com/resources/fundamentals/counting-characters>.
 
 use serde_json::{Map, Value, json};
 
 use super::errors::{Answer, DUPLICATE_DETAIL, Fail, Reply, fail, forbidden, invalid};
+use super::lookup::{PRIVATE_METRICS_SECS, is_private_field, private_field_errors};
+use super::records::XUserMetrics;
 use super::request::Ctx;
 use super::state::{PostRec, State, TokenRec};
 
@@ -117,12 +121,35 @@ pub(super) fn post_json(p: &PostRec, fields: &[&str]) -> Value {
     o.insert("id".into(), p.id.to_string().into());
     o.insert("text".into(), p.text.clone().into());
     o.insert("edit_history_tweet_ids".into(), json!([p.id.to_string()]));
+    let m = &p.metrics;
     for f in fields {
         let v = match *f {
             "author_id" => p.author_id.clone().into(),
             "created_at" => rfc3339(p.created_at).into(),
             "conversation_id" => p.conversation_id.to_string().into(),
             "reply_settings" => p.reply_settings.clone().into(),
+            "public_metrics" => json!({
+                "retweet_count": m.retweet_count,
+                "reply_count": m.reply_count,
+                "like_count": m.like_count,
+                "quote_count": m.quote_count,
+                "bookmark_count": m.bookmark_count,
+                "impression_count": m.impression_count,
+            }),
+            // Private: callers answer these only where `private_field_errors` finds none.
+            "non_public_metrics" => json!({
+                "impression_count": m.impression_count,
+                "url_link_clicks": m.url_link_clicks,
+                "user_profile_clicks": m.user_profile_clicks,
+            }),
+            "organic_metrics" => json!({
+                "impression_count": m.impression_count,
+                "like_count": m.like_count,
+                "reply_count": m.reply_count,
+                "retweet_count": m.retweet_count,
+                "url_link_clicks": m.url_link_clicks,
+                "user_profile_clicks": m.user_profile_clicks,
+            }),
             _ => continue,
         };
         o.insert((*f).to_owned(), v);
@@ -141,12 +168,38 @@ pub(super) fn rfc3339(t: i64) -> String {
 }
 
 impl State {
-    pub(super) fn me(&mut self, tok: &TokenRec) -> Answer {
+    /// `GET /2/users/me`: `id`, `name`, `username`, and of `user.fields` `public_metrics`
+    /// (seeded with [`XFake::set_user_metrics`](super::XFake::set_user_metrics), else
+    /// `tweet_count` counts the user's live Posts) and `protected`.
+    pub(super) fn me(&mut self, ctx: &Ctx<'_>, tok: &TokenRec) -> Answer {
         let u = self.user(&tok.user_id).clone();
-        Ok(Reply::json(
-            200,
-            json!({"data": {"id": u.id, "name": u.name, "username": u.username}}),
-        ))
+        let fields_q = ctx.q("user.fields").unwrap_or_default();
+        let mut data = json!({"id": u.id, "name": u.name, "username": u.username});
+        for f in fields_q.split(',').map(str::trim) {
+            match f {
+                "public_metrics" => {
+                    let m = u.metrics.unwrap_or_else(|| XUserMetrics {
+                        tweet_count: self
+                            .posts
+                            .iter()
+                            .filter(|p| !p.deleted && p.author_id == u.id)
+                            .count() as u64,
+                        ..XUserMetrics::default()
+                    });
+                    data["public_metrics"] = json!({
+                        "followers_count": m.followers_count,
+                        "following_count": m.following_count,
+                        "tweet_count": m.tweet_count,
+                        "listed_count": m.listed_count,
+                        "like_count": m.like_count,
+                        "media_count": m.media_count,
+                    });
+                }
+                "protected" => data["protected"] = u.protected.into(),
+                _ => {}
+            }
+        }
+        Ok(Reply::json(200, json!({"data": data})))
     }
 
     fn live_post(&self, id: &str) -> Option<&PostRec> {
@@ -337,6 +390,7 @@ impl State {
             conversation_id: conversation.unwrap_or(id),
             media_keys,
             request: body,
+            metrics: Default::default(),
         };
         self.posts.push(post.clone());
         ctx.committed = true;
@@ -375,7 +429,7 @@ impl State {
         Ok(Reply::json(200, json!({"data": {"deleted": true}})))
     }
 
-    pub(super) fn timeline(&mut self, ctx: &mut Ctx<'_>, user_id: &str) -> Answer {
+    pub(super) fn timeline(&mut self, ctx: &mut Ctx<'_>, tok: &TokenRec, user_id: &str) -> Answer {
         let max = match ctx.q("max_results") {
             None => 10,
             Some(v) => match v.parse::<usize>() {
@@ -430,12 +484,18 @@ impl State {
                 }]}),
             ));
         }
+        // With private metrics asked for, the results keep to the last 30 days, and Posts
+        // of another author are answered as errors
+        // (<https://docs.x.com/x-api/posts/timelines/integrate>).
+        let private = fields.iter().any(|f| is_private_field(f));
+        let now = self.now();
         let mut matching: Vec<&PostRec> = self
             .posts
             .iter()
             .filter(|p| {
                 !p.deleted
                     && p.author_id == user_id
+                    && (!private || now - p.created_at < PRIVATE_METRICS_SECS)
                     && start.is_none_or(|s| p.created_at >= s)
                     && end.is_none_or(|e| p.created_at < e)
                     && since.is_none_or(|s| p.id > s)
@@ -454,11 +514,25 @@ impl State {
                 meta["next_token"] = format!("pg{}", to_base36(last.id)).into();
             }
         }
-        if matching.is_empty() {
-            return Ok(Reply::json(200, json!({"meta": meta})));
+        let mut data = Vec::new();
+        let mut errors = Vec::new();
+        for p in &matching {
+            let denied = private_field_errors(p, &tok.user_id, &fields, None, now);
+            if denied.is_empty() {
+                data.push(post_json(p, &fields));
+            } else {
+                errors.extend(denied);
+            }
         }
-        let data: Vec<Value> = matching.iter().map(|p| post_json(p, &fields)).collect();
-        Ok(Reply::json(200, json!({"data": data, "meta": meta})))
+        meta["result_count"] = data.len().into();
+        let mut body = json!({"meta": meta});
+        if !data.is_empty() {
+            body["data"] = data.into();
+        }
+        if !errors.is_empty() {
+            body["errors"] = errors.into();
+        }
+        Ok(Reply::json(200, body))
     }
 }
 

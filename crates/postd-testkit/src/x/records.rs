@@ -43,6 +43,10 @@ pub struct XFakeConfig {
     /// Keep wiremock's request log (default true). False starts the server with
     /// [`FakeServer::start_without_recording`](crate::FakeServer::start_without_recording).
     pub record_requests: bool,
+    /// The status `GET /2/tweets/:id` answers a missing or deleted Post with. Default `None`:
+    /// as X does, `200` with an `errors` array and no `data`; `Some(404)` answers the same
+    /// body with that status instead, for testing a client against either.
+    pub single_lookup_not_found_status: Option<u16>,
 }
 
 impl Default for XFakeConfig {
@@ -63,6 +67,7 @@ impl Default for XFakeConfig {
             polls_in_progress: 1,
             rate_window_secs: 900,
             record_requests: true,
+            single_lookup_not_found_status: None,
         }
     }
 }
@@ -83,6 +88,50 @@ pub struct XPost {
     pub deleted: bool,
     /// The `POST /2/tweets` body as received.
     pub request: Value,
+    /// The engagement numbers lookups answer ([`XFake::set_metrics`](super::XFake::set_metrics)).
+    pub metrics: XPostMetrics,
+}
+
+/// A Post's engagement numbers, as the `tweet.fields` metrics answer them
+/// (<https://docs.x.com/x-api/fundamentals/metrics>). The fake models no promotion, so
+/// `organic_metrics` answers these totals and `promoted_metrics` is never answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XPostMetrics {
+    /// `public_metrics.retweet_count` (and `organic_metrics.retweet_count`).
+    pub retweet_count: u64,
+    /// `public_metrics.reply_count` (and `organic_metrics.reply_count`).
+    pub reply_count: u64,
+    /// `public_metrics.like_count` (and `organic_metrics.like_count`).
+    pub like_count: u64,
+    /// `public_metrics.quote_count`.
+    pub quote_count: u64,
+    /// `public_metrics.bookmark_count`.
+    pub bookmark_count: u64,
+    /// `public_metrics.impression_count`, `non_public_metrics.impression_count` and
+    /// `organic_metrics.impression_count`.
+    pub impression_count: u64,
+    /// `non_public_metrics.url_link_clicks` (and `organic_metrics.url_link_clicks`).
+    pub url_link_clicks: u64,
+    /// `non_public_metrics.user_profile_clicks` (and `organic_metrics.user_profile_clicks`).
+    pub user_profile_clicks: u64,
+}
+
+/// A user's `public_metrics`, as `user.fields=public_metrics` answers them
+/// (<https://docs.x.com/x-api/users/lookup/introduction>).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XUserMetrics {
+    /// `followers_count`.
+    pub followers_count: u64,
+    /// `following_count`.
+    pub following_count: u64,
+    /// `tweet_count`.
+    pub tweet_count: u64,
+    /// `listed_count`.
+    pub listed_count: u64,
+    /// `like_count`.
+    pub like_count: u64,
+    /// `media_count`.
+    pub media_count: u64,
 }
 
 /// An upload session of the media upload API.

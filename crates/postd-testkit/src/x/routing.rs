@@ -28,6 +28,8 @@ pub(super) enum Route {
     CreatePost,
     DeletePost(String),
     Timeline(String),
+    LookupOne(String),
+    LookupMany,
     MediaInit,
     MediaAppend(String),
     MediaFinalize(String),
@@ -44,6 +46,8 @@ impl Route {
             ("POST", ["2", "tweets"]) => Route::CreatePost,
             ("DELETE", ["2", "tweets", id]) => Route::DeletePost((*id).to_owned()),
             ("GET", ["2", "users", id, "tweets"]) => Route::Timeline((*id).to_owned()),
+            ("GET", ["2", "tweets"]) => Route::LookupMany,
+            ("GET", ["2", "tweets", id]) => Route::LookupOne((*id).to_owned()),
             ("POST", ["2", "media", "upload", "initialize"]) => Route::MediaInit,
             ("POST", ["2", "media", "upload", id, "append"]) => {
                 Route::MediaAppend((*id).to_owned())
@@ -64,6 +68,8 @@ impl Route {
             Route::CreatePost => "POST /2/tweets",
             Route::DeletePost(_) => "DELETE /2/tweets/:id",
             Route::Timeline(_) => "GET /2/users/:id/tweets",
+            Route::LookupOne(_) => "GET /2/tweets/:id",
+            Route::LookupMany => "GET /2/tweets",
             Route::MediaInit => "POST /2/media/upload/initialize",
             Route::MediaAppend(_) => "POST /2/media/upload/:id/append",
             Route::MediaFinalize(_) => "POST /2/media/upload/:id/finalize",
@@ -75,7 +81,9 @@ impl Route {
     fn scopes(&self) -> &'static [&'static str] {
         match self {
             Route::Token | Route::Revoke => &[],
-            Route::Me | Route::Timeline(_) => &["tweet.read", "users.read"],
+            Route::Me | Route::Timeline(_) | Route::LookupOne(_) | Route::LookupMany => {
+                &["tweet.read", "users.read"]
+            }
             Route::CreatePost | Route::DeletePost(_) => {
                 &["tweet.read", "tweet.write", "users.read"]
             }
@@ -160,7 +168,12 @@ impl State {
                 "Your enrolled account does not have any credits to fulfill this request.",
             ));
         }
-        if self.usage_capped && matches!(route, Route::Timeline(_)) {
+        if self.usage_capped
+            && matches!(
+                route,
+                Route::Timeline(_) | Route::LookupOne(_) | Route::LookupMany
+            )
+        {
             let mut f = fail(
                 429,
                 "usage-capped",
@@ -188,10 +201,12 @@ impl State {
             )));
         }
         match route {
-            Route::Me => self.me(&tok),
+            Route::Me => self.me(ctx, &tok),
             Route::CreatePost => self.create_post(ctx, &tok),
             Route::DeletePost(id) => self.delete_post(ctx, &tok, &id),
-            Route::Timeline(id) => self.timeline(ctx, &id),
+            Route::Timeline(id) => self.timeline(ctx, &tok, &id),
+            Route::LookupOne(id) => self.lookup_one(ctx, &tok, &id),
+            Route::LookupMany => self.lookup_many(ctx, &tok),
             Route::MediaInit => self.media_init(ctx, &tok),
             Route::MediaAppend(id) => self.media_append(ctx, &tok, &id),
             Route::MediaFinalize(id) => self.media_finalize(ctx, &tok, &id),
@@ -227,6 +242,16 @@ impl State {
             *w = (now, 0);
         }
         let reset = w.0 + span;
+        if self.throttled.contains(user) {
+            // Throttled: every window reads full, and resets a whole window from now.
+            ctx.rate = Some((limit, 0, now + span));
+            return Err(fail(
+                429,
+                "about:blank",
+                "Too Many Requests",
+                "Too Many Requests",
+            ));
+        }
         if w.1 >= limit {
             ctx.rate = Some((limit, 0, reset));
             return Err(fail(

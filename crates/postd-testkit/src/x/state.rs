@@ -1,24 +1,27 @@
 //! The fake's internal state behind its one lock: users, tokens, codes, Posts, media, rate
 //! windows, knobs, the outbox and the clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
 use serde_json::Value;
 
-use super::records::{XDelivery, XFakeConfig};
+use super::records::{XDelivery, XFakeConfig, XPostMetrics, XUserMetrics};
 use crate::util::{FNV_OFFSET, fnv1a};
 
 /// Twitter's snowflake epoch, unix milliseconds.
 const SNOWFLAKE_EPOCH_MS: i64 = 1_288_834_974_657;
 
 /// The documented per-user limits per 15 minutes
-/// (<https://docs.x.com/x-api/fundamentals/rate-limits>).
+/// (<https://docs.x.com/x-api/fundamentals/rate-limits>; the Post lookups: 900 for
+/// `GET /2/tweets/:id`, 5,000 for `GET /2/tweets`).
 pub(super) const DEFAULT_LIMITS: &[(&str, u32)] = &[
     ("POST /2/tweets", 100),
     ("DELETE /2/tweets/:id", 50),
     ("GET /2/users/me", 75),
     ("GET /2/users/:id/tweets", 900),
+    ("GET /2/tweets/:id", 900),
+    ("GET /2/tweets", 5_000),
     ("POST /2/media/upload/initialize", 1_875),
     ("POST /2/media/upload/:id/append", 1_875),
     ("POST /2/media/upload/:id/finalize", 1_875),
@@ -44,6 +47,10 @@ pub(super) struct State {
     pub(super) outbox: Vec<XDelivery>,
     pub(super) requests: Vec<String>,
     pub(super) family_seq: u64,
+    /// Users every rate-limited endpoint answers `429` ([`XFake::throttle_user`](super::XFake::throttle_user)).
+    pub(super) throttled: HashSet<String>,
+    /// Token families whose every token starts with a canary.
+    pub(super) canaries: HashMap<u64, String>,
 }
 
 impl State {
@@ -66,6 +73,8 @@ impl State {
             outbox: Vec::new(),
             requests: Vec::new(),
             family_seq: 0,
+            throttled: HashSet::new(),
+            canaries: HashMap::new(),
         }
     }
 
@@ -110,6 +119,8 @@ pub(super) struct UserRec {
     pub(super) name: String,
     pub(super) username: String,
     pub(super) protected: bool,
+    /// Seeded `public_metrics`; `None` counts `tweet_count` from the Posts the fake holds.
+    pub(super) metrics: Option<XUserMetrics>,
 }
 
 impl UserRec {
@@ -119,6 +130,7 @@ impl UserRec {
             name: format!("User {id}"),
             username: format!("user_{id}"),
             protected: false,
+            metrics: None,
         }
     }
 }
@@ -153,7 +165,8 @@ pub(super) struct CodeRec {
     pub(super) user_id: String,
     pub(super) redirect_uri: String,
     pub(super) scopes: Vec<String>,
-    pub(super) code_challenge: String,
+    /// The S256 challenge the verifier must match; `None` accepts any verifier.
+    pub(super) code_challenge: Option<String>,
     pub(super) issued_at: i64,
     pub(super) used: bool,
 }
@@ -169,6 +182,7 @@ pub(super) struct PostRec {
     pub(super) conversation_id: u64,
     pub(super) media_keys: Vec<String>,
     pub(super) request: Value,
+    pub(super) metrics: XPostMetrics,
 }
 
 #[derive(Clone, Debug)]
