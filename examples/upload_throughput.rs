@@ -31,6 +31,10 @@
 //!   the Resumable Upload API, the same 8 MiB parts one after another, each
 //!   `POST`ed with its `file_offset` (the sink also answers the session, the
 //!   `/videos` call and the status `ready`);
+//! - `postd x` and `curl x`: an X video Post through the v2 media upload,
+//!   the same 4 MiB segments one after another, each a multipart
+//!   `segment_index` + `media` `POST` to `append` (the sink also answers
+//!   initialize, finalize with processing `succeeded`, and `POST /2/tweets`);
 //! - `curl -T` of the whole file as one request to the same sink, and the
 //!   whole file written to a bare socket with sendfile: the faster of the
 //!   two is the loopback ceiling.
@@ -52,6 +56,7 @@ use std::time::Instant;
 use postd::connectors::linkedin::LinkedInConfig;
 use postd::connectors::meta::{DEFAULT_GRAPH_VERSION, MetaConfig};
 use postd::connectors::tiktok::TikTokConfig;
+use postd::connectors::twitter::XConfig;
 use postd::http::HttpClient;
 use postd::{
     ClientRef, Connector, Credentials, Media, MediaKind, Post, PublishOutcome, Target, TargetKind,
@@ -70,6 +75,8 @@ const FB_PAGE: &str = "20002";
 const FB_VIDEO: &str = "55500555";
 const PERSON: &str = "urn:li:person:782bbtaQ";
 const VIDEO: &str = "urn:li:video:C5F10AQGKQg_6y2a4sQ";
+const X_USER: &str = "2244994945";
+const X_MEDIA: &str = "1880028106020515840";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -85,6 +92,7 @@ fn main() {
         Some("--postd") => postd_side(&args[2], Path::new(&args[3]), args[4].parse().unwrap()),
         Some("--postd-tiktok") => postd_tiktok_side(&args[2], Path::new(&args[3])),
         Some("--postd-facebook") => postd_facebook_side(&args[2], Path::new(&args[3])),
+        Some("--postd-x") => postd_x_side(&args[2], Path::new(&args[3])),
         _ => {
             let num = |i: usize, default: u64| {
                 args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -190,6 +198,60 @@ fn postd_facebook_side(base: &str, file: &Path) {
     time_one_publish(&meta, &creds, &target, &post, false);
 }
 
+/// One POSTD X video Post of the file (its 4 MiB segments appended one
+/// after another, as X takes them in order).
+fn postd_x_side(base: &str, file: &Path) {
+    let x = XConfig::new("bench-client")
+        .unwrap()
+        .with_base_url(url::Url::parse(base).unwrap())
+        .with_segment_size(PART)
+        .unwrap()
+        .build(HttpClient::shared().unwrap());
+    let creds = Credentials::OAuth(
+        TokenSet::new("bench-x-token")
+            .with_scopes(["tweet.read", "tweet.write", "users.read", "media.write"])
+            .with_subject(X_USER),
+    );
+    let target = Target::new(TargetKind::TwitterAccount, X_USER);
+    time_one_publish(
+        &x,
+        &creds,
+        &target,
+        &video_post("upload-bench-x", file),
+        false,
+    );
+}
+
+/// The X segments (the same 4 MiB part files), one after another on one
+/// connection, each a multipart `POST` of `segment_index` and `media`.
+fn curl_x_segments(base: &str, dir: &Path, parts: u64) -> f64 {
+    let mut cmd = std::process::Command::new("curl");
+    for i in 0..parts {
+        if i > 0 {
+            cmd.arg("--next");
+        }
+        cmd.args([
+            "-s",
+            "-S",
+            "--fail",
+            "-H",
+            "Expect:",
+            "-H",
+            "Authorization: Bearer bench-x-token",
+        ])
+        .arg("-F")
+        .arg(format!("segment_index={i}"))
+        .arg("-F")
+        .arg(format!(
+            "media=@{};type=application/octet-stream",
+            dir.join(format!("part-{i:05}")).display()
+        ))
+        .arg(format!("{base}/2/media/upload/{X_MEDIA}/append"))
+        .args(["-o", "/dev/null"]);
+    }
+    time_curl(cmd, "curl x segments")
+}
+
 /// The Facebook part files, one after another on one connection, each
 /// `POST`ed to the upload session with its `file_offset`.
 fn curl_facebook_parts(base: &str, dir: &Path, size: u64) -> f64 {
@@ -261,10 +323,12 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
         "curl tiktok",
         "postd facebook",
         "curl facebook",
+        "postd x",
+        "curl x",
     ];
     let mut speeds: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
-    let mut rss = [0u64; 4];
-    let pairs = [(0, 1), (2, 3), (6, 7), (8, 9), (4, 5)];
+    let mut rss = [0u64; 5];
+    let pairs = [(0, 1), (2, 3), (6, 7), (8, 9), (10, 11), (4, 5)];
     for round in 0..rounds {
         // Alternate the pairs' order, and which side of a pair goes first.
         let mut order: Vec<usize> = Vec::new();
@@ -303,7 +367,13 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
                     rss[3] = rss[3].max(peak);
                     secs
                 }
-                _ => curl_facebook_parts(&base, &dir, size),
+                9 => curl_facebook_parts(&base, &dir, size),
+                10 => {
+                    let (secs, peak) = postd_child(&base, &file, "--postd-x", &[]);
+                    rss[4] = rss[4].max(peak);
+                    secs
+                }
+                _ => curl_x_segments(&base, &dir, parts),
             };
             let mibs = size_mib as f64 / secs;
             speeds[m].push(mibs);
@@ -327,6 +397,7 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
     let par = ratio(2, 3);
     let tiktok = ratio(6, 7);
     let facebook = ratio(8, 9);
+    let x = ratio(10, 11);
     let mut curl_t = speeds[4].clone();
     curl_t.sort_by(f64::total_cmp);
     let mut ceiling = speeds[5].clone();
@@ -361,14 +432,19 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
         median(&facebook)
     );
     println!(
+        "X, {parts} segments of 4 MiB one after another (multipart appends, in order), POSTD/curl MiB/s: min {:.2}, median {:.2}",
+        x[0],
+        median(&x)
+    );
+    println!(
         "one request of the whole file: curl -T median {:.0} MiB/s, sendfile on a bare socket median {:.0} MiB/s; POSTD with {parallel} parts at once reaches {:.2} of the faster (the loopback ceiling)",
         median(&curl_t),
         median(&ceiling),
         median(&postd_par) / median(&curl_t).max(median(&ceiling))
     );
     println!(
-        "POSTD uploader peak RSS (max over its runs): LinkedIn {} KiB one part at a time, {} KiB with {parallel} at once; TikTok {} KiB; Facebook {} KiB",
-        rss[0], rss[1], rss[2], rss[3]
+        "POSTD uploader peak RSS (max over its runs): LinkedIn {} KiB one part at a time, {} KiB with {parallel} at once; TikTok {} KiB; Facebook {} KiB; X {} KiB",
+        rss[0], rss[1], rss[2], rss[3], rss[4]
     );
     println!(
         "load average (1 min) before {load_before}, after {}",
@@ -382,9 +458,10 @@ fn run(rounds: u64, size_mib: u64, parallel: u64) {
             "parallel_ratio": {"min": par[0], "median": median(&par)},
             "tiktok_ratio": {"min": tiktok[0], "median": median(&tiktok)},
             "facebook_ratio": {"min": facebook[0], "median": median(&facebook)},
+            "x_ratio": {"min": x[0], "median": median(&x)},
             "curl_whole_mib_s": median(&curl_t),
             "ceiling_mib_s": median(&ceiling),
-            "postd_peak_rss_kib": {"one": rss[0], "parallel": rss[1], "tiktok": rss[2], "facebook": rss[3]},
+            "postd_peak_rss_kib": {"one": rss[0], "parallel": rss[1], "tiktok": rss[2], "facebook": rss[3], "x": rss[4]},
         })
     );
 }
@@ -827,6 +904,29 @@ async fn respond(
             "200 OK",
             String::new(),
             r#"{"status":"AVAILABLE"}"#.to_owned(),
+        ),
+        ("POST", "/2/media/upload/initialize", _) => (
+            "200 OK",
+            String::new(),
+            json!({"data": {"id": X_MEDIA, "media_key": format!("7_{X_MEDIA}"), "expires_after_secs": 86_400}})
+                .to_string(),
+        ),
+        ("POST", p, _) if p == format!("/2/media/upload/{X_MEDIA}/append") => (
+            "200 OK",
+            String::new(),
+            json!({"data": {"expires_at": 1_900_000_000u64}}).to_string(),
+        ),
+        ("POST", p, _) if p == format!("/2/media/upload/{X_MEDIA}/finalize") => (
+            "200 OK",
+            String::new(),
+            json!({"data": {"id": X_MEDIA, "media_key": format!("7_{X_MEDIA}"),
+                            "processing_info": {"state": "succeeded", "progress_percent": 100}}})
+            .to_string(),
+        ),
+        ("POST", "/2/tweets", _) => (
+            "201 Created",
+            String::new(),
+            json!({"data": {"id": "1880028106020515841", "text": "Benchmark video"}}).to_string(),
         ),
         ("POST", "/rest/posts", _) => (
             "201 Created",

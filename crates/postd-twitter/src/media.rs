@@ -171,7 +171,9 @@ pub(crate) async fn upload(
     let ctx = RequestContext::idempotent(Platform::Twitter, "media.finalize");
     let url = api.url(&format!("media/upload/{id}/finalize"), &[]);
     // No body, but a length: servers may refuse a POST without one (411).
-    let builder = api.request(Method::POST, url, token).body(Vec::new());
+    let builder = api
+        .request(Method::POST, url, token)
+        .header(postd_core::reqwest::header::CONTENT_LENGTH, "0");
     let response = api.send(ctx, user, builder).await?;
     let done: Data<Upload> = response.json(&ctx)?;
     match done.data.processing_info {
