@@ -86,8 +86,9 @@ fn sample_deliveries(st: &mut State) -> Vec<Vec<u8>> {
 
 #[async_trait]
 impl PlatformFake for XFake {
-    /// A new user (a snowflake id) with [`SCOPES`], holding an access token and a refresh
-    /// token of one family; with `canary`, every token of that family, those later refreshes
+    /// A new user (a snowflake id) with every posting scope (`tweet.read tweet.write
+    /// users.read media.write offline.access`), holding an access token and a refresh token
+    /// of one family; with `canary`, every token of that family, those later refreshes
     /// issue included, starts with it.
     fn seed(&self, kind: TargetKind, canary: Option<&str>) -> Seeded {
         assert!(
