@@ -270,7 +270,10 @@ impl Fingerprint {
     /// attempt's start minus [`CLOCK_SKEW`](Self::CLOCK_SKEW)); list the
     /// target's posts from here.
     pub fn earliest(&self) -> DateTime<Utc> {
-        self.not_before - Self::CLOCK_SKEW
+        // A stored fingerprint can hold any date: at the calendar's edge this saturates.
+        self.not_before
+            .checked_sub_signed(Self::CLOCK_SKEW)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// Whether a post on the platform, with `text` created at `created_at`, is this one.

@@ -479,18 +479,9 @@ impl OAuthClient {
                 let secret = self
                     .client_secret
                     .as_ref()
-                    .map(|s| s.expose_secret())
-                    .unwrap_or("");
-                let raw = format!("{}:{}", form_encode(&self.client_id), form_encode(secret));
-                let mut value = HeaderValue::from_str(&format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(raw)
-                ))
-                .map_err(|_| {
-                    Error::config("client credentials contain characters a header cannot carry")
-                })?;
-                value.set_sensitive(true);
-                builder = builder.header(header::AUTHORIZATION, value);
+                    .map_or("", |s| s.expose_secret());
+                builder =
+                    builder.header(header::AUTHORIZATION, basic_auth(&self.client_id, secret)?);
             }
         }
         let request = builder.form(&form).build().map_err(|e| {
@@ -537,6 +528,27 @@ pub fn is_oauth_error_body(body: &[u8]) -> bool {
     }
     serde_json::from_slice::<Probe>(body)
         .is_ok_and(|p| p.access_token.is_none() && p.error.as_ref().is_some_and(|e| e.is_string()))
+}
+
+/// The `Authorization: Basic` value of a client at a token endpoint (RFC 6749
+/// section 2.3.1: id and secret form-encoded, then `id:secret` in base64),
+/// marked sensitive so it is never logged. For other calls of the same
+/// authorization server (a revoke) that authenticate the client the same way.
+///
+/// ```
+/// let v = postd_core::oauth::basic_auth("client", "s3cret").unwrap();
+/// assert_eq!(v.to_str().unwrap(), "Basic Y2xpZW50OnMzY3JldA==");
+/// assert!(v.is_sensitive());
+/// ```
+pub fn basic_auth(client_id: &str, client_secret: &str) -> Result<HeaderValue> {
+    let raw = format!("{}:{}", form_encode(client_id), form_encode(client_secret));
+    let mut value = HeaderValue::from_str(&format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    ))
+    .map_err(|_| Error::config("client credentials contain characters a header cannot carry"))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn form_encode(s: &str) -> String {

@@ -58,7 +58,7 @@ pub(crate) async fn post_metrics(
                 .with_platform(Platform::Twitter),
         );
     }
-    let caller = Caller::user(&target.id);
+    let caller = Caller::user(crate::publish::user_id(target)?);
     let url = api.url(
         &format!("tweets/{post_id}"),
         &[("tweet.fields", "public_metrics,non_public_metrics")],

@@ -59,11 +59,16 @@ pub(crate) async fn exchange_code(api: &Api, exchange: CodeExchange) -> Result<C
         .exchange_code(&api.http, &exchange)
         .await?;
     let mut tokens = response.into_token_set(started);
-    // The token answer does not say who the user is: ask.
-    let me = me(api, &tokens.access_token, "")
-        .await
-        .map_err(|e| e.or_operation("exchange_code"))?;
-    tokens.subject = Some(me.id);
+    // The token answer does not say who the user is: ask. The code is spent
+    // by now, so a transient failure keeps the tokens (without a subject;
+    // `targets` asks again) rather than sending the user back to X.
+    match me(api, &tokens.access_token, "").await {
+        Ok(me) => tokens.subject = Some(me.id),
+        Err(e) if e.is_temporary() => {
+            tracing::warn!(platform = "twitter", kind = %e.kind(), "users/me failed after the code exchange; the user id is read later");
+        }
+        Err(e) => return Err(e.or_operation("exchange_code")),
+    }
     Ok(Credentials::OAuth(tokens))
 }
 
@@ -111,13 +116,17 @@ pub(crate) async fn refresh(api: &Api, credentials: &Credentials) -> Result<Cred
     Ok(Credentials::OAuth(tokens.merge_refreshed(fresh)))
 }
 
-/// `POST /2/oauth2/revoke` for the refresh token (when there is one) and the access token.
+/// `POST /2/oauth2/revoke` for the refresh token (when there is one) and the
+/// access token: both are tried whatever the first answered, and a token X
+/// already holds dead counts as revoked.
 pub(crate) async fn revoke(api: &Api, credentials: &Credentials) -> Result<()> {
     let tokens = credentials.token_set(Platform::Twitter)?;
-    if let Some(r) = &tokens.refresh_token {
-        revoke_one(api, r, "refresh_token").await?;
-    }
-    revoke_one(api, &tokens.access_token, "access_token").await
+    let refresh = match &tokens.refresh_token {
+        Some(r) => revoke_one(api, r, "refresh_token").await,
+        None => Ok(()),
+    };
+    let access = revoke_one(api, &tokens.access_token, "access_token").await;
+    refresh.and(access)
 }
 
 async fn revoke_one(api: &Api, token: &SecretString, hint: &str) -> Result<()> {
@@ -126,8 +135,10 @@ async fn revoke_one(api: &Api, token: &SecretString, hint: &str) -> Result<()> {
         .http
         .request(Method::POST, api.url("oauth2/revoke", &[]));
     match &api.cfg.client_secret {
+        // The same client authentication as the token endpoint's.
         Some(secret) => {
-            builder = builder.basic_auth(&api.cfg.client_id, Some(secret.expose_secret()));
+            let value = postd_core::oauth::basic_auth(&api.cfg.client_id, secret.expose_secret())?;
+            builder = builder.header(postd_core::reqwest::header::AUTHORIZATION, value);
         }
         None => form.push(("client_id", api.cfg.client_id.as_str())),
     }
@@ -138,11 +149,12 @@ async fn revoke_one(api: &Api, token: &SecretString, hint: &str) -> Result<()> {
     let parse = |status, headers: &_, body: &[u8]| {
         parse_oauth_error(Platform::Twitter, status, headers, body)
     };
-    api.http
-        .execute(ctx, request, &parse)
-        .await
-        .map_err(|e| e.or_operation("revoke"))?;
-    Ok(())
+    match api.http.execute(ctx, request, &parse).await {
+        Ok(_) => Ok(()),
+        // Already spent or revoked: what a revoke wants.
+        Err(e) if dead_refresh_token(&e) => Ok(()),
+        Err(e) => Err(e.or_operation("revoke")),
+    }
 }
 
 #[derive(Deserialize)]

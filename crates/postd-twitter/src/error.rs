@@ -27,8 +27,12 @@ pub const DUPLICATE_CONTENT: &str = "duplicate_content";
 /// How long to wait when X gives no reset: a minute for a rate limit.
 pub(crate) const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(60);
 
-/// How long to wait after a `402` or a cap without a reset: an hour (someone must act).
+/// How long to wait after a usage cap without a reset: an hour (someone must act).
 pub(crate) const BILLING_WAIT: Duration = Duration::from_secs(3600);
+
+/// How long to wait after a `402`: a quarter of an hour, so posts resume soon
+/// after someone adds credits.
+pub(crate) const CREDITS_WAIT: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -158,7 +162,7 @@ fn credits(text: String) -> Error {
         ),
     )
     .with_retry(Retry::Temporary {
-        after: Some(BILLING_WAIT),
+        after: Some(CREDITS_WAIT),
     })
     .with_platform(Platform::Twitter)
     .with_status(402)
@@ -316,7 +320,7 @@ mod tests {
     fn billing_errors_say_what_to_do_and_wait() {
         let e = parse(402, r#"{"title":"CreditsDepleted","detail":"no credits"}"#);
         assert!(e.to_string().contains("add credits"), "{e}");
-        assert_eq!(e.retry_after(), Some(BILLING_WAIT));
+        assert_eq!(e.retry_after(), Some(CREDITS_WAIT));
         let capped = parse(
             429,
             r#"{"title":"UsageCapExceeded","type":"https://api.x.com/2/problems/usage-capped","detail":"Usage cap exceeded"}"#,

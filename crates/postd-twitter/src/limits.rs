@@ -28,6 +28,17 @@ pub const USER_CREATE_WINDOWS: &[(Duration, usize)] = &[
     (Duration::from_secs(3 * 3600), 300),
 ];
 
+/// The caller an app-wide block is kept under.
+fn app() -> Caller {
+    Caller("*app*".to_owned())
+}
+
+/// The endpoint an app-wide block of every endpoint is kept under.
+const EVERY_ENDPOINT: &str = "*";
+
+/// Most blocks kept; expired ones are dropped when there are more.
+const MAX_BLOCKS: usize = 10_000;
+
 /// The per-app create window: 10,000 per 24 hours.
 pub const APP_CREATE_WINDOW: (Duration, usize) = (Duration::from_secs(24 * 3600), 10_000);
 
@@ -44,6 +55,15 @@ pub(crate) fn endpoint_of(method: &Method, path: &str) -> String {
         out.push_str(if id && i > 1 { ":id" } else { seg });
     }
     out
+}
+
+impl State {
+    /// Drops expired blocks once there are many (every distinct caller adds one).
+    fn prune(&mut self, t: i64) {
+        if self.blocked.len() > MAX_BLOCKS {
+            self.blocked.retain(|_, &mut until| until > t);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -87,18 +107,26 @@ impl Ledger {
     ) -> Result<()> {
         let t = now.timestamp();
         let mut st = self.lock();
-        let key = (endpoint.to_owned(), caller.clone());
-        if let Some(&until) = st.blocked.get(&key) {
-            if until > t {
-                return Err(limited(
-                    format!(
-                        "X's rate limit of {endpoint} is exhausted for this account until it resets in {} s; not calling",
-                        until - t
-                    ),
-                    Duration::from_secs((until - t) as u64),
-                ));
+        for (key, whose) in [
+            ((endpoint.to_owned(), caller.clone()), "this account"),
+            ((endpoint.to_owned(), app()), "the app"),
+            (
+                (EVERY_ENDPOINT.to_owned(), app()),
+                "the app (credits or cap)",
+            ),
+        ] {
+            if let Some(&until) = st.blocked.get(&key) {
+                if until > t {
+                    return Err(limited(
+                        format!(
+                            "X's limit of {endpoint} is exhausted for {whose} until it resets in {} s; not calling",
+                            until - t
+                        ),
+                        Duration::from_secs((until - t) as u64),
+                    ));
+                }
+                st.blocked.remove(&key);
             }
-            st.blocked.remove(&key);
         }
         if !is_create {
             return Ok(());
@@ -148,6 +176,15 @@ impl Ledger {
     pub(crate) fn count_create(&self, caller: &Caller, now: DateTime<Utc>) {
         let t = now.timestamp();
         let mut st = self.lock();
+        if st.creates.len() > MAX_BLOCKS {
+            let longest = USER_CREATE_WINDOWS
+                .iter()
+                .map(|(d, _)| d.as_secs() as i64)
+                .max()
+                .unwrap_or(0);
+            st.creates
+                .retain(|_, q| q.back().is_some_and(|&c| c > t - longest));
+        }
         st.creates.entry(caller.clone()).or_default().push_back(t);
         st.app_creates.push_back(t);
     }
@@ -166,23 +203,33 @@ impl Ledger {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<i64>().ok())
         };
-        let mut until = None;
-        for (remaining, reset) in [
-            ("x-rate-limit-remaining", "x-rate-limit-reset"),
-            ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
-            ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
-        ] {
-            if num(remaining) == Some(0)
-                && let Some(r) = num(reset)
-            {
-                let r = r.min(now.timestamp() + 86_400);
-                until = Some(until.map_or(r, |u: i64| u.max(r)));
-            }
+        let t = now.timestamp();
+        let until = |remaining: &str, reset: &str| {
+            (num(remaining) == Some(0))
+                .then(|| num(reset))
+                .flatten()
+                .map(|r| r.min(t + 86_400))
+                .filter(|&r| r > t)
+        };
+        let user = [
+            until("x-rate-limit-remaining", "x-rate-limit-reset"),
+            until("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        // The app's 24-hour limit holds for every account of the app.
+        let whole_app = until("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset");
+        if user.is_none() && whole_app.is_none() {
+            return;
         }
-        if let Some(until) = until.filter(|&u| u > now.timestamp()) {
-            self.lock()
-                .blocked
-                .insert((endpoint.to_owned(), caller.clone()), until);
+        let mut st = self.lock();
+        st.prune(t);
+        if let Some(u) = user {
+            st.blocked.insert((endpoint.to_owned(), caller.clone()), u);
+        }
+        if let Some(u) = whole_app {
+            st.blocked.insert((endpoint.to_owned(), app()), u);
         }
     }
 
@@ -194,14 +241,20 @@ impl Ledger {
         e: &Error,
         now: DateTime<Utc>,
     ) {
-        if e.http_status() == Some(429)
-            && let Some(wait) = e.retry_after()
-        {
-            let until = now.timestamp() + wait.as_secs().min(86_400) as i64;
-            self.lock()
-                .blocked
-                .insert((endpoint.to_owned(), caller.clone()), until);
-        }
+        let Some(wait) = e.retry_after() else {
+            return;
+        };
+        let until = now.timestamp() + wait.as_secs().min(86_400) as i64;
+        let key = match e.platform_code() {
+            // Spent credits stop every call of the app; a usage cap every call of that kind.
+            Some(crate::error::CREDITS_DEPLETED) => (EVERY_ENDPOINT.to_owned(), app()),
+            Some(crate::error::USAGE_CAPPED) => (endpoint.to_owned(), app()),
+            _ if e.http_status() == Some(429) => (endpoint.to_owned(), caller.clone()),
+            _ => return,
+        };
+        let mut st = self.lock();
+        st.prune(now.timestamp());
+        st.blocked.insert(key, until);
     }
 
     /// Whether `endpoint` is blocked for `caller` now, and for how long.
@@ -269,6 +322,42 @@ mod tests {
         let e = ledger.check(CREATE, &me, true, at).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert!(e.to_string().contains("180 minutes"), "{e}");
+    }
+
+    #[test]
+    fn app_wide_limits_and_spent_credits_hold_every_account_back() {
+        let ledger = Ledger::default();
+        let now = Utc::now();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-app-limit-24hour-remaining",
+            HeaderValue::from_static("0"),
+        );
+        h.insert(
+            "x-app-limit-24hour-reset",
+            HeaderValue::from_str(&(now.timestamp() + 3600).to_string()).unwrap(),
+        );
+        ledger.observe(CREATE, &Caller::user("1"), &h, now);
+        let e = ledger
+            .check(CREATE, &Caller::user("2"), true, now)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert!(e.to_string().contains("the app"), "{e}");
+        let credits = crate::error::parse_error(
+            postd_core::reqwest::StatusCode::PAYMENT_REQUIRED,
+            &HeaderMap::new(),
+            br#"{"title":"CreditsDepleted","detail":"none"}"#,
+            now,
+        );
+        let ledger = Ledger::default();
+        ledger.observe_error("GET /2/users/me", &Caller::user("1"), &credits, now);
+        for endpoint in [CREATE, "GET /2/users/:id/tweets"] {
+            assert!(
+                ledger
+                    .check(endpoint, &Caller::user("3"), false, now)
+                    .is_err()
+            );
+        }
     }
 
     #[test]

@@ -27,13 +27,13 @@ use url::Url;
 use crate::api::{Api, Caller};
 use crate::auth::lacks_scope;
 use crate::media;
-use crate::text::{comparable, weighted_length};
+use crate::text::{comparable, unescape, weighted_length};
 
 /// How long after an attempt a Post X created may take to show on the
 /// user's timeline; until then "not found" is "ask again", after it "absent".
 pub const TIMELINE_LAG: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
-/// How many timeline pages a reconciliation reads at most (10 Posts each).
+/// How many timeline pages a reconciliation reads at most (100 Posts each).
 const MAX_PAGES: usize = 5;
 
 /// Poll limits (<https://docs.x.com/x-api/posts/manage-tweets/introduction>).
@@ -205,8 +205,22 @@ struct Created {
     id: String,
 }
 
+/// The target's user id, which goes into URL paths: digits only.
+pub(crate) fn user_id(target: &Target) -> Result<&str> {
+    let id = target.id.as_str();
+    if id.is_empty() || id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid_content(format!(
+            "{:?} is not an X user id (digits only)",
+            id.chars().take(40).collect::<String>()
+        ))
+        .with_platform(Platform::Twitter));
+    }
+    Ok(id)
+}
+
 /// The credentials must be the target's: X posts as the token's user.
 fn check_owner(tokens: &TokenSet, target: &Target) -> Result<()> {
+    user_id(target)?;
     match &tokens.subject {
         Some(subject) if *subject != target.id => Err(Error::new(
             ErrorKind::PermissionDenied,
@@ -339,7 +353,8 @@ pub(crate) async fn delete(api: &Api, tokens: &TokenSet, target: &Target, id: &s
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Timeline {
-    data: Vec<TimelinePost>,
+    data: Option<Vec<TimelinePost>>,
+    errors: Vec<Value>,
     meta: TimelineMeta,
 }
 
@@ -356,6 +371,76 @@ struct TimelinePost {
     text: String,
     created_at: Option<DateTime<Utc>>,
     attachments: Option<Attachments>,
+    entities: Option<Entities>,
+    /// The whole text of a Post longer than 280 (`text` is cut short).
+    note_tweet: Option<NoteTweet>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NoteTweet {
+    text: String,
+    entities: Option<Entities>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Entities {
+    urls: Vec<UrlEntity>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UrlEntity {
+    url: String,
+    expanded_url: Option<String>,
+    unwound_url: Option<String>,
+    display_url: Option<String>,
+    media_key: Option<String>,
+}
+
+impl TimelinePost {
+    /// The text as the user wrote it, as far as X's answer tells: the whole
+    /// text of a long Post, entities unescaped, each `t.co` link replaced by
+    /// the URL it stands for, media links removed.
+    fn resolved_text(&self) -> String {
+        let (text, entities) = match &self.note_tweet {
+            Some(n) if !n.text.is_empty() => (n.text.as_str(), n.entities.as_ref()),
+            _ => (self.text.as_str(), self.entities.as_ref()),
+        };
+        let mut out = unescape(text);
+        for u in entities.map(|e| e.urls.as_slice()).unwrap_or_default() {
+            if u.url.is_empty() {
+                continue;
+            }
+            let media = u.media_key.is_some()
+                || u.display_url.as_deref().is_some_and(|d| {
+                    d.starts_with("pic.x.com") || d.starts_with("pic.twitter.com")
+                });
+            let with = if media {
+                ""
+            } else {
+                match u.unwound_url.as_deref().or(u.expanded_url.as_deref()) {
+                    Some(full) if !full.is_empty() => full,
+                    _ => continue,
+                }
+            };
+            out = out.replace(u.url.as_str(), with);
+        }
+        out
+    }
+
+    /// Whether this Post carries `wanted` (the sent text, compared exactly;
+    /// loosely only where X left `t.co` links it did not resolve).
+    fn carries(&self, wanted_exact: &str, wanted_loose: &str) -> bool {
+        let got = self.resolved_text();
+        if comparable(&got, false) == wanted_exact {
+            return true;
+        }
+        got.contains("https://t.co/")
+            && !wanted_loose.is_empty()
+            && comparable(&got, true) == wanted_loose
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -381,30 +466,53 @@ pub(crate) async fn find_published(
         .with_platform(Platform::Twitter)
         .permanent());
     }
-    let wanted = comparable(fingerprint.text.as_deref().unwrap_or(""));
+    let sent = fingerprint.text.as_deref().unwrap_or("");
+    let (wanted, wanted_loose) = (comparable(sent, false), comparable(sent, true));
     let earliest = fingerprint.earliest();
     let start = earliest.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let caller = Caller::user(&target.id);
+    let user = user_id(target)?;
+    let caller = Caller::user(user);
     let mut next: Option<String> = None;
+    let mut read_all = false;
     for _ in 0..MAX_PAGES {
         let mut query = vec![
             ("start_time", start.as_str()),
-            ("max_results", "10"),
-            ("tweet.fields", "created_at,attachments"),
+            ("max_results", "100"),
+            ("tweet.fields", "created_at,attachments,entities,note_tweet"),
         ];
         if let Some(t) = &next {
             query.push(("pagination_token", t.as_str()));
         }
-        let url = api.url(&format!("users/{}/tweets", target.id), &query);
+        let url = api.url(&format!("users/{user}/tweets"), &query);
         let ctx = RequestContext::idempotent(Platform::Twitter, "users.tweets");
         let page: Timeline = api.get(ctx, &caller, url, &tokens.access_token).await?;
-        for p in &page.data {
+        let Some(posts) = page.data else {
+            if !page.errors.is_empty() {
+                // Not "no Posts": X could not answer for this user.
+                let detail = page.errors[0]
+                    .get("detail")
+                    .and_then(Value::as_str)
+                    .unwrap_or("an error")
+                    .chars()
+                    .take(200)
+                    .collect::<String>();
+                return Err(Error::new(
+                    ErrorKind::UnknownOutcome,
+                    format!("X answered the user's timeline with errors only ({detail}); whether the Post exists is unknown"),
+                )
+                .with_platform(Platform::Twitter)
+                .temporary(Some(Duration::from_secs(300))));
+            }
+            read_all = true;
+            break;
+        };
+        for p in &posts {
             let media = p.attachments.as_ref().map_or(0, |a| a.media_keys.len());
             let when_ok = p.created_at.is_some_and(|c| c >= earliest);
             if when_ok
                 && media == fingerprint.media_count
-                && comparable(&p.text) == wanted
                 && !p.id.is_empty()
+                && p.carries(&wanted, &wanted_loose)
             {
                 return Ok(Some(
                     PublishedPost::new(p.id.as_str()).with_url(post_url(&p.id)),
@@ -412,9 +520,21 @@ pub(crate) async fn find_published(
             }
         }
         match page.meta.next_token {
-            Some(t) if !t.is_empty() && !page.data.is_empty() => next = Some(t),
-            _ => break,
+            Some(t) if !t.is_empty() && !posts.is_empty() => next = Some(t),
+            _ => {
+                read_all = true;
+                break;
+            }
         }
+    }
+    if !read_all {
+        // More Posts since the attempt than were read: not found is not absent.
+        return Err(Error::new(
+            ErrorKind::UnknownOutcome,
+            format!("the user posted more than {} times since the attempt; the Post was not among those read, so whether it exists is unknown", MAX_PAGES * 100),
+        )
+        .with_platform(Platform::Twitter)
+        .permanent());
     }
     if Utc::now() - fingerprint.not_before < TIMELINE_LAG {
         return Err(Error::new(
@@ -459,6 +579,59 @@ mod tests {
         assert!(b.get("media").is_none());
         let plain = body(&post("hi"), &[], None);
         assert!(plain.get("made_with_ai").is_none() && plain.get("reply").is_none());
+    }
+
+    fn timeline_post(v: serde_json::Value) -> TimelinePost {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn posts_read_back_are_matched_on_their_resolved_links() {
+        let sent = "Menu https://bakery.example/menu";
+        let (exact, loose) = (comparable(sent, false), comparable(sent, true));
+        // X's answer: the link as t.co with its entity, a media link appended.
+        let ours = timeline_post(json!({
+            "id": "1", "text": "Menu https://t.co/aaa https://t.co/pic",
+            "entities": {"urls": [
+                {"url": "https://t.co/aaa", "expanded_url": "https://bakery.example/menu"},
+                {"url": "https://t.co/pic", "expanded_url": "https://x.com/u/status/1/photo/1",
+                 "display_url": "pic.x.com/pic", "media_key": "3_1"}
+            ]}
+        }));
+        assert!(ours.carries(&exact, &loose));
+        // The same words with another link are not ours.
+        let other = timeline_post(json!({
+            "id": "2", "text": "Menu https://t.co/bbb",
+            "entities": {"urls": [{"url": "https://t.co/bbb", "expanded_url": "https://bakery.example/old"}]}
+        }));
+        assert!(!other.carries(&exact, &loose));
+        // A long Post: the whole text is in note_tweet.
+        let long = "a".repeat(300);
+        let note = timeline_post(json!({
+            "id": "3", "text": format!("{}…", &long[..270]), "note_tweet": {"text": long}
+        }));
+        assert!(note.carries(&comparable(&long, false), &comparable(&long, true)));
+        // A link-only Post cannot match loosely on nothing.
+        let bare = timeline_post(json!({"id": "4", "text": "https://t.co/zzz"}));
+        let link = "https://bakery.example/x";
+        assert!(!bare.carries(&comparable(link, false), &comparable(link, true)));
+        // Entities are unescaped in what X sends back only.
+        let amp = timeline_post(json!({"id": "5", "text": "Fish &amp; chips"}));
+        assert!(amp.carries(&comparable("Fish & chips", false), ""));
+    }
+
+    #[test]
+    fn target_ids_are_digits_only() {
+        for bad in ["", "../me", "12/tweets", "1 2", &"9".repeat(21)] {
+            let t = Target::new(postd_core::TargetKind::TwitterAccount, bad);
+            assert_eq!(
+                user_id(&t).unwrap_err().kind(),
+                ErrorKind::InvalidContent,
+                "{bad:?}"
+            );
+        }
+        let t = Target::new(postd_core::TargetKind::TwitterAccount, "2244994945");
+        assert_eq!(user_id(&t).unwrap(), "2244994945");
     }
 
     #[test]

@@ -99,31 +99,63 @@ fn is_emoji(cp: u32) -> bool {
     (0x1F000..=0x1FAFF).contains(&cp) || (0x2600..=0x27BF).contains(&cp)
 }
 
+fn is_regional_indicator(cp: u32) -> bool {
+    (0x1F1E6..=0x1F1FF).contains(&cp)
+}
+
+/// What continues an emoji sequence without weighing: the emoji variation
+/// selector, skin tones, the keycap mark and tag characters (subdivision flags).
+fn is_emoji_modifier(cp: u32) -> bool {
+    cp == 0xFE0F
+        || cp == 0x20E3
+        || (0x1F3FB..=0x1F3FF).contains(&cp)
+        || (0xE0020..=0xE007F).contains(&cp)
+}
+
+fn light(cp: u32) -> bool {
+    cp <= 0x10FF
+        || (0x2000..=0x200D).contains(&cp)
+        || (0x2010..=0x201F).contains(&cp)
+        || (0x2032..=0x2037).contains(&cp)
+}
+
+/// The weight of text without URLs: each emoji sequence (a flag's two
+/// regional indicators, a keycap, a character shown as emoji by U+FE0F, an
+/// emoji with its modifiers and zero-width-joined emoji) weighs 2, as X
+/// counts it; other code points by their range.
 fn weigh(s: &str) -> usize {
+    let chars: Vec<u32> = s.chars().map(u32::from).collect();
     let mut total = 0;
-    let mut prev_emoji = false;
-    let mut joined = false;
-    for c in s.chars() {
-        let cp = u32::from(c);
-        if prev_emoji && (cp == 0xFE0F || (0x1F3FB..=0x1F3FF).contains(&cp)) {
+    let mut i = 0;
+    while i < chars.len() {
+        let cp = chars[i];
+        let next = chars.get(i + 1).copied();
+        if is_regional_indicator(cp) && next.is_some_and(is_regional_indicator) {
+            total += 2;
+            i += 2;
             continue;
         }
-        if prev_emoji && cp == 0x200D {
-            joined = true;
+        if cp == 0xFE0F {
+            // A stray selector adds nothing.
+            i += 1;
             continue;
         }
-        if joined {
-            // The part after a zero-width joiner belongs to the sequence.
-            joined = false;
-            prev_emoji = true;
+        let sequence = is_emoji(cp) || next.is_some_and(|n| n == 0xFE0F || n == 0x20E3);
+        if !sequence {
+            total += if light(cp) { 1 } else { 2 };
+            i += 1;
             continue;
         }
-        let light = cp <= 0x10FF
-            || (0x2000..=0x200D).contains(&cp)
-            || (0x2010..=0x201F).contains(&cp)
-            || (0x2032..=0x2037).contains(&cp);
-        prev_emoji = is_emoji(cp);
-        total += if light { 1 } else { 2 };
+        total += 2;
+        i += 1;
+        loop {
+            match (chars.get(i).copied(), chars.get(i + 1).copied()) {
+                (Some(m), _) if is_emoji_modifier(m) => i += 1,
+                // A joiner continues the sequence only into another emoji.
+                (Some(0x200D), Some(n)) if is_emoji(n) => i += 2,
+                _ => break,
+            }
+        }
     }
     total
 }
@@ -131,24 +163,51 @@ fn weigh(s: &str) -> usize {
 /// The mark every URL becomes in [`comparable`].
 const URL_MARK: &str = "\u{1}url";
 
-/// `text` in a form that compares equal for what was sent and what X hands
-/// back: NFC, entities unescaped, every URL one mark, trailing URLs (X's
-/// media links, or a link X moved) dropped, whitespace runs collapsed.
-pub(crate) fn comparable(text: &str) -> String {
-    let unescaped = text
-        .replace("&lt;", "<")
+/// Text X handed back with its entities undone: `&amp;`, `&lt;`, `&gt;`.
+pub(crate) fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
         .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    let nfc: String = unescaped.nfc().collect();
+        .replace("&amp;", "&")
+}
+
+/// A URL as compared: scheme and host lower case, no trailing `/`.
+fn canonical_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (host, path) = match rest.find(['/', '?', '#']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    format!(
+        "{}://{}{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase(),
+        path.trim_end_matches('/')
+    )
+}
+
+/// `text` (as sent, or as X handed it back with [`unescape`] and its `t.co`
+/// links resolved) in a form that compares equal for both: NFC, whitespace
+/// runs collapsed, URLs compared without case in the host or a trailing
+/// `/`. With `loose`, every URL is one mark and trailing URLs are dropped,
+/// for text whose `t.co` links could not be resolved (it matches more
+/// texts than it should, so it is a last resort).
+pub(crate) fn comparable(text: &str, loose: bool) -> String {
+    let nfc: String = text.nfc().collect();
     let mut parts: Vec<String> = nfc
         .split_whitespace()
         .map(|w| match url_span(w) {
-            Some((lead, trail)) => format!("{lead}{URL_MARK}{trail}"),
+            Some((lead, trail)) if loose => format!("{lead}{URL_MARK}{trail}"),
+            Some((lead, trail)) => {
+                let url = &w[lead.len()..w.len() - trail.len()];
+                format!("{lead}{}{trail}", canonical_url(url))
+            }
             None => w.to_owned(),
         })
         .collect();
-    while parts.last().is_some_and(|p| p == URL_MARK) {
-        parts.pop();
+    if loose {
+        while parts.last().is_some_and(|p| p == URL_MARK) {
+            parts.pop();
+        }
     }
     parts.join(" ")
 }
@@ -164,10 +223,20 @@ mod tests {
         assert_eq!(weighted_length(&"字".repeat(140)), 280);
         // The light punctuation ranges weigh 1.
         assert_eq!(weighted_length("\u{2014}\u{201c}\u{2032}"), 3);
-        // An emoji with a skin tone, a ZWJ family, a flag-free heart with a selector: 2 each.
+        // An emoji with a skin tone, a ZWJ family, a heart with a selector: 2 each.
         assert_eq!(weighted_length("👍🏽"), 2);
         assert_eq!(weighted_length("👩\u{200d}👩\u{200d}👧"), 2);
         assert_eq!(weighted_length("❤\u{fe0f}"), 2);
+        // A flag, a keycap, a subdivision flag, a text symbol shown as emoji: 2 each.
+        assert_eq!(weighted_length("🇫🇷"), 2);
+        assert_eq!(weighted_length("1\u{fe0f}\u{20e3}"), 2);
+        assert_eq!(
+            weighted_length("🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}"),
+            2
+        );
+        assert_eq!(weighted_length("©\u{fe0f}"), 2);
+        // A joiner after an emoji into something that is not one joins nothing.
+        assert_eq!(weighted_length(&"😀\u{200d}字".repeat(3)), 3 * (2 + 1 + 2));
         // URLs weigh 23, with or without a scheme, punctuation apart.
         assert_eq!(weighted_length("(example.com)."), 1 + 23 + 2);
         assert_eq!(
@@ -181,11 +250,32 @@ mod tests {
 
     #[test]
     fn text_read_back_compares_equal_to_what_was_sent() {
+        // Resolved links compare exactly, ignoring host case and a trailing slash.
         assert_eq!(
-            comparable("Fish &amp; chips https://t.co/abc  tonight https://t.co/media"),
-            comparable("Fish & chips https://example.com/menu tonight")
+            comparable(
+                &unescape("Fish &amp; chips HTTPS://Example.com/menu/"),
+                false
+            ),
+            comparable("Fish & chips https://example.com/menu", false)
         );
-        assert_ne!(comparable("Fish & chips"), comparable("Fish & peas"));
-        assert_eq!(comparable("  a\r\nb "), "a b");
+        assert_ne!(
+            comparable("News https://a.example/1", false),
+            comparable("News https://a.example/2", false)
+        );
+        // Unresolved t.co links compare loosely, media links dropped.
+        assert_eq!(
+            comparable(
+                "Fish & chips https://t.co/abc tonight https://t.co/media",
+                true
+            ),
+            comparable("Fish & chips https://example.com/menu tonight", true)
+        );
+        assert_ne!(
+            comparable("Fish & chips", false),
+            comparable("Fish & peas", false)
+        );
+        assert_eq!(comparable("  a\r\nb ", false), "a b");
+        // What the user typed is not unescaped: "&amp;" sent stays "&amp;".
+        assert_ne!(comparable("&amp;", false), comparable("&", false));
     }
 }

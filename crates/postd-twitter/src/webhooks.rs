@@ -138,6 +138,13 @@ pub(crate) fn verify(
     };
     let mut events = Vec::with_capacity(items.len());
     for item in items {
+        // Without an event_uuid, the id is a digest of the event as sent.
+        let digest = {
+            use sha2::{Digest, Sha256};
+            let d = Sha256::digest(item.to_string().as_bytes());
+            let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        };
         let e: Event = serde_json::from_value(item).map_err(|_| {
             Error::new(
                 ErrorKind::InvalidContent,
@@ -146,7 +153,7 @@ pub(crate) fn verify(
             .with_platform(Platform::Twitter)
             .with_operation("verify_webhook")
         })?;
-        events.push(event(e));
+        events.push(event(e, digest));
     }
     Ok(events)
 }
@@ -159,7 +166,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
     }
 }
 
-fn event(e: Event) -> WebhookEvent {
+fn event(e: Event, digest: String) -> WebhookEvent {
     let kind = if e.event_type.is_empty() {
         "unknown".to_owned()
     } else {
@@ -173,14 +180,17 @@ fn event(e: Event) -> WebhookEvent {
         .find_map(|k| e.payload.get(*k).and_then(Value::as_str))
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc));
-    let id = e.event_uuid.and_then(|v| match v {
-        Value::String(s) if !s.is_empty() => Some(s.chars().take(64).collect::<String>()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    });
+    let id = e
+        .event_uuid
+        .and_then(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(s.chars().take(64).collect::<String>()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .unwrap_or(digest);
     let revokes = kind == "oauth.revoke";
     let mut out = WebhookEvent::new(Platform::Twitter, kind, e.payload);
-    out.id = id;
+    out.id = Some(id);
     out.target_id = target;
     out.occurred_at = occurred;
     out.revokes_access = revokes;
@@ -217,6 +227,18 @@ mod tests {
         let events = verify(Some(&key()), &signed(revoke)).unwrap();
         assert!(events[0].revokes_access);
         assert_eq!(events[0].target_id.as_deref(), Some("99"));
+    }
+
+    #[test]
+    fn an_event_without_a_uuid_gets_a_stable_id() {
+        let body = br#"{"data":{"event_type":"post.delete","payload":{"id":"5","author_id":"9"}}}"#;
+        let a = verify(Some(&key()), &signed(body)).unwrap();
+        let b = verify(Some(&key()), &signed(body)).unwrap();
+        assert_eq!(a[0].id, b[0].id);
+        assert!(a[0].id.as_deref().unwrap().starts_with("sha256:"));
+        let other =
+            br#"{"data":{"event_type":"post.delete","payload":{"id":"6","author_id":"9"}}}"#;
+        assert_ne!(verify(Some(&key()), &signed(other)).unwrap()[0].id, a[0].id);
     }
 
     #[test]

@@ -288,6 +288,29 @@ async fn absence_is_said_only_once_the_timeline_has_had_time() {
 }
 
 #[tokio::test]
+async fn a_busy_timeline_that_was_not_read_to_the_end_is_never_absent() {
+    let e = env().await;
+    let fp = post("busy")
+        .with_text("mine")
+        .fingerprint(Utc::now() - chrono::Duration::minutes(10));
+    for i in 0..501 {
+        e.fake.seed_post(USER, &format!("someone else's words {i}"));
+    }
+    let err =
+        e.x.find_published(&e.creds, &e.target, &fp)
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
+    let reads = e
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/tweets?") && r.contains("max_results=100"))
+        .count();
+    assert_eq!(reads, 5);
+}
+
+#[tokio::test]
 async fn a_usage_capped_timeline_defers_and_depleted_credits_wait() {
     let e = env().await;
     e.fake.set_usage_capped(true);
@@ -308,7 +331,19 @@ async fn a_usage_capped_timeline_defers_and_depleted_credits_wait() {
             .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.platform_code(), Some(postd_twitter::CREDITS_DEPLETED));
-    assert!(err.retry_after().unwrap() >= std::time::Duration::from_secs(3600));
+    assert!(err.retry_after().unwrap() >= std::time::Duration::from_secs(900));
+    // Spent credits hold every account of the app back without a call.
+    let before = e.fake.requests().len();
+    let err =
+        e.x.find_published(
+            &e.creds,
+            &e.target,
+            &post("c3").with_text("y").fingerprint(Utc::now()),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.fake.requests().len(), before);
     assert!(e.fake.posts().is_empty());
 }
 
