@@ -19,7 +19,8 @@ pub const PUBLISHING_SCOPES: &[&str] = &[
     "offline.access",
 ];
 
-/// The name of the create budget in [`Health::quotas`] while it is exhausted.
+/// The name of the create budget in [`Health::quotas`] while it is exhausted; its
+/// windows are reported as `x_post_create_per_15_min` and `x_post_create_per_180_min`.
 pub const CREATE_QUOTA: &str = "x_post_create";
 
 pub(crate) async fn check(api: &Api, credentials: &Credentials) -> Result<Health> {
@@ -38,7 +39,15 @@ pub(crate) async fn check(api: &Api, credentials: &Credentials) -> Result<Health
             {
                 health.notes.push(format!("{followers} followers"));
             }
-            if let Some(wait) = api.ledger.blocked_for(CREATE, &Caller::user(&user.id), now) {
+            let caller = Caller::user(&user.id);
+            for (window, used, most, frees) in api.ledger.create_usage(&caller, now) {
+                health.quotas.push(QuotaUsage::new(
+                    format!("{CREATE_QUOTA}_per_{}_min", window.as_secs() / 60),
+                    used as f64 * 100.0 / most as f64,
+                    frees,
+                ));
+            }
+            if let Some(wait) = api.ledger.blocked_for(CREATE, &caller, now) {
                 health.status = HealthStatus::Degraded;
                 health
                     .quotas

@@ -257,6 +257,31 @@ impl Ledger {
         st.blocked.insert(key, until);
     }
 
+    /// How much of each create window `caller` has used at `now`: (window
+    /// length, creates in it, the window's most, when the oldest leaves it).
+    pub(crate) fn create_usage(
+        &self,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Vec<(Duration, usize, usize, Option<Duration>)> {
+        let t = now.timestamp();
+        let st = self.lock();
+        let q = st.creates.get(caller);
+        USER_CREATE_WINDOWS
+            .iter()
+            .map(|&(window, most)| {
+                let w = window.as_secs() as i64;
+                let inside: Vec<i64> = q
+                    .map(|q| q.iter().copied().filter(|&c| c > t - w).collect())
+                    .unwrap_or_default();
+                let frees = inside
+                    .first()
+                    .map(|&c| Duration::from_secs((c + w - t).max(0) as u64));
+                (window, inside.len(), most, frees)
+            })
+            .collect()
+    }
+
     /// Whether `endpoint` is blocked for `caller` now, and for how long.
     pub(crate) fn blocked_for(
         &self,

@@ -370,6 +370,19 @@ async fn an_exhausted_create_limit_is_not_called_again_until_it_resets() {
             .any(|q| q.name == postd_twitter::CREATE_QUOTA),
         "{h:?}"
     );
+    // The budget used so far: one create counted in each window (the refused one never went).
+    let window = h
+        .quotas
+        .iter()
+        .find(|q| q.name == "x_post_create_per_15_min")
+        .unwrap();
+    assert!((window.used_percent - 1.0).abs() < 1e-9, "{window:?}");
+    let long = h
+        .quotas
+        .iter()
+        .find(|q| q.name == "x_post_create_per_180_min")
+        .unwrap();
+    assert!((long.used_percent - 1.0 / 3.0).abs() < 1e-9, "{long:?}");
 }
 
 #[tokio::test]
