@@ -44,7 +44,7 @@ pub(crate) async fn upload_image(
     media: &Media,
 ) -> Result<String> {
     let bytes = image_bytes(rest, media).await?;
-    let url = rest.rest_url("images", Some("action=initializeUpload"));
+    let url = rest.images_init_url();
     let init: Value<ImageUpload> = rest
         .json(
             RequestContext::idempotent(Platform::LinkedIn, "rest.images_initialize"),

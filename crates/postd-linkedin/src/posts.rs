@@ -366,8 +366,7 @@ async fn create(rest: &Rest, token: &SecretString, body: &Value) -> Result<Publi
             // LinkedIn does not say a 503 on a create means nothing was created.
             RequestContext::non_idempotent(Platform::LinkedIn, "rest.posts_create")
                 .distrusting_unavailable(),
-            rest.rest(Method::POST, rest.rest_url("posts", None), token)
-                .json(body),
+            rest.rest(Method::POST, rest.posts_url(), token).json(body),
         )
         .await?;
     let Some(urn) = resp.header("x-restli-id").map(str::to_owned) else {
@@ -385,13 +384,17 @@ async fn create(rest: &Rest, token: &SecretString, body: &Value) -> Result<Publi
 
 /// `https://www.linkedin.com/feed/update/{urn}`.
 ///
-/// The host is parsed once; each post sets only the path, which costs a
-/// fraction of parsing the whole URL again.
+/// The host is parsed once; each post appends its path segments, which
+/// costs a fraction of parsing the whole URL (or its path) again.
 pub(crate) fn post_url(urn: &str) -> Option<Url> {
     static FEED: std::sync::LazyLock<Option<Url>> =
         std::sync::LazyLock::new(|| Url::parse("https://www.linkedin.com/").ok());
     let mut url = FEED.clone()?;
-    url.set_path(&format!("/feed/update/{urn}"));
+    // Appending segments encodes only them; `set_path` would parse the whole path again.
+    url.path_segments_mut()
+        .ok()?
+        .clear()
+        .extend(["feed", "update", urn]);
     Some(url)
 }
 

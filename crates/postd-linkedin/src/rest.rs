@@ -30,6 +30,19 @@ pub(crate) fn encode(value: &str) -> String {
     out
 }
 
+/// `base` with `path` after its own path, and `query`.
+fn url_on(base: &Url, path: &str, query: Option<&str>) -> Url {
+    let mut url = base.clone();
+    let joined = format!(
+        "{}{}",
+        base.path().trim_end_matches('/'),
+        format_args!("/{path}")
+    );
+    url.set_path(&joined);
+    url.set_query(query);
+    url
+}
+
 // Built once: a header given as strings is parsed and checked on every request.
 static LINKEDIN_VERSION: HeaderName = HeaderName::from_static("linkedin-version");
 static RESTLI_PROTOCOL: HeaderName = HeaderName::from_static("x-restli-protocol-version");
@@ -42,42 +55,53 @@ pub(crate) struct Rest {
     /// `LinkedIn-Version`, checked once (`None`: not a valid header value;
     /// the request then fails to build and says so).
     version: Option<HeaderValue>,
+    /// `{api}/rest/posts` and `{api}/rest/images?action=initializeUpload`,
+    /// built once: every post and image upload uses them, and building a URL
+    /// parses it again.
+    posts: Url,
+    images_init: Url,
 }
 
 impl Rest {
     pub(crate) fn new(cfg: LinkedInConfig, http: HttpClient) -> Self {
+        let posts = url_on(&cfg.api_base_url, "rest/posts", None);
+        let images_init = url_on(
+            &cfg.api_base_url,
+            "rest/images",
+            Some("action=initializeUpload"),
+        );
         Rest {
             version: HeaderValue::from_str(&cfg.version).ok(),
             cfg: Arc::new(cfg),
             http,
+            posts,
+            images_init,
         }
+    }
+
+    /// `{api}/rest/posts`.
+    pub(crate) fn posts_url(&self) -> Url {
+        self.posts.clone()
+    }
+
+    /// `{api}/rest/images?action=initializeUpload`.
+    pub(crate) fn images_init_url(&self) -> Url {
+        self.images_init.clone()
     }
 
     /// `{api}/rest/{path}` where `path` is already encoded, with an optional raw (pre-encoded) query.
     pub(crate) fn rest_url(&self, path: &str, query: Option<&str>) -> Url {
-        self.url_on(&self.cfg.api_base_url, &format!("rest/{path}"), query)
+        url_on(&self.cfg.api_base_url, &format!("rest/{path}"), query)
     }
 
     /// `{api}/v2/{path}`, the unversioned endpoints (`userinfo`).
     pub(crate) fn v2_url(&self, path: &str) -> Url {
-        self.url_on(&self.cfg.api_base_url, &format!("v2/{path}"), None)
+        url_on(&self.cfg.api_base_url, &format!("v2/{path}"), None)
     }
 
     /// `{oauth}/oauth/v2/{path}`.
     pub(crate) fn oauth_url(&self, path: &str) -> Url {
-        self.url_on(&self.cfg.oauth_base_url, &format!("oauth/v2/{path}"), None)
-    }
-
-    fn url_on(&self, base: &Url, path: &str, query: Option<&str>) -> Url {
-        let mut url = base.clone();
-        let joined = format!(
-            "{}{}",
-            base.path().trim_end_matches('/'),
-            format_args!("/{path}")
-        );
-        url.set_path(&joined);
-        url.set_query(query);
-        url
+        url_on(&self.cfg.oauth_base_url, &format!("oauth/v2/{path}"), None)
     }
 
     /// A `/rest` request with the version headers and the bearer token.
@@ -112,10 +136,10 @@ impl Rest {
         let request = builder.build().map_err(|e| {
             Error::config("could not build the LinkedIn request").with_source(e.without_url())
         })?;
-        let version = self.cfg.version.clone();
+        let cfg = &self.cfg;
         self.http
             .execute(ctx, request, &move |status, headers, body| {
-                parse_error(&version, status, headers, body, Utc::now())
+                parse_error(&cfg.version, status, headers, body, Utc::now())
             })
             .await
     }
