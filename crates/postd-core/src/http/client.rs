@@ -379,6 +379,10 @@ impl HttpClient {
             attempts = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
+        // Nobody listening: no span to enter and leave on every poll.
+        if span.is_disabled() {
+            return self.execute_inner(ctx, request, parse_error).await;
+        }
         self.execute_inner(ctx, request, parse_error)
             .instrument(span)
             .await
