@@ -51,7 +51,9 @@ pub struct XConfig {
     /// Basic); `None` for a public client, which sends only `client_id`.
     pub client_secret: Option<SecretString>,
     /// The app's consumer secret (API key secret): it keys the webhook CRC
-    /// and the delivery signatures. `None`: webhooks are refused.
+    /// and the legacy delivery signature. Without it, the CRC is keyed with
+    /// the client secret and only the OAuth 2.0 signature header is checked;
+    /// with neither, webhooks are refused.
     pub consumer_secret: Option<SecretString>,
     /// API host (`https://api.x.com/`); the token, media and Post endpoints live under `/2/`.
     pub api_base_url: Url,

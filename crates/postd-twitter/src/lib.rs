@@ -94,7 +94,7 @@ pub use limits::{APP_CREATE_WINDOW, USER_CREATE_WINDOWS};
 pub use media::{MAX_GIF_BYTES, MAX_IMAGE_BYTES, MAX_SEGMENTS};
 pub use publish::{TIMELINE_LAG, ThreadProgress};
 pub use text::{URL_WEIGHT, weighted_length};
-pub use webhooks::SIGNATURE_HEADER;
+pub use webhooks::{OAUTH2_SIGNATURE_HEADER, SIGNATURE_HEADER};
 
 /// How long before an access token expires it is refreshed (X's live two hours).
 pub const REFRESH_AHEAD: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
@@ -156,6 +156,13 @@ impl TwitterConnector {
         publish::delete(&self.api, tokens, target, post_id)
             .await
             .map_err(|e| e.or_operation("delete_post"))
+    }
+
+    fn webhook_keys(&self) -> webhooks::Keys<'_> {
+        webhooks::Keys {
+            consumer: self.api.cfg.consumer_secret.as_ref(),
+            client: self.api.cfg.client_secret.as_ref(),
+        }
     }
 
     /// Revokes the user's grant (when they disconnect): the refresh and access tokens stop working.
@@ -309,11 +316,11 @@ impl Connector for TwitterConnector {
     }
 
     fn webhook_challenge(&self, request: &WebhookRequest) -> Result<ChallengeResponse> {
-        webhooks::challenge(self.api.cfg.consumer_secret.as_ref(), request)
+        webhooks::challenge(self.webhook_keys(), request)
     }
 
     fn verify_webhook(&self, request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
-        webhooks::verify(self.api.cfg.consumer_secret.as_ref(), request)
+        webhooks::verify(self.webhook_keys(), request)
     }
 
     async fn health_check(&self, credentials: &Credentials) -> Result<Health> {

@@ -9,8 +9,11 @@
 //!   secret, crc_token))}`. Only a token of the shape X sends is signed (see
 //!   [`postd_core::webhook::challenge_token`]): signing anything would make the
 //!   endpoint an oracle for forged deliveries.
-//! - **Deliveries**: a `POST` whose `x-twitter-webhooks-signature` is
-//!   `sha256=` + base64(HMAC-SHA256(consumer secret, raw body)), to be
+//! - **Deliveries**: a `POST` whose `x-twitter-webhooks-signature-oauth2` is
+//!   `sha256=` + base64(HMAC-SHA256(OAuth 2.0 client secret, raw body)), and
+//!   (legacy, for apps with a consumer secret) `x-twitter-webhooks-signature`
+//!   the same under the consumer secret. X's quickstart shows only the
+//!   legacy header; both are checked when the app holds the key. To be
 //!   answered within 10 seconds; the body is `{"data": {"event_uuid",
 //!   "filter", "event_type", "tag", "payload"}}`. `event_uuid` is the
 //!   de-duplication id; `post.create` is evidence a Post exists (its payload
@@ -27,8 +30,11 @@ use postd_core::{
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The signature header of a delivery.
+/// The legacy signature header of a delivery (keyed with the consumer secret).
 pub const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
+
+/// The signature header keyed with the app's OAuth 2.0 client secret.
+pub const OAUTH2_SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature-oauth2";
 
 /// The largest delivery body verified.
 const MAX_BODY: usize = 1024 * 1024;
@@ -39,33 +45,40 @@ fn refuse(message: &str) -> Error {
         .with_operation("verify_webhook")
 }
 
-fn secret<'a>(
-    consumer_secret: Option<&'a SecretString>,
-    operation: &'static str,
-) -> Result<&'a [u8]> {
-    consumer_secret
-        .map(|s| s.expose_secret().as_bytes())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            Error::config(
-                "X webhooks need the app's consumer secret (X_CONSUMER_SECRET); without it nothing is signed or verified",
-            )
-            .with_platform(Platform::Twitter)
-            .with_operation(operation)
-        })
+/// The app's secrets that key webhooks: the consumer (API key) secret, for
+/// the CRC and the legacy [`SIGNATURE_HEADER`]; the OAuth 2.0 client secret,
+/// for [`OAUTH2_SIGNATURE_HEADER`] (and the CRC of an app without a consumer secret).
+#[derive(Clone, Copy)]
+pub(crate) struct Keys<'a> {
+    pub(crate) consumer: Option<&'a SecretString>,
+    pub(crate) client: Option<&'a SecretString>,
 }
 
-/// Answers X's CRC.
-pub(crate) fn challenge(
-    consumer_secret: Option<&SecretString>,
-    request: &WebhookRequest,
-) -> Result<ChallengeResponse> {
+fn bytes(s: Option<&SecretString>) -> Option<&[u8]> {
+    s.map(|s| s.expose_secret().as_bytes())
+        .filter(|s| !s.is_empty())
+}
+
+fn no_keys(operation: &'static str) -> Error {
+    Error::config(
+        "X webhooks need the app's consumer secret (X_CONSUMER_SECRET) or OAuth 2.0 client secret (X_CLIENT_SECRET); without one nothing is signed or verified",
+    )
+    .with_platform(Platform::Twitter)
+    .with_operation(operation)
+}
+
+/// Answers X's CRC, keyed with the consumer secret (as X's webhook
+/// quickstart says), or with the OAuth 2.0 client secret when the app has
+/// no consumer secret configured.
+pub(crate) fn challenge(keys: Keys<'_>, request: &WebhookRequest) -> Result<ChallengeResponse> {
     let token = challenge_token(
         Platform::Twitter,
         "crc_token",
         request.query_param("crc_token"),
     )?;
-    let key = secret(consumer_secret, "webhook_challenge")?;
+    let key = bytes(keys.consumer)
+        .or_else(|| bytes(keys.client))
+        .ok_or_else(|| no_keys("webhook_challenge"))?;
     let answer = serde_json::json!({
         "response_token": format!("sha256={}", hmac_sha256_base64(key, token.as_bytes())),
     });
@@ -86,11 +99,39 @@ struct Event {
     payload: Value,
 }
 
+/// One signature header's check: `sha256=` + 44 characters of padded
+/// base64 (nothing else is a signature X wrote, however it would decode),
+/// the HMAC of the raw body under `key`.
+fn check(name: &str, header: &str, key: &[u8], body: &[u8]) -> Result<()> {
+    let Some(signature) = header.trim().strip_prefix("sha256=") else {
+        return Err(refuse(&format!(
+            "the {name} header does not start with sha256="
+        )));
+    };
+    if signature.len() != 44 || !signature.ends_with('=') || signature.ends_with("==") {
+        return Err(refuse(&format!(
+            "the {name} signature is not 44 characters of padded base64"
+        )));
+    }
+    verify_hmac_sha256(key, body, signature, SignatureEncoding::Base64).map_err(|e| {
+        if e.kind() == ErrorKind::InvalidSignature {
+            refuse(&format!(
+                "the {name} signature is not valid: {}",
+                e.message()
+            ))
+        } else {
+            e.with_platform(Platform::Twitter)
+        }
+    })
+}
+
 /// Verifies a delivery's signature on the raw body, then parses its events.
-pub(crate) fn verify(
-    consumer_secret: Option<&SecretString>,
-    request: &WebhookRequest,
-) -> Result<Vec<WebhookEvent>> {
+///
+/// X signs with [`OAUTH2_SIGNATURE_HEADER`] under the OAuth 2.0 client
+/// secret and, for apps with one, the legacy [`SIGNATURE_HEADER`] under the
+/// consumer secret. Every such header the app holds the key for must
+/// verify, and at least one must be there.
+pub(crate) fn verify(keys: Keys<'_>, request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     if request.body.len() > MAX_BODY {
         return Err(
             Error::new(ErrorKind::InvalidContent, "the X webhook body is too large")
@@ -98,32 +139,28 @@ pub(crate) fn verify(
                 .with_operation("verify_webhook"),
         );
     }
-    let key = secret(consumer_secret, "verify_webhook")?;
-    let header = request
-        .required_header(SIGNATURE_HEADER)
-        .map_err(|_| refuse("the x-twitter-webhooks-signature header is missing"))?;
-    let Some(signature) = header.trim().strip_prefix("sha256=") else {
+    if bytes(keys.consumer).is_none() && bytes(keys.client).is_none() {
+        return Err(no_keys("verify_webhook"));
+    }
+    let mut checked = 0;
+    for (name, key) in [
+        (OAUTH2_SIGNATURE_HEADER, bytes(keys.client)),
+        (SIGNATURE_HEADER, bytes(keys.consumer)),
+    ] {
+        let (Some(value), Some(key)) = (request.headers.get(name), key) else {
+            continue;
+        };
+        let header = value
+            .to_str()
+            .map_err(|_| refuse(&format!("the {name} header is not text")))?;
+        check(name, header, key, &request.body)?;
+        checked += 1;
+    }
+    if checked == 0 {
         return Err(refuse(
-            "the x-twitter-webhooks-signature header does not start with sha256=",
-        ));
-    };
-    // X sends padded standard base64 of 32 bytes: 44 characters, the last `=`. Nothing else
-    // is a signature X wrote, however it would decode.
-    if signature.len() != 44 || !signature.ends_with('=') || signature.ends_with("==") {
-        return Err(refuse(
-            "the X webhook signature is not 44 characters of padded base64",
+            "the delivery has no x-twitter-webhooks-signature(-oauth2) header this app holds the key for",
         ));
     }
-    verify_hmac_sha256(key, &request.body, signature, SignatureEncoding::Base64).map_err(|e| {
-        if e.kind() == ErrorKind::InvalidSignature {
-            refuse(&format!(
-                "the X webhook signature is not valid: {}",
-                e.message()
-            ))
-        } else {
-            e.with_platform(Platform::Twitter)
-        }
-    })?;
     let envelope: Envelope = serde_json::from_slice(&request.body).map_err(|_| {
         Error::new(
             ErrorKind::InvalidContent,
@@ -202,8 +239,15 @@ mod tests {
     use super::*;
     use postd_core::reqwest::header::{HeaderMap, HeaderValue};
 
-    fn key() -> SecretString {
-        SecretString::from("consumer-secret")
+    fn keys() -> Keys<'static> {
+        static CONSUMER: std::sync::LazyLock<SecretString> =
+            std::sync::LazyLock::new(|| SecretString::from("consumer-secret"));
+        static CLIENT: std::sync::LazyLock<SecretString> =
+            std::sync::LazyLock::new(|| SecretString::from("client-secret"));
+        Keys {
+            consumer: Some(&CONSUMER),
+            client: Some(&CLIENT),
+        }
     }
 
     fn signed(body: &[u8]) -> WebhookRequest {
@@ -216,7 +260,7 @@ mod tests {
     #[test]
     fn a_post_create_and_a_revoke_are_parsed() {
         let body = br#"{"data":{"event_uuid":"1958220545706758147","filter":{"user_id":"2244994945"},"event_type":"post.create","tag":"mine","payload":{"id":"1958220545706758145","text":"hi","author_id":"2244994945","created_at":"2025-08-20T16:21:56.000Z"}}}"#;
-        let events = verify(Some(&key()), &signed(body)).unwrap();
+        let events = verify(keys(), &signed(body)).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, "post.create");
         assert_eq!(events[0].id.as_deref(), Some("1958220545706758147"));
@@ -224,21 +268,77 @@ mod tests {
         assert!(events[0].occurred_at.is_some());
         assert!(!events[0].revokes_access);
         let revoke = br#"{"data":{"event_uuid":"7","filter":{},"event_type":"oauth.revoke","payload":{"date_time":"2025-08-20T16:21:56+00:00","user_id":"99","app_id":"29820954"}}}"#;
-        let events = verify(Some(&key()), &signed(revoke)).unwrap();
+        let events = verify(keys(), &signed(revoke)).unwrap();
         assert!(events[0].revokes_access);
         assert_eq!(events[0].target_id.as_deref(), Some("99"));
     }
 
     #[test]
+    fn the_oauth2_header_verifies_under_the_client_secret() {
+        let body =
+            br#"{"data":{"event_uuid":"1","event_type":"post.create","payload":{"id":"5"}}}"#;
+        let sign = |key: &[u8]| format!("sha256={}", hmac_sha256_base64(key, body));
+        let with = |headers: &[(&'static str, String)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in headers {
+                h.insert(*k, HeaderValue::from_str(v).unwrap());
+            }
+            WebhookRequest::post(h, body.to_vec())
+        };
+        let oauth2 = with(&[(OAUTH2_SIGNATURE_HEADER, sign(b"client-secret"))]);
+        assert_eq!(verify(keys(), &oauth2).unwrap().len(), 1);
+        // Keyed with the other secret, or with none held: refused.
+        let wrong = with(&[(OAUTH2_SIGNATURE_HEADER, sign(b"consumer-secret"))]);
+        assert_eq!(
+            verify(keys(), &wrong).unwrap_err().kind(),
+            ErrorKind::InvalidSignature
+        );
+        let consumer_only = Keys {
+            consumer: keys().consumer,
+            client: None,
+        };
+        assert_eq!(
+            verify(consumer_only, &oauth2).unwrap_err().kind(),
+            ErrorKind::InvalidSignature
+        );
+        // Both headers: both must hold.
+        let both = with(&[
+            (OAUTH2_SIGNATURE_HEADER, sign(b"client-secret")),
+            (SIGNATURE_HEADER, sign(b"consumer-secret")),
+        ]);
+        assert!(verify(keys(), &both).is_ok());
+        let one_forged = with(&[
+            (OAUTH2_SIGNATURE_HEADER, sign(b"client-secret")),
+            (SIGNATURE_HEADER, sign(b"forged")),
+        ]);
+        assert_eq!(
+            verify(keys(), &one_forged).unwrap_err().kind(),
+            ErrorKind::InvalidSignature
+        );
+        // Without a consumer secret, the CRC is keyed with the client secret.
+        let client_only = Keys {
+            consumer: None,
+            client: keys().client,
+        };
+        let token = "NjA0ZmQ5YTktYjM3Ni00ZmE3LWE2ZjktZTJhZTliNTc0ZjI3";
+        let answer = challenge(client_only, &WebhookRequest::get([("crc_token", token)])).unwrap();
+        assert!(
+            answer
+                .body
+                .contains(&hmac_sha256_base64(b"client-secret", token.as_bytes()))
+        );
+    }
+
+    #[test]
     fn an_event_without_a_uuid_gets_a_stable_id() {
         let body = br#"{"data":{"event_type":"post.delete","payload":{"id":"5","author_id":"9"}}}"#;
-        let a = verify(Some(&key()), &signed(body)).unwrap();
-        let b = verify(Some(&key()), &signed(body)).unwrap();
+        let a = verify(keys(), &signed(body)).unwrap();
+        let b = verify(keys(), &signed(body)).unwrap();
         assert_eq!(a[0].id, b[0].id);
         assert!(a[0].id.as_deref().unwrap().starts_with("sha256:"));
         let other =
             br#"{"data":{"event_type":"post.delete","payload":{"id":"6","author_id":"9"}}}"#;
-        assert_ne!(verify(Some(&key()), &signed(other)).unwrap()[0].id, a[0].id);
+        assert_ne!(verify(keys(), &signed(other)).unwrap()[0].id, a[0].id);
     }
 
     #[test]
@@ -246,18 +346,26 @@ mod tests {
         let body = br#"{"data":{"event_type":"post.create","payload":{}}}"#;
         let mut forged = signed(b"something else");
         forged.body = body.to_vec().into();
-        let e = verify(Some(&key()), &forged).unwrap_err();
+        let e = verify(keys(), &forged).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidSignature);
         let bare = WebhookRequest::post(HeaderMap::new(), body.to_vec());
         assert_eq!(
-            verify(Some(&key()), &bare).unwrap_err().kind(),
+            verify(keys(), &bare).unwrap_err().kind(),
             ErrorKind::InvalidSignature
         );
         assert_eq!(
-            verify(None, &signed(body)).unwrap_err().kind(),
+            verify(
+                Keys {
+                    consumer: None,
+                    client: None
+                },
+                &signed(body)
+            )
+            .unwrap_err()
+            .kind(),
             ErrorKind::Config
         );
-        let e = verify(Some(&key()), &signed(b"not json")).unwrap_err();
+        let e = verify(keys(), &signed(b"not json")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidContent);
     }
 
@@ -266,7 +374,10 @@ mod tests {
     fn the_pinned_vectors_hold() {
         let secret = SecretString::from("z3ZX4v7mAAUGykl3EcmkqbartmuW8VFOOzCloLx9Q45P0hLrFu");
         let answer = challenge(
-            Some(&secret),
+            Keys {
+                consumer: Some(&secret),
+                client: None,
+            },
             &WebhookRequest::get([("crc_token", "9b4507b3-9040-4669-9ca3-6b94edb50553")]),
         )
         .unwrap();
@@ -281,14 +392,21 @@ mod tests {
             HeaderValue::from_static("sha256=YmCym2tRkRmskts0BDGX6ZIB+y0zN1JCuEHQ69ekk7c="),
         );
         // The signature verifies; the body is not the Activity API envelope.
-        let err = verify(Some(&secret), &WebhookRequest::post(h, body.to_vec())).unwrap_err();
+        let err = verify(
+            Keys {
+                consumer: Some(&secret),
+                client: None,
+            },
+            &WebhookRequest::post(h, body.to_vec()),
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
     }
 
     #[test]
     fn the_crc_signs_only_tokens_of_xs_shape() {
         let token = "NjA0ZmQ5YTktYjM3Ni00ZmE3LWE2ZjktZTJhZTliNTc0ZjI3";
-        let answer = challenge(Some(&key()), &WebhookRequest::get([("crc_token", token)])).unwrap();
+        let answer = challenge(keys(), &WebhookRequest::get([("crc_token", token)])).unwrap();
         let v: Value = serde_json::from_str(&answer.body).unwrap();
         assert_eq!(
             v["response_token"],
@@ -298,11 +416,11 @@ mod tests {
             )
         );
         let forged = r#"{"data":{"event_type":"oauth.revoke"}}"#;
-        let e = challenge(Some(&key()), &WebhookRequest::get([("crc_token", forged)])).unwrap_err();
+        let e = challenge(keys(), &WebhookRequest::get([("crc_token", forged)])).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidSignature);
         let none = WebhookRequest::get(Vec::<(String, String)>::new());
         assert_eq!(
-            challenge(Some(&key()), &none).unwrap_err().kind(),
+            challenge(keys(), &none).unwrap_err().kind(),
             ErrorKind::InvalidSignature
         );
     }
