@@ -47,6 +47,7 @@
 
 pub mod conformance;
 pub mod fuzz;
+pub mod gbp;
 pub mod linkedin;
 pub mod meta;
 mod reply;
