@@ -45,6 +45,7 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a poisoned lock is a failed test
 
+pub mod client;
 pub mod conformance;
 pub mod fuzz;
 pub mod gbp;

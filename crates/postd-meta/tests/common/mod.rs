@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use postd_core::config::Vars;
-use postd_core::http::{HttpClient, RetryPolicy};
 use postd_core::{ClientRef, Credentials, Post, Target, TargetKind, TokenSet};
 use postd_meta::{MetaConfig, MetaConnector};
 use postd_testkit::meta::{MetaFake, MetaFakeConfig};
@@ -35,21 +34,9 @@ pub struct Env {
     pub user_token: String,
 }
 
-/// The request timeout of [`http`].
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The retry policy of [`http`]: the default, with millisecond backoff.
-pub fn retry_policy() -> RetryPolicy {
-    RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20))
-}
-
-pub fn http() -> HttpClient {
-    HttpClient::builder()
-        .request_timeout(REQUEST_TIMEOUT)
-        .retry(retry_policy())
-        .build()
-        .unwrap()
-}
+// Not every test binary uses each of them.
+#[allow(unused_imports)]
+pub use postd_testkit::client::{REQUEST_TIMEOUT, http, retry_policy};
 
 pub fn connector(fake: &MetaFake, tweak: impl FnOnce(MetaConfig) -> MetaConfig) -> MetaConnector {
     let vars = Vars::from_pairs([

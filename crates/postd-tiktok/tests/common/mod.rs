@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use postd_core::config::Vars;
-use postd_core::http::{HttpClient, RetryPolicy};
 use postd_core::{
     ClientRef, Credentials, Media, MediaKind, Post, Target, TargetKind, TikTokCommercialContent,
     TikTokOptions, TikTokPrivacy, TokenSet,
@@ -20,21 +19,9 @@ pub const SCOPES: &[&str] = &[
     "video.list",
 ];
 
-/// The request timeout of [`http`].
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The retry policy of [`http`]: the default, with millisecond backoff.
-pub fn retry_policy() -> RetryPolicy {
-    RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20))
-}
-
-pub fn http() -> HttpClient {
-    HttpClient::builder()
-        .request_timeout(REQUEST_TIMEOUT)
-        .retry(retry_policy())
-        .build()
-        .unwrap()
-}
+// Not every test binary uses each of them.
+#[allow(unused_imports)]
+pub use postd_testkit::client::{REQUEST_TIMEOUT, http, retry_policy};
 
 pub fn connector(fake: &TikTokFake, extra: &[(&str, &str)]) -> TikTokConnector {
     let mut vars = Vars::from_pairs([

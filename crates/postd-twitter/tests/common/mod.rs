@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use postd_core::config::Vars;
-use postd_core::http::{HttpClient, RetryPolicy};
 use postd_core::oauth::{AuthorizationRequest, CodeExchange};
 use postd_core::{ClientRef, Connector, Credentials, Post, Target, TargetKind};
 use postd_testkit::x::{XFake, XFakeConfig};
@@ -22,21 +21,9 @@ pub const SCOPES: &[&str] = &[
     "offline.access",
 ];
 
-/// The request timeout of [`http`].
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The retry policy of [`http`]: the default, with millisecond backoff.
-pub fn retry_policy() -> RetryPolicy {
-    RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20))
-}
-
-pub fn http() -> HttpClient {
-    HttpClient::builder()
-        .request_timeout(REQUEST_TIMEOUT)
-        .retry(retry_policy())
-        .build()
-        .unwrap()
-}
+// Not every test binary uses each of them.
+#[allow(unused_imports)]
+pub use postd_testkit::client::{REQUEST_TIMEOUT, http, retry_policy};
 
 /// A connector for `fake`'s app: confidential when the fake is.
 pub fn connector(fake: &XFake, extra: &[(&str, &str)]) -> TwitterConnector {
