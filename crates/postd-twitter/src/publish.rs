@@ -409,7 +409,12 @@ impl TimelinePost {
             _ => (self.text.as_str(), self.entities.as_ref()),
         };
         let mut out = unescape(text);
-        for u in entities.map(|e| e.urls.as_slice()).unwrap_or_default() {
+        // Longest first: a link that is a prefix of another is not replaced inside it.
+        let mut urls: Vec<&UrlEntity> = entities
+            .map(|e| e.urls.iter().collect())
+            .unwrap_or_default();
+        urls.sort_by_key(|u| std::cmp::Reverse(u.url.len()));
+        for u in urls {
             if u.url.is_empty() {
                 continue;
             }
@@ -615,6 +620,18 @@ mod tests {
         let bare = timeline_post(json!({"id": "4", "text": "https://t.co/zzz"}));
         let link = "https://bakery.example/x";
         assert!(!bare.carries(&comparable(link, false), &comparable(link, true)));
+        // A link that is a prefix of another is not replaced inside it.
+        let prefixed = timeline_post(json!({
+            "id": "6", "text": "a https://t.co/abc b https://t.co/ab",
+            "entities": {"urls": [
+                {"url": "https://t.co/ab", "expanded_url": "https://x.example/1"},
+                {"url": "https://t.co/abc", "expanded_url": "https://y.example/2"}
+            ]}
+        }));
+        assert_eq!(
+            prefixed.resolved_text(),
+            "a https://y.example/2 b https://x.example/1"
+        );
         // Entities are unescaped in what X sends back only.
         let amp = timeline_post(json!({"id": "5", "text": "Fish &amp; chips"}));
         assert!(amp.carries(&comparable("Fish & chips", false), ""));
