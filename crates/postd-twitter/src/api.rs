@@ -81,12 +81,11 @@ impl Api {
         })?;
         let endpoint = crate::limits::endpoint_of(request.method(), request.url().path());
         let is_create = endpoint == crate::limits::CREATE;
+        // Checked and counted under one lock: two creates racing for the
+        // last slot of a window cannot both go.
         self.ledger
-            .check(&endpoint, caller, is_create, Utc::now())
+            .check_and_count(&endpoint, caller, is_create, Utc::now())
             .map_err(|e| e.with_operation(ctx.operation))?;
-        if is_create {
-            self.ledger.count_create(caller, Utc::now());
-        }
         let parse =
             |status, headers: &_, body: &[u8]| parse_error(status, headers, body, Utc::now());
         let result = self

@@ -32,9 +32,10 @@
 //!   headers block an exhausted endpoint for that user until its reset, and
 //!   creates are counted against 100/15 min and 300/3 h per user and
 //!   10,000/24 h per app ([`USER_CREATE_WINDOWS`], [`APP_CREATE_WINDOW`]),
-//!   so a call X would refuse is not made. `402` ([`CREDITS_DEPLETED`]) and
-//!   `usage-capped` ([`USAGE_CAPPED`]) are rate limits with an hour's wait and
-//!   a message saying what to do.
+//!   so a call X would refuse is not made. `402` ([`CREDITS_DEPLETED`]) is a
+//!   rate limit that holds the whole app back for 15 minutes, and
+//!   `usage-capped` ([`USAGE_CAPPED`]) one that holds that endpoint for an
+//!   hour (or until the header's reset), each with a message saying what to do.
 //! - **Webhooks**: the CRC answered only for tokens of X's shape, deliveries
 //!   verified on the raw body, `event_uuid` as the de-duplication id,
 //!   `oauth.revoke` flagged as revoking access.

@@ -98,6 +98,7 @@ impl Ledger {
     }
 
     /// Refuses a call X would refuse now.
+    #[cfg(test)]
     pub(crate) fn check(
         &self,
         endpoint: &str,
@@ -105,8 +106,17 @@ impl Ledger {
         is_create: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        Self::check_locked(&mut self.lock(), endpoint, caller, is_create, now)
+    }
+
+    fn check_locked(
+        st: &mut State,
+        endpoint: &str,
+        caller: &Caller,
+        is_create: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let t = now.timestamp();
-        let mut st = self.lock();
         for (key, whose) in [
             ((endpoint.to_owned(), caller.clone()), "this account"),
             ((endpoint.to_owned(), app()), "the app"),
@@ -172,10 +182,30 @@ impl Ledger {
         Ok(())
     }
 
-    /// Counts a create that is about to be sent.
-    pub(crate) fn count_create(&self, caller: &Caller, now: DateTime<Utc>) {
-        let t = now.timestamp();
+    /// [`check`](Self::check), then (for a create that may go) its count, under one lock.
+    pub(crate) fn check_and_count(
+        &self,
+        endpoint: &str,
+        caller: &Caller,
+        is_create: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut st = self.lock();
+        Self::check_locked(&mut st, endpoint, caller, is_create, now)?;
+        if is_create {
+            Self::count_locked(&mut st, caller, now);
+        }
+        Ok(())
+    }
+
+    /// Counts a create that is about to be sent.
+    #[cfg(test)]
+    pub(crate) fn count_create(&self, caller: &Caller, now: DateTime<Utc>) {
+        Self::count_locked(&mut self.lock(), caller, now);
+    }
+
+    fn count_locked(st: &mut State, caller: &Caller, now: DateTime<Utc>) {
+        let t = now.timestamp();
         if st.creates.len() > MAX_BLOCKS {
             let longest = USER_CREATE_WINDOWS
                 .iter()

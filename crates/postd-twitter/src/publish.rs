@@ -218,6 +218,28 @@ pub(crate) fn user_id(target: &Target) -> Result<&str> {
     Ok(id)
 }
 
+/// [`check_owner`], asking X who the token's user is when the credentials
+/// do not say (a code exchange whose `users/me` failed): a Post must never
+/// go to an account other than the target.
+async fn ensure_owner(api: &Api, tokens: &TokenSet, target: &Target) -> Result<()> {
+    check_owner(tokens, target)?;
+    if tokens.subject.is_some() {
+        return Ok(());
+    }
+    let me = crate::auth::me(api, &tokens.access_token, "").await?;
+    if me.id != target.id {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "these X credentials belong to user {}, not to the target {}",
+                me.id, target.id
+            ),
+        )
+        .with_platform(Platform::Twitter));
+    }
+    Ok(())
+}
+
 /// The credentials must be the target's: X posts as the token's user.
 fn check_owner(tokens: &TokenSet, target: &Target) -> Result<()> {
     user_id(target)?;
@@ -242,7 +264,7 @@ pub(crate) async fn publish(
     post: &Post,
     reply_to: Option<&str>,
 ) -> Result<PublishedPost> {
-    check_owner(tokens, target)?;
+    ensure_owner(api, tokens, target).await?;
     if !post.media.is_empty() && lacks_scope(tokens, "media.write") {
         return Err(Error::new(
             ErrorKind::ReauthRequired,
@@ -279,10 +301,13 @@ pub(crate) async fn publish(
             // An earlier attempt (a lost answer, a double submit) probably made it.
             let mut fp = post.fingerprint(attempted - chrono::Duration::hours(1));
             fp.text = Some(text_of(post));
+            // Not found is a permanent refusal, not "ask later": a later
+            // attempt would be refused the same way, and the person reading
+            // the dead-letter queue can see the account.
             match find_published(api, tokens, target, &fp).await {
                 Ok(Some(found)) => Ok(found),
                 Ok(None) => Err(e.with_message(
-                    "X refused the Post as a duplicate of a recent one, and no Post with this text was found in the last hour; change the text to post it again",
+                    "X refused the Post as a duplicate of a recent one, and no Post with this text was found in the last hour (it may be older, or not shown yet); check the account, and change the text to post it again",
                 )),
                 Err(lookup) => Err(lookup.or_operation("publish")),
             }
@@ -401,45 +426,52 @@ struct UrlEntity {
 
 impl TimelinePost {
     /// The text as the user wrote it, as far as X's answer tells: the whole
-    /// text of a long Post, entities unescaped, each `t.co` link replaced by
-    /// the URL it stands for, media links removed.
+    /// text of a long Post, entities unescaped, each `t.co` link (a whole
+    /// word) replaced by the URL the user entered (`expanded_url`; not
+    /// `unwound_url`, which is where redirects end), media links removed.
     fn resolved_text(&self) -> String {
         let (text, entities) = match &self.note_tweet {
             Some(n) if !n.text.is_empty() => (n.text.as_str(), n.entities.as_ref()),
             _ => (self.text.as_str(), self.entities.as_ref()),
         };
-        let mut out = unescape(text);
-        // Longest first: a link that is a prefix of another is not replaced inside it.
-        let mut urls: Vec<&UrlEntity> = entities
-            .map(|e| e.urls.iter().collect())
-            .unwrap_or_default();
-        urls.sort_by_key(|u| std::cmp::Reverse(u.url.len()));
-        for u in urls {
-            if u.url.is_empty() {
-                continue;
-            }
-            let media = u.media_key.is_some()
-                || u.display_url.as_deref().is_some_and(|d| {
-                    d.starts_with("pic.x.com") || d.starts_with("pic.twitter.com")
-                });
-            let with = if media {
-                ""
-            } else {
-                match u.unwound_url.as_deref().or(u.expanded_url.as_deref()) {
-                    Some(full) if !full.is_empty() => full,
-                    _ => continue,
+        let urls = entities.map(|e| e.urls.as_slice()).unwrap_or_default();
+        let text = unescape(text);
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .filter_map(|w| {
+                let Some(u) = urls.iter().find(|u| !u.url.is_empty() && u.url == w) else {
+                    return Some(w);
+                };
+                let media = u.media_key.is_some()
+                    || u.display_url.as_deref().is_some_and(|d| {
+                        d.starts_with("pic.x.com") || d.starts_with("pic.twitter.com")
+                    });
+                if media {
+                    return None;
                 }
-            };
-            out = out.replace(u.url.as_str(), with);
-        }
-        out
+                match u.expanded_url.as_deref() {
+                    Some(full) if !full.is_empty() => Some(full),
+                    _ => Some(w),
+                }
+            })
+            .collect();
+        words.join(" ")
     }
 
     /// Whether this Post carries `wanted` (the sent text, compared exactly;
-    /// loosely only where X left `t.co` links it did not resolve).
+    /// loosely only where X left `t.co` links it did not resolve). The
+    /// post's link goes after its text (see `text_of`), and a fingerprint
+    /// holds the text alone: a trailing URL beyond `wanted` is that link.
     fn carries(&self, wanted_exact: &str, wanted_loose: &str) -> bool {
         let got = self.resolved_text();
-        if comparable(&got, false) == wanted_exact {
+        let exact = comparable(&got, false);
+        if exact == wanted_exact {
+            return true;
+        }
+        if let Some((head, last)) = exact.rsplit_once(' ')
+            && last.contains("//")
+            && head == wanted_exact
+        {
             return true;
         }
         got.contains("https://t.co/")
@@ -491,8 +523,9 @@ pub(crate) async fn find_published(
         let url = api.url(&format!("users/{user}/tweets"), &query);
         let ctx = RequestContext::idempotent(Platform::Twitter, "users.tweets");
         let page: Timeline = api.get(ctx, &caller, url, &tokens.access_token).await?;
-        let Some(posts) = page.data else {
-            if !page.errors.is_empty() {
+        let posts = match page.data {
+            Some(posts) => posts,
+            None if !page.errors.is_empty() => {
                 // Not "no Posts": X could not answer for this user.
                 let detail = page.errors[0]
                     .get("detail")
@@ -508,8 +541,8 @@ pub(crate) async fn find_published(
                 .with_platform(Platform::Twitter)
                 .temporary(Some(Duration::from_secs(300))));
             }
-            read_all = true;
-            break;
+            // A page may hold fewer Posts than asked, none included: the token says whether more follow.
+            None => Vec::new(),
         };
         for p in &posts {
             let media = p.attachments.as_ref().map_or(0, |a| a.media_keys.len());
@@ -525,7 +558,7 @@ pub(crate) async fn find_published(
             }
         }
         match page.meta.next_token {
-            Some(t) if !t.is_empty() && !posts.is_empty() => next = Some(t),
+            Some(t) if !t.is_empty() => next = Some(t),
             _ => {
                 read_all = true;
                 break;
@@ -635,6 +668,26 @@ mod tests {
         // Entities are unescaped in what X sends back only.
         let amp = timeline_post(json!({"id": "5", "text": "Fish &amp; chips"}));
         assert!(amp.carries(&comparable("Fish & chips", false), ""));
+    }
+
+    #[test]
+    fn a_posts_link_after_its_text_and_redirects_are_matched_as_sent() {
+        // The fingerprint holds the text alone; the Post carries the link after it.
+        let sent = "Fresh rye today";
+        let ours = timeline_post(json!({
+            "id": "1", "text": "Fresh rye today https://t.co/aaa",
+            "entities": {"urls": [{"url": "https://t.co/aaa",
+                "expanded_url": "https://bakery.example/rye",
+                "unwound_url": "https://www.bakery.example/rye?utm=1"}]}
+        }));
+        assert!(ours.carries(&comparable(sent, false), &comparable(sent, true)));
+        // The link the user entered is compared, not where it redirects.
+        let with_link = "Fresh rye today https://bakery.example/rye";
+        assert!(ours.carries(&comparable(with_link, false), &comparable(with_link, true)));
+        // Other words before the link are not ours.
+        let other =
+            timeline_post(json!({"id": "2", "text": "Stale rye today https://x.example/a"}));
+        assert!(!other.carries(&comparable(sent, false), &comparable(sent, true)));
     }
 
     #[test]

@@ -170,16 +170,16 @@ pub(crate) fn unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// A URL as compared: scheme and host lower case, no trailing `/`.
+/// A URL as compared: without its scheme (X expands `example.com` to
+/// `http://example.com`), the host lower case, no trailing `/`.
 fn canonical_url(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let (host, path) = match rest.find(['/', '?', '#']) {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
     format!(
-        "{}://{}{}",
-        scheme.to_ascii_lowercase(),
+        "//{}{}",
         host.to_ascii_lowercase(),
         path.trim_end_matches('/')
     )
@@ -261,6 +261,11 @@ mod tests {
         assert_ne!(
             comparable("News https://a.example/1", false),
             comparable("News https://a.example/2", false)
+        );
+        // A URL typed without a scheme is the one X expands.
+        assert_eq!(
+            comparable("Visit example.com", false),
+            comparable("Visit http://example.com", false)
         );
         // Unresolved t.co links compare loosely, media links dropped.
         assert_eq!(

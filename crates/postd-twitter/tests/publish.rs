@@ -214,6 +214,23 @@ async fn bad_posts_are_refused_before_any_call() {
             .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     assert_eq!(e.fake.requests().len(), before);
+    // Credentials without a user id are checked against X before a Post goes.
+    let mut anonymous = e
+        .creds
+        .token_set(postd_core::Platform::Twitter)
+        .unwrap()
+        .clone();
+    anonymous.subject = None;
+    let anonymous = postd_core::Credentials::OAuth(anonymous);
+    let err =
+        e.x.publish(&anonymous, &other, &post("b5").with_text("hi"))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(e.fake.posts().is_empty());
+    e.x.publish(&anonymous, &e.target, &post("b6").with_text("mine"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -241,6 +258,28 @@ async fn a_lost_answer_is_an_unknown_outcome_that_reconciles_to_the_one_post() {
         .find(|r| r.starts_with("GET /2/users/") && r.contains("/tweets?"))
         .unwrap();
     assert!(lookup.contains("start_time="), "{lookup}");
+}
+
+#[tokio::test]
+async fn a_lost_answer_for_a_post_with_a_link_reconciles_from_the_engines_fingerprint() {
+    let e = env().await;
+    e.fake
+        .server()
+        .faults()
+        .inject("POST", "/2/tweets", Fault::Reset, 1, Timing::AfterCommit);
+    let p = post("u2")
+        .with_text("Menu is up")
+        .with_link(url::Url::parse("https://bakery.example/menu").unwrap());
+    let attempted = Utc::now();
+    let err = e.x.publish(&e.creds, &e.target, &p).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    // The engine's fingerprint holds the text without the link.
+    let found =
+        e.x.find_published(&e.creds, &e.target, &p.fingerprint(attempted))
+            .await
+            .unwrap()
+            .expect("found");
+    assert_eq!(found.id, e.fake.posts()[0].id);
 }
 
 #[tokio::test]

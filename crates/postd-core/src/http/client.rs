@@ -381,18 +381,22 @@ impl HttpClient {
         );
         // Nobody listening: no span to enter and leave on every poll.
         if span.is_disabled() {
-            return self.execute_inner(ctx, request, parse_error).await;
+            return self.execute_inner(ctx, request, parse_error, &span).await;
         }
-        self.execute_inner(ctx, request, parse_error)
+        let recorded = span.clone();
+        self.execute_inner(ctx, request, parse_error, &recorded)
             .instrument(span)
             .await
     }
 
+    /// The retry loop; its fields are recorded on `span` (a disabled one
+    /// records nothing), never on whatever span the caller is in.
     async fn execute_inner(
         &self,
         ctx: RequestContext,
         request: reqwest::Request,
         parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+        span: &tracing::Span,
     ) -> Result<HttpResponse> {
         let policy = &self.inner.retry;
         let secrets = Secrets::of(&request);
@@ -428,7 +432,6 @@ impl HttpClient {
                 .with_platform(ctx.platform)
                 .with_operation(ctx.operation)),
             };
-            let span = tracing::Span::current();
             span.record("attempts", attempt + 1);
             span.record(
                 "latency_ms",
