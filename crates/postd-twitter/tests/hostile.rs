@@ -35,12 +35,21 @@ async fn mutated_deliveries_are_refused_and_nothing_panics() {
         if let Ok(v) = HeaderValue::from_str(&sig) {
             headers.insert(postd_twitter::SIGNATURE_HEADER, v);
         }
+        // Sometimes an OAuth2 header too, signed by nobody: it must verify as well.
+        if rng.below(3) == 0 {
+            let forged = String::from_utf8_lossy(&rng.bytes(60)).into_owned();
+            if let Ok(v) = HeaderValue::from_str(&format!("sha256={forged}")) {
+                headers.insert(postd_twitter::OAUTH2_SIGNATURE_HEADER, v);
+            }
+        }
+        let oauth2 = headers.contains_key(postd_twitter::OAUTH2_SIGNATURE_HEADER);
         match e
             .x
             .verify_webhook(&WebhookRequest::post(headers, body.clone()))
         {
             Ok(events) => {
                 assert_eq!(body, d.body, "only the signed bytes verify");
+                assert!(!oauth2, "a forged OAuth2 header is never ignored");
                 assert_eq!(events.len(), 1);
             }
             Err(err) => assert!(
@@ -63,12 +72,47 @@ async fn mutated_deliveries_are_refused_and_nothing_panics() {
 
 #[test]
 fn random_text_is_counted_without_panicking() {
+    // Pieces that exercise every rule: URLs, CJK, emoji and their modifiers,
+    // joiners, flags, keycaps, combining marks, punctuation around links.
+    const PIECES: &[&str] = &[
+        "a",
+        "字",
+        "😀",
+        "\u{200d}",
+        "\u{fe0f}",
+        "🇫",
+        "🇷",
+        "https://",
+        "http://",
+        "example.com",
+        "/path",
+        " ",
+        "\u{301}",
+        "#",
+        "1",
+        "\u{20e3}",
+        "t.co/x",
+        "é",
+        "(",
+        ").",
+        "\u{1f3fd}",
+        "\u{e0067}",
+        "\u{e007f}",
+        "\u{2014}",
+        "&amp;",
+        "\n",
+    ];
     let mut rng = Rng::new(99);
-    for _ in 0..5_000 {
-        let raw = rng.bytes(300);
-        let text = String::from_utf8_lossy(&raw);
-        let n = postd_twitter::weighted_length(&text);
-        assert!(n <= text.chars().count() * 23 + 23, "{text:?} weighs {n}");
+    for _ in 0..20_000 {
+        let n = rng.below(40);
+        let text: String = (0..n).map(|_| PIECES[rng.below(PIECES.len())]).collect();
+        let weight = postd_twitter::weighted_length(&text);
+        let words = text.split_whitespace().count();
+        // Nothing weighs more than 2 a code point, plus 23 for each word that is a URL.
+        assert!(
+            weight <= 2 * text.chars().count() + 23 * words,
+            "{text:?} weighs {weight}"
+        );
     }
 }
 
