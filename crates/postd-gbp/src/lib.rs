@@ -5,6 +5,9 @@
 //! typed [`ErrorKind::NotImplemented`](postd_core::ErrorKind::NotImplemented) error that points to `CONNECTOR_SPECS_GBP.md`,
 //! which holds the implementation requirements. It never returns placeholder data.
 //!
+//! In place for the connector to come: typed resource names ([`LocationName`],
+//! [`LocalPostName`]) that refuse a malformed name before anything is sent.
+//!
 //! ```
 //! use postd_core::{Connector, Credentials, ErrorKind};
 //! use postd_gbp::GbpConnector;
@@ -20,6 +23,10 @@
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
+
+mod names;
+
+pub use names::{LocalPostName, LocationName};
 
 use std::time::Duration;
 
