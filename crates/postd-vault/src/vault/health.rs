@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use postd_core::{Connector, Credentials, ErrorKind, Health, HealthStatus, Platform, Result};
 
 use super::TokenVault;
+use super::refresh::{Need, Prepared};
 use crate::events::VaultEventKind;
 use crate::record::AccountStatus;
 use crate::store::ListFilter;
@@ -143,19 +144,18 @@ impl TokenVault {
             let Some(connector) = connectors(r.platform, &r.app) else {
                 continue;
             };
-            // Platforms with single-use refresh tokens refresh on use, not here.
-            let on_use_only = self.open_credentials(&r).is_ok_and(|c| {
-                connector
-                    .refresh_plan(&c, Utc::now())
-                    .is_ok_and(|p| p.on_use_only)
-            });
-            if on_use_only {
-                continue;
-            }
-            let result = self
-                .fresh_credentials(&r.tenant, &r.account, connector)
+            let result = match self
+                .prepare_refresh(&r.tenant, &r.account, connector.as_ref(), Need::Sweep)
                 .await
-                .map(|_| ());
+            {
+                // Platforms with single-use refresh tokens refresh on use, not here.
+                Ok(Prepared::NotInSweep(_)) => continue,
+                Ok(first) => self
+                    .fresh_from(&r.tenant, &r.account, connector, first)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
             out.push((r.tenant, r.account, result));
         }
         Ok(out)

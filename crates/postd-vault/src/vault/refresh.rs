@@ -42,11 +42,22 @@ impl TokenVault {
         account: &str,
         connector: Arc<dyn Connector>,
     ) -> Result<Credentials> {
-        match self
-            .prepare_refresh(tenant, account, connector.as_ref())
-            .await?
-        {
-            Prepared::Use(creds) => return Ok(creds),
+        let first = self
+            .prepare_refresh(tenant, account, connector.as_ref(), Need::Use)
+            .await?;
+        self.fresh_from(tenant, account, connector, first).await
+    }
+
+    /// [`Self::fresh_credentials`] after the first look at the record.
+    pub(super) async fn fresh_from(
+        &self,
+        tenant: &str,
+        account: &str,
+        connector: Arc<dyn Connector>,
+        first: Prepared,
+    ) -> Result<Credentials> {
+        match first {
+            Prepared::Use(creds) | Prepared::NotInSweep(creds) => return Ok(creds),
             Prepared::Ended(r, reason) => return Err(self.mark_ended(r, reason).await),
             Prepared::Refresh(..) => {}
         }
@@ -57,10 +68,10 @@ impl TokenVault {
             return self.while_busy(tenant, account).await;
         };
         match self
-            .prepare_refresh(tenant, account, connector.as_ref())
+            .prepare_refresh(tenant, account, connector.as_ref(), Need::Use)
             .await?
         {
-            Prepared::Use(creds) => return Ok(creds),
+            Prepared::Use(creds) | Prepared::NotInSweep(creds) => return Ok(creds),
             Prepared::Ended(r, reason) => return Err(self.mark_ended(r, reason).await),
             Prepared::Refresh(..) => {}
         }
@@ -98,12 +109,14 @@ impl TokenVault {
     }
 
     /// Reads the record and decides: use the stored credentials, refresh, or
-    /// report that authorization has ended.
-    async fn prepare_refresh(
+    /// report that authorization has ended; for a background sweep, also
+    /// whether the plan leaves the account to refresh on use.
+    pub(super) async fn prepare_refresh(
         &self,
         tenant: &str,
         account: &str,
         connector: &dyn Connector,
+        need: Need,
     ) -> Result<Prepared> {
         let r = self.record(tenant, account).await?;
         check_usable(&r)?;
@@ -115,6 +128,9 @@ impl TokenVault {
             Err(e) if e.kind() == ErrorKind::NotImplemented => RefreshPlan::default(),
             Err(e) => return Err(e),
         };
+        if need == Need::Sweep && plan.on_use_only {
+            return Ok(Prepared::NotInSweep(creds));
+        }
         if plan.reauth_required(now) {
             return Ok(Prepared::Ended(
                 r,
@@ -213,9 +229,12 @@ impl TokenVault {
         lock: Box<dyn StoreLock>,
     ) -> Result<Credentials> {
         // Whoever held the lock before may have refreshed already.
-        let early = match self.prepare_refresh(tenant, account, connector).await {
+        let early = match self
+            .prepare_refresh(tenant, account, connector, Need::Use)
+            .await
+        {
             Ok(Prepared::Refresh(r, c)) => Ok((r, c)),
-            Ok(Prepared::Use(c)) => Err(Ok(c)),
+            Ok(Prepared::Use(c) | Prepared::NotInSweep(c)) => Err(Ok(c)),
             Ok(Prepared::Ended(r, reason)) => Err(Err(self.mark_ended(r, reason).await)),
             Err(e) => Err(Err(e)),
         };
@@ -387,10 +406,21 @@ impl TokenVault {
     }
 }
 
+/// Who asks for the credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Need {
+    /// A caller about to use them.
+    Use,
+    /// The background sweep ([`TokenVault::refresh_due`]).
+    Sweep,
+}
+
 /// What [`TokenVault::prepare_refresh`] decided.
-enum Prepared {
+pub(super) enum Prepared {
     /// The stored credentials serve as they are.
     Use(Credentials),
+    /// The plan refreshes only on use and this is the sweep: not touched.
+    NotInSweep(Credentials),
     /// A refresh is due, from this record and these credentials.
     Refresh(AccountRecord, Credentials),
     /// Authorization has ended; the reason.
