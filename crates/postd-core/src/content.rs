@@ -1676,19 +1676,16 @@ impl TwitterPoll {
 
 /// Who may reply to an X post, besides the people it mentions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum TwitterReplySettings {
     /// People the author follows.
-    #[serde(rename = "following")]
     Following,
     /// Only people mentioned.
-    #[serde(rename = "mentionedUsers")]
     MentionedUsers,
     /// The author's subscribers.
-    #[serde(rename = "subscribers")]
     Subscribers,
     /// Verified accounts.
-    #[serde(rename = "verified")]
     Verified,
 }
 
@@ -2004,6 +2001,15 @@ mod tests {
             post.options.twitter.unwrap().reply_to.as_deref(),
             Some("123")
         );
+        // Reply settings are stored with the names X's API takes.
+        for r in [
+            TwitterReplySettings::Following,
+            TwitterReplySettings::MentionedUsers,
+            TwitterReplySettings::Subscribers,
+            TwitterReplySettings::Verified,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
     }
 
     fn round_trip<T>(value: &T) -> T

@@ -104,8 +104,10 @@ impl Api {
 
     /// `e` without the app's secrets in its message: an answer that echoes
     /// the client or consumer secret (a hostile or broken proxy) must not put
-    /// it in an error, a log line or the dead-letter queue. (The HTTP client
-    /// already removes what the request itself carried.)
+    /// it in an error, a log line or the dead-letter queue. The HTTP client
+    /// removes what the request itself carried (the client secret of a Basic
+    /// header included); this covers the secrets a request did not carry,
+    /// such as the consumer secret, which is never sent.
     pub(crate) fn scrub(&self, e: Error) -> Error {
         use postd_core::secrecy::ExposeSecret;
         let secrets: Vec<String> = [&self.cfg.client_secret, &self.cfg.consumer_secret]

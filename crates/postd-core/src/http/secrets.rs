@@ -85,8 +85,14 @@ impl Raw {
         let mut out = Vec::new();
         for value in &self.authorization {
             if let Ok(v) = value.to_str() {
-                let token = v.split_once(' ').map(|(_, t)| t).unwrap_or(v);
-                out.push(token.trim().to_owned());
+                let (scheme, token) = v.split_once(' ').unwrap_or(("", v));
+                let token = token.trim();
+                out.push(token.to_owned());
+                // Basic carries the client secret inside base64: an echo of the
+                // secret itself is as much a leak as one of the header.
+                if scheme.eq_ignore_ascii_case("basic") {
+                    basic_secret(token, &mut out);
+                }
             }
         }
         if let Some(query) = &self.query {
@@ -97,6 +103,23 @@ impl Raw {
         }
         out.retain(|s| s.len() >= 4);
         out.into_boxed_slice()
+    }
+}
+
+/// Pushes the (form-decoded) password of a Basic `user:password` token.
+fn basic_secret(token: &str, out: &mut Vec<String>) {
+    use base64::Engine as _;
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(token) else {
+        return;
+    };
+    let Ok(text) = String::from_utf8(raw) else {
+        return;
+    };
+    if let Some((_, password)) = text.split_once(':') {
+        let decoded: String = url::form_urlencoded::parse(format!("={password}").as_bytes())
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        out.push(decoded);
     }
 }
 
@@ -168,6 +191,18 @@ mod tests {
             assert!(s.iter().any(|x| x == want), "{want} missing from {s:?}");
         }
         assert!(!s.iter().any(|x| x == "authorization_code" || x == "id"));
+
+        // A client secret sent with HTTP Basic is picked out of the base64.
+        let basic = client
+            .post("http://localhost/token")
+            .header(
+                header::AUTHORIZATION,
+                crate::oauth::basic_auth("client", "BASIC+SECRET").unwrap(),
+            )
+            .build()
+            .unwrap();
+        let s = request_secrets(&basic);
+        assert!(s.iter().any(|x| x == "BASIC+SECRET"), "{s:?}");
     }
 
     #[test]
