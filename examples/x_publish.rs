@@ -77,7 +77,7 @@ async fn main() -> Result<(), postd::Error> {
     std::fs::create_dir_all(&dir).expect("a temp folder");
     let image = dir.join("loaf.jpg");
     std::fs::write(&image, [0xFFu8, 0xD8, 0xFF, 0xE0].repeat(2048)).expect("write the image");
-    let thread = thread(&image)?;
+    let thread = thread(Some(&image))?;
 
     let mut progress = ThreadProgress::new();
     let first = x
@@ -123,11 +123,15 @@ async fn main() -> Result<(), postd::Error> {
     Ok(())
 }
 
-fn thread(image: &std::path::Path) -> Result<Vec<Post>, postd::Error> {
+/// The thread, its first Post with `image` when there is one.
+fn thread(image: Option<&std::path::Path>) -> Result<Vec<Post>, postd::Error> {
+    let mut first =
+        Post::new(ClientRef::new("x-thread-1")?).with_text("How we bake rye, a thread 🧵");
+    if let Some(image) = image {
+        first = first.with_media(Media::file(MediaKind::Image, image));
+    }
     Ok(vec![
-        Post::new(ClientRef::new("x-thread-1")?)
-            .with_text("How we bake rye, a thread 🧵")
-            .with_media(Media::file(MediaKind::Image, image).with_mime_type("image/jpeg")),
+        first,
         Post::new(ClientRef::new("x-thread-2")?)
             .with_text("1. The starter gets fed the night before."),
         Post::new(ClientRef::new("x-thread-3")?)
@@ -140,13 +144,8 @@ async fn real_run(vars: &Vars, token: String) -> Result<(), postd::Error> {
     let x: TwitterConnector = XConfig::from_vars(vars)?.build(HttpClient::shared()?);
     let creds = Credentials::OAuth(TokenSet::new(token));
     let target = x.targets(&creds).await?.remove(0);
-    let mut posts = thread(std::path::Path::new("unused"))?;
-    match vars.optional("X_IMAGE_FILE") {
-        Some(file) => {
-            posts[0].media = vec![Media::file(MediaKind::Image, file)];
-        }
-        None => posts[0].media.clear(),
-    }
+    let image = vars.optional("X_IMAGE_FILE");
+    let posts = thread(image.as_deref().map(std::path::Path::new))?;
     let mut progress = ThreadProgress::new();
     for p in x
         .publish_thread(&creds, &target, &posts, &mut progress)

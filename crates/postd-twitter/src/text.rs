@@ -9,8 +9,9 @@
 //!
 //! Read back, a Post's text has its URLs replaced by `t.co` links, `&`, `<`
 //! and `>` escaped as entities, and a trailing `t.co` link per attached
-//! media; [`comparable`] undoes what can be undone so reconciliation can
-//! compare what was sent with what X holds.
+//! media. [`unescape`] undoes the entities (the links are resolved from the
+//! Post's `entities` by the reconciliation in `publish.rs`), and
+//! [`comparable`] puts what was sent and what X holds in one form.
 
 use unicode_normalization::UnicodeNormalization;
 
