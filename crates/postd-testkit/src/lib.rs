@@ -493,6 +493,17 @@ impl FakeServer {
         FakeServer::with_server(MockServer::start().await).await
     }
 
+    /// [`start`](Self::start) when `record`, else
+    /// [`start_without_recording`](Self::start_without_recording): what a
+    /// stateful fake's `record_requests` setting asks for.
+    pub async fn start_recording(record: bool) -> Self {
+        if record {
+            FakeServer::start().await
+        } else {
+            FakeServer::start_without_recording().await
+        }
+    }
+
     /// Starts a server that keeps no request bodies (for large uploads and benchmarks).
     pub async fn start_without_recording() -> Self {
         FakeServer::with_server(

@@ -211,11 +211,7 @@ impl GbpFake {
 
     /// Starts a fake with `config`.
     pub async fn start_with(config: GbpFakeConfig) -> GbpFake {
-        let server = if config.record_requests {
-            FakeServer::start().await
-        } else {
-            FakeServer::start_without_recording().await
-        };
+        let server = FakeServer::start_recording(config.record_requests).await;
         let state = Arc::new(Mutex::new(State::new(config.clone())));
         let router = Router {
             state: state.clone(),

@@ -152,11 +152,7 @@ impl TikTokFake {
 
     /// Starts a fake with `config`.
     pub async fn start_with(config: TikTokFakeConfig) -> TikTokFake {
-        let server = if config.record_requests {
-            FakeServer::start().await
-        } else {
-            FakeServer::start_without_recording().await
-        };
+        let server = FakeServer::start_recording(config.record_requests).await;
         let state = Arc::new(Mutex::new(State::new(config.clone(), server.uri())));
         let router = Router {
             state: state.clone(),
