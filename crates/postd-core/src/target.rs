@@ -59,6 +59,13 @@ pub struct Target {
     /// the GBP account of a location).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Whether the platform says this target can take posts: `Some(false)`
+    /// for a target listed but not publishable (a Business Profile location
+    /// that cannot operate local posts), which `validate` refuses with
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied);
+    /// `None` when unknown (a target built by hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_publish: Option<bool>,
 }
 
 impl Target {
@@ -69,6 +76,7 @@ impl Target {
             id: id.into(),
             name: None,
             parent_id: None,
+            can_publish: None,
         }
     }
 
@@ -81,6 +89,12 @@ impl Target {
     /// Sets the parent id.
     pub fn with_parent(mut self, parent_id: impl Into<String>) -> Self {
         self.parent_id = Some(parent_id.into());
+        self
+    }
+
+    /// Records whether the platform says this target can take posts.
+    pub fn with_can_publish(mut self, can_publish: bool) -> Self {
+        self.can_publish = Some(can_publish);
         self
     }
 

@@ -4,7 +4,7 @@
 use postd_core::{ErrorKind, Platform};
 use postd_manager::{ConnectorManager, ConnectorStatus};
 
-#[cfg(feature = "gbp")]
+#[cfg(feature = "mailchimp")]
 #[test]
 fn scaffolds_are_refused_with_the_seed_message() {
     let m = ConnectorManager::builder()
@@ -12,12 +12,6 @@ fn scaffolds_are_refused_with_the_seed_message() {
         .build()
         .unwrap();
     let expected = [
-        #[cfg(feature = "gbp")]
-        (
-            Platform::Gbp,
-            "Google Business Profile connector is not yet implemented. This is a scaffold placeholder. \
-             See crates/postd-gbp and CONNECTOR_SPECS_GBP.md for implementation requirements.",
-        ),
         #[cfg(feature = "mailchimp")]
         (
             Platform::Mailchimp,
@@ -54,6 +48,24 @@ fn tiktok_is_ready_once_configured_and_names_its_missing_variables() {
     let err = m.connector(Platform::TikTok).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("TIKTOK_CLIENT_SECRET"), "{err}");
+}
+
+#[cfg(feature = "gbp")]
+#[test]
+fn gbp_is_ready_once_configured_and_names_its_missing_variable() {
+    let m = ConnectorManager::builder()
+        .sandbox_defaults()
+        .build()
+        .unwrap();
+    assert_eq!(m.status(Platform::Gbp), ConnectorStatus::Ready);
+    assert!(m.capabilities(Platform::Gbp).unwrap().implemented);
+    let m = ConnectorManager::builder()
+        .var("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com")
+        .build()
+        .unwrap();
+    let err = m.connector(Platform::Gbp).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("GOOGLE_CLIENT_SECRET"), "{err}");
 }
 
 #[cfg(feature = "twitter")]

@@ -172,6 +172,14 @@ pub trait PlatformFake: fmt::Debug + Send + Sync {
     /// nothing: the platform applies creates at once.
     fn finish_processing(&self) {}
 
+    /// Lets the time of the posts natively scheduled up to `at` come, as
+    /// if the platform's clock had reached it: they go live (through any
+    /// review the platform holds them in). The default does nothing: the
+    /// platform answers a natively scheduled create as published.
+    fn reach_scheduled_time(&self, at: chrono::DateTime<chrono::Utc>) {
+        let _ = at;
+    }
+
     /// A challenge token of the shape the platform documents.
     fn challenge_token(&self) -> String;
 

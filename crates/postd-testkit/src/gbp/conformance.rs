@@ -15,12 +15,20 @@
 //! does not move the clock.
 //!
 //! Google signs no webhook with the client secret: a push subscription with authentication
-//! sends an OIDC JWT signed with Google's RSA keys, which the fake does not mint (the tree
-//! has no RSA or JWT library). A GBP connector therefore claims `signed_webhooks: false`,
-//! which skips the signature behaviours, until the JWT is modelled; the deliveries are the
-//! documented Pub/Sub bodies all the same. Pub/Sub validates no push endpoint with a
-//! challenge either: a GBP connector claims `webhook_challenge: false`, and the challenge
-//! methods answer the nothing Google sends (as the TikTok fake's do).
+//! sends `Authorization: Bearer <OIDC JWT>`, signed with Google's RSA keys, which the fake
+//! mints with its test keys and serves the JWK set of
+//! ([`GbpFake::push_token`](super::GbpFake::push_token), [`JWKS_PATH`](super::JWKS_PATH));
+//! [`signed_delivery`](PlatformFake::signed_delivery) carries a good token. The token
+//! authenticates the sender, not the body: it signs its claims (audience, service account,
+//! times) and nothing of the bytes pushed, so the same token verifies with any body, and a
+//! body changed in transit cannot be told from the one Pub/Sub sent. The suite's signature
+//! behaviours check a signature over the raw body (a body changed after signing, a
+//! signature over other bytes must be refused), which a push cannot satisfy: a GBP connector
+//! claims `signed_webhooks: false` for them, and its own tests check the JWT with the
+//! fake's [`PushToken`](super::PushToken) variants. The deliveries are the documented
+//! Pub/Sub bodies. Pub/Sub validates no push endpoint with a challenge either: a GBP
+//! connector claims `webhook_challenge: false`, and the challenge methods answer the nothing
+//! Google sends (as the TikTok fake's do).
 //!
 //! [`GbpFakeConfig::processing_secs`]: super::GbpFakeConfig::processing_secs
 //! [`GbpFakeConfig::processing_gets`]: super::GbpFakeConfig::processing_gets
@@ -130,6 +138,11 @@ impl PlatformFake for GbpFake {
         self.finish_reviews();
     }
 
+    /// The posts scheduled up to `at` are due now (their review starts).
+    fn reach_scheduled_time(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.make_due(at.timestamp());
+    }
+
     /// `429 RESOURCE_EXHAUSTED` on every call about the location. The quota is per minute
     /// and Google sends no `Retry-After`, so a caller may wait up to 60 seconds
     /// (<https://developers.google.com/my-business/content/limits>).
@@ -175,10 +188,11 @@ impl PlatformFake for GbpFake {
         .collect()
     }
 
-    /// The `POST` Pub/Sub makes, without the OIDC JWT an authenticated subscription adds
-    /// (not modelled) and without `Content-Type` (the suite alters every header it carries).
+    /// The `POST` an authenticated push subscription makes, with `Authorization: Bearer` a
+    /// good OIDC JWT (which signs no part of `body`) and without `Content-Type` (the suite
+    /// alters every header it carries).
     fn signed_delivery(&self, body: &[u8]) -> WebhookRequest {
-        let mut request = super::push_post(body);
+        let mut request = super::push_post(body, &self.push_token(super::PushToken::Good));
         request.headers.remove("content-type");
         request
     }

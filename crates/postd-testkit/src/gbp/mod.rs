@@ -18,6 +18,7 @@
 //! | `GET /v1/accounts/{a}/locations` | `https://mybusinessbusinessinformation.googleapis.com` |
 //! | `/v4/accounts/{a}/locations/{l}/localPosts[/{p}]` | `https://mybusiness.googleapis.com` |
 //! | `GET /v1/locations/{l}:fetchMultiDailyMetricsTimeSeries` | `https://businessprofileperformance.googleapis.com` |
+//! | `GET /oauth2/v3/certs` ([`JWKS_PATH`]) | `https://www.googleapis.com` |
 //!
 //! The consent page (`https://accounts.google.com/o/oauth2/v2/auth`) is not served:
 //! [`GbpFake::issue_code`] stands in for the user's consent.
@@ -68,7 +69,19 @@
 //!   ([`GbpFakeConfig::metrics_delay_days`]).
 //! - **Notifications** (<https://cloud.google.com/pubsub/docs/push>): [`GbpFake::push_delivery`]
 //!   builds the Pub/Sub push body of a `NEW_REVIEW`, `UPDATED_REVIEW`, `NEW_CUSTOMER_MEDIA`,
-//!   `NEW_QUESTION`, ... notification ([`notification_data`], [`pubsub_push_body`]).
+//!   `NEW_QUESTION`, ... notification ([`notification_data`], [`pubsub_push_body`]), and
+//!   [`GbpFake::push_request`] the `POST` of an **authenticated push subscription**
+//!   (<https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions>): `Authorization:
+//!   Bearer <OIDC JWT>`, RS256 with a `kid`, claims `aud`
+//!   ([`GbpFakeConfig::push_audience`]), `email` ([`GbpFakeConfig::push_service_account`]),
+//!   `email_verified`, `sub`, `azp`, `iss` [`PUSH_ISSUER`], `iat` and `exp` an hour apart on
+//!   the fake clock. [`GbpFake::push_token`] also mints the tokens a verifier must refuse
+//!   ([`PushToken`]: wrong audience, email or issuer, unverified email, expired, issued in
+//!   the future, unknown `kid`, `alg: none`, tampered claims). The JWK set the tokens verify
+//!   against is served at [`JWKS_PATH`] with Google's `Cache-Control: public, max-age=N,
+//!   must-revalidate, no-transform` ([`GbpFakeConfig::jwks_max_age`]); the signing keys rotate
+//!   ([`GbpFake::rotate_push_key`]) and the fetches are counted ([`GbpFake::jwks_fetches`]).
+//!   The keys are test-only RSA keys committed with the fake (see `push_auth.rs`).
 //!
 //! Faults injected with [`Timing::AfterCommit`](crate::Timing::AfterCommit) strike the
 //! requests that took effect (a created, patched or deleted post, a token exchange, refresh or
@@ -81,9 +94,11 @@
 //! quota), phone numbers causing `REJECTED` (publishers report it; Google's posts content
 //! policy does not name them: [`GbpFakeConfig::reject_phone_numbers`]), the review time, the
 //! metrics delay, the integer values of the v4 `ErrorCode` names, and the `ErrorInfo`
-//! metadata names of the per-location limit. The `LocalPost` resource has no field for why a
-//! post was rejected: `GET` answers `state: REJECTED` only, and the reason stays on the fake's
-//! record ([`GbpLocalPost::rejection_reason`]).
+//! metadata names of the per-location limit; for push tokens, the JWK set listing the
+//! signing key and the one before it, its `max-age`, and the service account's unique id.
+//! The `LocalPost` resource has no field for why a post was rejected: `GET` answers `state:
+//! REJECTED` only, and the reason stays on the fake's record
+//! ([`GbpLocalPost::rejection_reason`]).
 //!
 //! Not modelled: the consent page and `include_granted_scopes`, `tokeninfo`, the OIDC
 //! `id_token`, time-based access grants (`refresh_token_expires_in`), scope narrowing on
@@ -94,9 +109,10 @@
 //! posts, `localPosts:reportInsights` (discontinued), media upload (`dataRef`); the
 //! Performance API's sub-entity breakdowns, `getDailyMetricsTimeSeries` and search
 //! keywords; the Notifications API itself (`/v1/accounts/{a}/notificationSetting`) and
-//! delivery (the fake builds the bodies); **the push's `Authorization: Bearer <OIDC JWT>`**
-//! (Google signs it with its RSA keys; the tree has no RSA or JWT library): TODO, a GBP
-//! connector's suite claims `signed_webhooks: false` until then; partial responses
+//! delivery (the fake builds the requests, a test hands them to the connector); push
+//! subscriptions without authentication, and the legacy `accounts.google.com` issuer (a
+//! verifier accepts it; the fake sends `https://accounts.google.com`); the other key
+//! formats of `www.googleapis.com` (`/oauth2/v1/certs`' PEM certificates); partial responses
 //! (`fields`: a request naming it is unmatched); daily quotas.
 //!
 //! ```
@@ -128,6 +144,7 @@ mod notifications;
 mod oauth;
 mod performance;
 mod posts;
+mod push_auth;
 mod records;
 mod request;
 mod routing;
@@ -142,6 +159,7 @@ pub use self::errors::{
 pub use self::notifications::{NOTIFICATION_TYPES, notification_data, pubsub_push_body};
 pub use self::oauth::s256;
 pub use self::performance::DAILY_METRICS;
+pub use self::push_auth::{JWKS_PATH, PUSH_ISSUER, PUSH_TOKEN_TTL, PushToken};
 pub use self::records::{GbpFakeConfig, GbpLocalPost, GbpLocationMetadata, GbpPushDelivery};
 
 use std::collections::{BTreeMap, HashMap};
@@ -166,8 +184,8 @@ pub const PERFORMANCE: &str = "businessprofileperformance.googleapis.com";
 
 /// The Google Business Profile fake. Start it, seed users, accounts and locations, point
 /// the connector's Google base URLs (OAuth, Account Management, Business Information, v4,
-/// Performance) at [`GbpFake::url`], and read the platform's state back through the
-/// accessors.
+/// Performance) at [`GbpFake::url`] and its JWK set URL at [`GbpFake::jwks_url`], and read
+/// the platform's state back through the accessors.
 pub struct GbpFake {
     server: FakeServer,
     state: Arc<Mutex<State>>,
@@ -489,6 +507,22 @@ impl GbpFake {
         }
     }
 
+    /// Makes every post scheduled for `until` (unix seconds) or earlier due now, as if the
+    /// clock had reached its `scheduledTime`: it leaves `SCHEDULED` and its review starts
+    /// ([`GbpFakeConfig::processing_secs`]). The clock itself does not move, so tokens stay
+    /// live; the post keeps its `scheduledTime`.
+    pub fn make_due(&self, until: i64) {
+        let mut st = self.st();
+        let now = st.now();
+        let processing = st.config.processing_secs;
+        for p in st.posts.iter_mut() {
+            if p.scheduled_at.is_some_and(|t| t > now && t <= until) {
+                p.scheduled_at = Some(now);
+                p.review_ends = now + processing;
+            }
+        }
+    }
+
     /// Every local post the platform holds (deleted ones flagged), in creation order.
     pub fn local_posts(&self) -> Vec<GbpLocalPost> {
         let st = self.st();
@@ -577,11 +611,71 @@ impl GbpFake {
         }
     }
 
-    /// `delivery` as Pub/Sub pushes it: a `POST` with `Content-Type: application/json`.
-    /// The `Authorization: Bearer <OIDC JWT>` of an authenticated push subscription is not
-    /// modelled (the tree has no RSA or JWT library).
+    /// `delivery` as an authenticated push subscription pushes it: a `POST` with
+    /// `Content-Type: application/json` and `Authorization: Bearer` a [`PushToken::Good`]
+    /// token minted now.
     pub fn push_request(&self, delivery: &GbpPushDelivery) -> postd_core::WebhookRequest {
-        push_post(&delivery.body)
+        self.push_request_with(delivery, PushToken::Good)
+    }
+
+    /// [`GbpFake::push_request`] carrying a `variant` token instead.
+    pub fn push_request_with(
+        &self,
+        delivery: &GbpPushDelivery,
+        variant: PushToken,
+    ) -> postd_core::WebhookRequest {
+        push_post(&delivery.body, &self.push_token(variant))
+    }
+
+    /// A push token of `variant` ([`PushToken::Good`] is what Pub/Sub sends), stamped by the
+    /// fake clock: `iat` is [`GbpFake::now`], `exp` [`PUSH_TOKEN_TTL`] later. A verifier
+    /// checks them against its own clock: after [`GbpFake::advance_time`] they are off by
+    /// as much.
+    pub fn push_token(&self, variant: PushToken) -> String {
+        self.st().push_token(variant)
+    }
+
+    /// The `kid` of the key that signs push tokens now.
+    pub fn push_key_id(&self) -> String {
+        self.st().signing_key().kid.clone()
+    }
+
+    /// The unique id of [`GbpFakeConfig::push_service_account`]: the `sub` and `azp` of the
+    /// push tokens (21 digits, derived from the email).
+    pub fn push_service_account_id(&self) -> String {
+        push_auth::service_account_id(&self.config.push_service_account)
+    }
+
+    /// Google rotates its signing keys: a new key (a new `kid`) signs from now on, and the
+    /// JWK set lists it before the previous one, which still verifies the tokens it signed;
+    /// the key before that leaves the set. The fake has three keys: panics on a third
+    /// rotation.
+    pub fn rotate_push_key(&self) {
+        let mut st = self.st();
+        assert!(
+            st.push_key + 1 < push_auth::PUBLISHED.len(),
+            "GbpFake: the fake has {} push signing keys; it cannot rotate past the last",
+            push_auth::PUBLISHED.len()
+        );
+        st.push_key += 1;
+    }
+
+    /// The JWK set [`JWKS_PATH`] answers now, without counting a fetch.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.st().jwks()
+    }
+
+    /// The URL of the JWK set: [`GbpFake::uri`] and [`JWKS_PATH`] (where a connector's
+    /// `https://www.googleapis.com/oauth2/v3/certs` points in tests).
+    pub fn jwks_url(&self) -> String {
+        format!("{}{JWKS_PATH}", self.server.uri())
+    }
+
+    /// How many times the fake served the JWK set (a request a before-commit fault answered
+    /// is not counted): for checking that a verifier caches it and re-fetches it for an
+    /// unknown `kid`.
+    pub fn jwks_fetches(&self) -> u64 {
+        self.st().jwks_fetches
     }
 
     /// Moves the fake clock forward (or back) by `seconds`.
@@ -600,11 +694,15 @@ impl GbpFake {
     }
 }
 
-/// A Pub/Sub push `POST` of `body`.
-fn push_post(body: &[u8]) -> postd_core::WebhookRequest {
+/// A Pub/Sub push `POST` of `body` authenticated with `token`.
+fn push_post(body: &[u8], token: &str) -> postd_core::WebhookRequest {
     use postd_core::reqwest::header::{HeaderMap, HeaderValue};
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
+    // A JWT is base64url and dots: always a valid header value.
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert("authorization", v);
+    }
     postd_core::WebhookRequest::post(headers, body.to_vec())
 }
 

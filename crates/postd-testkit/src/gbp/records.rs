@@ -62,6 +62,20 @@ pub struct GbpFakeConfig {
     /// The Pub/Sub subscription push deliveries name. Default
     /// `"projects/fake-project/subscriptions/gbp-push"`.
     pub subscription: String,
+    /// The audience of the authenticated push subscription: the `aud` of its push tokens
+    /// ([`GbpFake::push_token`](super::GbpFake::push_token)). Google uses the push endpoint
+    /// URL when the subscription names no audience. Default
+    /// `"https://postd.example/webhooks/gbp"`.
+    pub push_audience: String,
+    /// The service account the push subscription authenticates as: the tokens' `email`
+    /// (with `email_verified: true`), its unique id their `sub` and `azp`
+    /// ([`GbpFake::push_service_account_id`](super::GbpFake::push_service_account_id)).
+    /// Default `"gbp-push@fake-project.iam.gserviceaccount.com"`.
+    pub push_service_account: String,
+    /// The `max-age` of the JWK set's `Cache-Control: public, max-age=N, must-revalidate,
+    /// no-transform`, seconds. Google's varies from answer to answer (some hours) and is
+    /// documented only as the header to honour. Default 21,600 (6 hours).
+    pub jwks_max_age: u32,
     /// Keep wiremock's request log (default true). False starts the server with
     /// [`FakeServer::start_without_recording`](crate::FakeServer::start_without_recording).
     pub record_requests: bool,
@@ -87,6 +101,9 @@ impl Default for GbpFakeConfig {
             v4_bad_request_details: false,
             metrics_delay_days: 2,
             subscription: "projects/fake-project/subscriptions/gbp-push".to_owned(),
+            push_audience: "https://postd.example/webhooks/gbp".to_owned(),
+            push_service_account: "gbp-push@fake-project.iam.gserviceaccount.com".to_owned(),
+            jwks_max_age: 21_600,
             record_requests: true,
         }
     }

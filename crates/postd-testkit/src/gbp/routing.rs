@@ -11,6 +11,7 @@
 //! | path | host |
 //! |---|---|
 //! | `POST /token`, `POST /revoke` | `oauth2.googleapis.com` |
+//! | `GET /oauth2/v3/certs` | `www.googleapis.com` (the JWK set of push tokens, no gate) |
 //! | `GET /v1/accounts` | `mybusinessaccountmanagement.googleapis.com` |
 //! | `GET /v1/accounts/{a}/locations` | `mybusinessbusinessinformation.googleapis.com` |
 //! | `/v4/accounts/{a}/locations/{l}/localPosts[/{p}]` | `mybusiness.googleapis.com` |
@@ -42,6 +43,7 @@ pub(super) struct Router {
 pub(super) enum Route {
     Token,
     Revoke,
+    Jwks,
     ListAccounts,
     ListLocations(String),
     CreatePost(String, String),
@@ -83,6 +85,13 @@ fn resolve(method: &str, path: &str) -> Resolved {
         "/revoke" => {
             return if method == "POST" {
                 Resolved::Route(Route::Revoke)
+            } else {
+                Resolved::NotModelled
+            };
+        }
+        super::JWKS_PATH => {
+            return if method == "GET" {
+                Resolved::Route(Route::Jwks)
             } else {
                 Resolved::NotModelled
             };
@@ -148,10 +157,10 @@ fn resolve(method: &str, path: &str) -> Resolved {
 }
 
 impl Route {
-    /// The service the method belongs to (`None` for OAuth).
+    /// The service the method belongs to (`None` for OAuth and the JWK set).
     fn service(&self) -> Option<&'static str> {
         Some(match self {
-            Route::Token | Route::Revoke => return None,
+            Route::Token | Route::Revoke | Route::Jwks => return None,
             Route::ListAccounts => super::ACCOUNT_MANAGEMENT,
             Route::ListLocations(_) => super::BUSINESS_INFORMATION,
             Route::CreatePost(..)
@@ -245,6 +254,7 @@ impl State {
         let Some(service) = route.service() else {
             return match route {
                 Route::Token => self.token(ctx),
+                Route::Jwks => self.serve_jwks(),
                 _ => self.revoke(ctx),
             };
         };
@@ -270,7 +280,7 @@ impl State {
             Route::PatchPost(a, l, p) => self.patch_post(ctx, &user, &a, &l, &p),
             Route::DeletePost(a, l, p) => self.delete_post(ctx, &user, &a, &l, &p),
             Route::FetchMetrics(l) => self.fetch_metrics(ctx, &user, &l),
-            Route::Token | Route::Revoke => Err(Fail::Unmatched),
+            Route::Token | Route::Revoke | Route::Jwks => Err(Fail::Unmatched),
         }
     }
 
@@ -459,6 +469,8 @@ mod tests {
     fn paths_resolve_to_their_host_or_to_the_html_404() {
         let r = |m: &str, p: &str| resolve(m, p);
         assert_eq!(r("POST", "/token"), Resolved::Route(Route::Token));
+        assert_eq!(r("GET", "/oauth2/v3/certs"), Resolved::Route(Route::Jwks));
+        assert_eq!(r("POST", "/oauth2/v3/certs"), Resolved::NotModelled);
         assert_eq!(
             r("GET", "/v1/accounts"),
             Resolved::Route(Route::ListAccounts)

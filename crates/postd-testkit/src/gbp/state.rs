@@ -1,5 +1,6 @@
 //! The fake's internal state behind its one lock: users, accounts, locations, tokens, codes,
-//! local posts, metrics, the API switches and quota windows, and the clock.
+//! local posts, metrics, the API switches and quota windows, the push signing key, and the
+//! clock.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -51,6 +52,11 @@ pub(super) struct State {
     /// `(location id, metric)` → day → value.
     pub(super) metrics: HashMap<(String, String), BTreeMap<NaiveDate, u64>>,
     pub(super) requests: Vec<String>,
+    /// The index in [`PUBLISHED`](super::push_auth::PUBLISHED) of the key that signs push
+    /// tokens now.
+    pub(super) push_key: usize,
+    /// `GET /oauth2/v3/certs` answers served.
+    pub(super) jwks_fetches: u64,
 }
 
 impl State {
@@ -81,6 +87,8 @@ impl State {
             unfetchable: HashSet::new(),
             metrics: HashMap::new(),
             requests: Vec::new(),
+            push_key: 0,
+            jwks_fetches: 0,
         }
     }
 

@@ -1,6 +1,9 @@
 //! Tests of the GBP fake, driven with plain reqwest as a connector would drive Google.
 
 use chrono::{Datelike, Duration as Days, NaiveDate};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use postd_core::reqwest::Client;
 use serde_json::{Value, json};
 
@@ -1581,13 +1584,315 @@ async fn push_deliveries_are_pubsub_bodies_of_notification_json() {
     let request = fake.push_request(&d);
     assert_eq!(request.method, "POST");
     assert_eq!(request.headers["content-type"], "application/json");
-    assert!(
-        request.headers.get("authorization").is_none(),
-        "the OIDC JWT is not modelled"
+    assert_eq!(request.body, d.body);
+    let token = bearer(&request);
+    let jwks: JwkSet = serde_json::from_value(fake.jwks()).unwrap();
+    assert!(verify(&fake, &jwks, &token).is_ok());
+    let wrong = fake.push_request_with(&d, PushToken::WrongAudience);
+    assert_eq!(wrong.body, d.body);
+    assert_eq!(wrong.headers["content-type"], "application/json");
+    assert_eq!(
+        verify(&fake, &jwks, &bearer(&wrong)).unwrap_err(),
+        Refused::Jwt(ErrorKind::InvalidAudience)
     );
     for t in NOTIFICATION_TYPES {
         assert_eq!(notification_data(t, loc, None)["type"], *t);
     }
+}
+
+// --- Push authentication -------------------------------------------------------------
+
+/// Why [`verify`] refused a push token.
+#[derive(Debug, PartialEq)]
+enum Refused {
+    /// The header does not parse (jsonwebtoken knows no `alg: none`).
+    Header,
+    /// No key of the JWK set has the token's `kid`.
+    NoKey(String),
+    /// jsonwebtoken's signature or claim check.
+    Jwt(ErrorKind),
+    Email,
+    EmailNotVerified,
+    IssuedInFuture,
+}
+
+/// The claims of a push token, checked as a GBP connector checks them: RS256 under the JWK
+/// of its `kid`; `aud`, `iss` (either spelling) and `exp` (60 s leeway) required and checked;
+/// then `email`, `email_verified`, and `iat` no later than a minute from now.
+fn verify(fake: &GbpFake, jwks: &JwkSet, token: &str) -> Result<Value, Refused> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| Refused::Header)?;
+    let kid = header.kid.unwrap_or_default();
+    let jwk = jwks.find(&kid).ok_or(Refused::NoKey(kid))?;
+    let key = DecodingKey::from_jwk(jwk).unwrap();
+    let mut v = Validation::new(Algorithm::RS256);
+    v.set_audience(&[&fake.config().push_audience]);
+    v.set_issuer(&["accounts.google.com", PUSH_ISSUER]);
+    v.set_required_spec_claims(&["exp", "iss", "aud"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &v)
+        .map_err(|e| Refused::Jwt(e.into_kind()))?
+        .claims;
+    if claims["email"] != fake.config().push_service_account.as_str() {
+        return Err(Refused::Email);
+    }
+    if claims["email_verified"] != true {
+        return Err(Refused::EmailNotVerified);
+    }
+    if claims["iat"]
+        .as_i64()
+        .is_none_or(|iat| iat > fake.now() + 60)
+    {
+        return Err(Refused::IssuedInFuture);
+    }
+    Ok(claims)
+}
+
+fn bearer(request: &postd_core::WebhookRequest) -> String {
+    let value = request.headers["authorization"].to_str().unwrap();
+    value.strip_prefix("Bearer ").unwrap().to_owned()
+}
+
+/// The decoded JSON of a JWT segment (0 the header, 1 the claims).
+fn segment(token: &str, i: usize) -> Value {
+    let part = token.split('.').nth(i).unwrap();
+    serde_json::from_slice(&crate::util::base64_decode(part).unwrap()).unwrap()
+}
+
+async fn fetch_jwks(fake: &GbpFake) -> (u16, postd_core::reqwest::header::HeaderMap, JwkSet) {
+    let resp = Client::new().get(fake.jwks_url()).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_jwks_is_served_and_verifies_a_good_push_token() {
+    let fake = GbpFake::start().await;
+    assert_eq!(fake.jwks_url(), format!("{}/oauth2/v3/certs", fake.uri()));
+    let (status, headers, jwks) = fetch_jwks(&fake).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json; charset=UTF-8");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=21600, must-revalidate, no-transform"
+    );
+    assert_eq!(fake.jwks_fetches(), 1);
+    assert_eq!(fake.requests(), ["GET /oauth2/v3/certs"]);
+    let raw = fake.jwks();
+    assert_eq!(raw["keys"].as_array().unwrap().len(), 1);
+    let jwk = &raw["keys"][0];
+    assert_eq!(
+        (&jwk["kty"], &jwk["alg"], &jwk["use"], &jwk["e"]),
+        (
+            &json!("RSA"),
+            &json!("RS256"),
+            &json!("sig"),
+            &json!("AQAB")
+        )
+    );
+    assert_eq!(jwk["kid"], fake.push_key_id().as_str());
+    assert_eq!(jwk.as_object().unwrap().len(), 6);
+
+    let token = fake.push_token(PushToken::Good);
+    assert_eq!(
+        segment(&token, 0),
+        json!({"alg": "RS256", "kid": fake.push_key_id(), "typ": "JWT"})
+    );
+    let claims = verify(&fake, &jwks, &token).unwrap();
+    let id = fake.push_service_account_id();
+    let now = fake.now();
+    assert_eq!(
+        claims,
+        json!({
+            "aud": "https://postd.example/webhooks/gbp",
+            "azp": id,
+            "email": "gbp-push@fake-project.iam.gserviceaccount.com",
+            "email_verified": true,
+            "exp": claims["iat"].as_i64().unwrap() + 3600,
+            "iat": claims["iat"],
+            "iss": "https://accounts.google.com",
+            "sub": id,
+        })
+    );
+    assert!((claims["iat"].as_i64().unwrap() - now).abs() <= 1);
+    assert_eq!(id.len(), 21);
+    // The fake clock stamps the token.
+    fake.advance_time(600);
+    let later = segment(&fake.push_token(PushToken::Good), 1);
+    assert!(later["iat"].as_i64().unwrap() >= now + 600);
+}
+
+#[tokio::test]
+async fn the_push_audience_service_account_and_max_age_are_configurable() {
+    let fake = GbpFake::start_with(GbpFakeConfig {
+        push_audience: "https://app.example/push".into(),
+        push_service_account: "sa@proj.iam.gserviceaccount.com".into(),
+        jwks_max_age: 60,
+        ..GbpFakeConfig::default()
+    })
+    .await;
+    let (_, headers, jwks) = fetch_jwks(&fake).await;
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=60, must-revalidate, no-transform"
+    );
+    let claims = verify(&fake, &jwks, &fake.push_token(PushToken::Good)).unwrap();
+    assert_eq!(claims["aud"], "https://app.example/push");
+    assert_eq!(claims["email"], "sa@proj.iam.gserviceaccount.com");
+    assert_eq!(claims["sub"], fake.push_service_account_id().as_str());
+    assert_ne!(
+        fake.push_service_account_id(),
+        GbpFake::start().await.push_service_account_id()
+    );
+}
+
+#[tokio::test]
+async fn each_bad_push_token_fails_for_its_reason() {
+    let fake = GbpFake::start().await;
+    let (_, _, jwks) = fetch_jwks(&fake).await;
+    let unknown = segment(&fake.push_token(PushToken::UnknownKid), 0)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(unknown, fake.push_key_id());
+    for variant in PushToken::BAD {
+        let token = fake.push_token(*variant);
+        let expected = match variant {
+            PushToken::WrongAudience => Refused::Jwt(ErrorKind::InvalidAudience),
+            PushToken::WrongEmail => Refused::Email,
+            PushToken::EmailNotVerified => Refused::EmailNotVerified,
+            PushToken::Expired => Refused::Jwt(ErrorKind::ExpiredSignature),
+            PushToken::WrongIssuer => Refused::Jwt(ErrorKind::InvalidIssuer),
+            PushToken::UnknownKid => Refused::NoKey(unknown.clone()),
+            PushToken::AlgNone => Refused::Header,
+            PushToken::Tampered => Refused::Jwt(ErrorKind::InvalidSignature),
+            PushToken::IssuedInFuture => Refused::IssuedInFuture,
+            other => panic!("{other:?} has no expected reason"),
+        };
+        assert_eq!(verify(&fake, &jwks, &token), Err(expected), "{variant:?}");
+    }
+    // What each bad token looks like.
+    let now = fake.now();
+    let claims = |v| segment(&fake.push_token(v), 1);
+    let expired = claims(PushToken::Expired);
+    assert!(expired["exp"].as_i64().unwrap() <= now - 3600);
+    assert_eq!(
+        expired["exp"].as_i64().unwrap() - expired["iat"].as_i64().unwrap(),
+        3600
+    );
+    assert!(claims(PushToken::IssuedInFuture)["iat"].as_i64().unwrap() >= now + 3600);
+    let wrong = claims(PushToken::WrongEmail);
+    assert_ne!(wrong["sub"], fake.push_service_account_id().as_str());
+    assert_eq!(wrong["aud"], fake.config().push_audience.as_str());
+    let none = fake.push_token(PushToken::AlgNone);
+    assert!(none.ends_with('.'), "no signature: {none}");
+    assert_eq!(segment(&none, 0)["alg"], "none");
+    assert_eq!(segment(&none, 1)["email"], claims(PushToken::Good)["email"]);
+    let tampered = fake.push_token(PushToken::Tampered);
+    assert_eq!(
+        segment(&tampered, 1)["email"],
+        claims(PushToken::Good)["email"]
+    );
+    assert_eq!(segment(&tampered, 0)["kid"], fake.push_key_id().as_str());
+    assert!(!tampered.split('.').nth(2).unwrap().is_empty());
+    // jsonwebtoken alone accepts a token issued in the future: the `iat` check is the
+    // verifier's.
+    let key = DecodingKey::from_jwk(&jwks.keys[0]).unwrap();
+    let mut v = Validation::new(Algorithm::RS256);
+    v.set_audience(&[&fake.config().push_audience]);
+    let future = fake.push_token(PushToken::IssuedInFuture);
+    assert!(jsonwebtoken::decode::<Value>(&future, &key, &v).is_ok());
+}
+
+#[tokio::test]
+async fn rotation_signs_with_a_new_key_and_publishes_both() {
+    let fake = GbpFake::start().await;
+    let first = fake.push_key_id();
+    let old_token = fake.push_token(PushToken::Good);
+    let (_, _, before) = fetch_jwks(&fake).await;
+
+    fake.rotate_push_key();
+    let second = fake.push_key_id();
+    assert_ne!(second, first);
+    let new_token = fake.push_token(PushToken::Good);
+    assert_eq!(segment(&new_token, 0)["kid"], second.as_str());
+    // A verifier holding the old set has no key for the new kid, until it fetches again.
+    assert_eq!(
+        verify(&fake, &before, &new_token),
+        Err(Refused::NoKey(second.clone()))
+    );
+    let (_, _, after) = fetch_jwks(&fake).await;
+    let kids: Vec<_> = after
+        .keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap())
+        .collect();
+    assert_eq!(kids, [second.clone(), first.clone()]);
+    assert!(verify(&fake, &after, &new_token).is_ok());
+    assert!(
+        verify(&fake, &after, &old_token).is_ok(),
+        "the previous key still verifies"
+    );
+    assert_eq!(fake.jwks_fetches(), 2);
+
+    // The next rotation retires the first key.
+    fake.rotate_push_key();
+    let (_, _, last) = fetch_jwks(&fake).await;
+    let kids: Vec<_> = last
+        .keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap())
+        .collect();
+    assert_eq!(kids, [fake.push_key_id(), second]);
+    assert_eq!(verify(&fake, &last, &old_token), Err(Refused::NoKey(first)));
+    let unknown = fake.push_token(PushToken::UnknownKid);
+    assert!(matches!(
+        verify(&fake, &last, &unknown),
+        Err(Refused::NoKey(_))
+    ));
+}
+
+#[tokio::test]
+#[should_panic(expected = "cannot rotate past the last")]
+async fn rotating_past_the_last_key_panics() {
+    let fake = GbpFake::start().await;
+    fake.rotate_push_key();
+    fake.rotate_push_key();
+    fake.rotate_push_key();
+}
+
+#[tokio::test]
+async fn jwks_fetches_count_the_answers_served() {
+    let fake = GbpFake::start().await;
+    assert_eq!(fake.jwks_fetches(), 0);
+    let _ = fake.jwks();
+    assert_eq!(fake.jwks_fetches(), 0, "reading the set is no fetch");
+    for _ in 0..3 {
+        assert_eq!(fetch_jwks(&fake).await.0, 200);
+    }
+    assert_eq!(fake.jwks_fetches(), 3);
+    fake.server().faults().inject(
+        "GET",
+        "/oauth2/v3/certs",
+        Fault::status(503),
+        1,
+        Timing::BeforeCommit,
+    );
+    let resp = Client::new().get(fake.jwks_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(fake.jwks_fetches(), 3, "a faulted fetch served no set");
+    assert_eq!(fetch_jwks(&fake).await.0, 200);
+    assert_eq!(fake.jwks_fetches(), 4);
+}
+
+#[tokio::test]
+async fn other_methods_on_the_jwks_fail_loudly() {
+    let fake = GbpFake::start().await;
+    let resp = Client::new().post(fake.jwks_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 421);
+    assert_eq!(fake.server().unmatched(), ["POST /oauth2/v3/certs"]);
+    assert_eq!(fake.jwks_fetches(), 0);
+    // The unmatched request would fail the test when the server drops: that is the point.
+    std::mem::forget(fake);
 }
 
 // --- PlatformFake --------------------------------------------------------------------
@@ -1708,7 +2013,12 @@ mod platform {
             serde_json::from_slice::<Value>(&data).unwrap()["type"],
             "NEW_REVIEW"
         );
-        assert!(fake.signed_delivery(&bodies[0]).headers.is_empty());
+        let signed = fake.signed_delivery(&bodies[0]);
+        assert_eq!(signed.body, bodies[0]);
+        assert!(signed.headers.get("content-type").is_none());
+        assert_eq!(signed.headers.len(), 1);
+        let jwks: JwkSet = serde_json::from_value(fake.jwks()).unwrap();
+        assert!(verify(&fake, &jwks, &bearer(&signed)).is_ok());
         assert_eq!(
             PlatformFake::client_secret(&fake),
             fake.config().client_secret
