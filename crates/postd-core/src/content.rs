@@ -295,7 +295,11 @@ impl Fingerprint {
         text: Option<&str>,
         created_at: Option<DateTime<Utc>>,
     ) -> bool {
-        let recent = created_at.is_some_and(|t| t >= attempted_at - Self::CLOCK_SKEW);
+        // A stored attempt time can be at the calendar's edge: saturate.
+        let earliest = attempted_at
+            .checked_sub_signed(Self::CLOCK_SKEW)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let recent = created_at.is_some_and(|t| t >= earliest);
         recent && same_text(text, sent_text)
     }
 

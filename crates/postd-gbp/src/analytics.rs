@@ -108,7 +108,11 @@ pub(crate) async fn target_metrics(
     let location = location_of(target)?;
     let first = range.since.date_naive();
     // `until` is exclusive.
-    let last = (range.until - TimeDelta::nanoseconds(1)).date_naive();
+    let last = range
+        .until
+        .checked_sub_signed(TimeDelta::nanoseconds(1))
+        .unwrap_or(range.until)
+        .date_naive();
     if last < first {
         return Ok(Metrics::new(Vec::new()));
     }

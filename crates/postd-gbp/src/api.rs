@@ -56,27 +56,19 @@ pub(crate) struct Budgets {
 }
 
 impl Budgets {
-    fn take(&self, key: &str, limit: usize, now: Instant) -> std::result::Result<(), Duration> {
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let w = windows.entry(key.to_owned()).or_default();
+    /// The wait before `key`'s window has room, or `None` when it has.
+    fn full(w: &mut VecDeque<Instant>, limit: usize, now: Instant) -> Option<Duration> {
         while w.front().is_some_and(|t| now.duration_since(*t) >= MINUTE) {
             w.pop_front();
         }
-        if w.len() >= limit {
+        (w.len() >= limit).then(|| {
             let oldest = w.front().copied().unwrap_or(now);
-            return Err(
-                MINUTE.saturating_sub(now.duration_since(oldest)) + Duration::from_millis(50)
-            );
-        }
-        w.push_back(now);
-        Ok(())
+            MINUTE.saturating_sub(now.duration_since(oldest)) + Duration::from_millis(50)
+        })
     }
 
     /// Takes one request of `host`'s project budget and, for a write, one of
-    /// `location`'s edit budget (both or neither).
+    /// `location`'s edit budget: both or neither.
     pub(crate) fn take_call(&self, host: Host, edit_of: Option<&str>) -> Result<()> {
         let now = Instant::now();
         let refused = |wait: Duration, what: String| {
@@ -90,25 +82,44 @@ impl Budgets {
             .with_retry(Retry::Temporary { after: Some(wait) })
             .with_platform(Platform::Gbp)
         };
-        if let Some(location) = edit_of {
-            let key = format!("edit:{location}");
-            self.take(&key, EDITS_PER_MINUTE_PER_LOCATION, now).map_err(|w| {
-                refused(
-                    w,
-                    format!("{location} had {EDITS_PER_MINUTE_PER_LOCATION} post writes in the last minute (Google allows 10 per minute per profile)"),
-                )
-            })?;
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Windows of locations no longer written to are dropped now and then.
+        if windows.len() > 4_096 {
+            windows.retain(|_, w| w.back().is_some_and(|t| now.duration_since(*t) < MINUTE));
         }
-        self.take(host.service(), PROJECT_REQUESTS_PER_MINUTE, now)
-            .map_err(|w| {
-                refused(
-                    w,
-                    format!(
-                        "{} had {PROJECT_REQUESTS_PER_MINUTE} requests in the last minute (the project's quota)",
-                        host.service()
-                    ),
-                )
-            })
+        let edit_key = edit_of.map(|l| format!("edit:{l}"));
+        if let Some(key) = &edit_key
+            && let Some(wait) = Budgets::full(
+                windows.entry(key.clone()).or_default(),
+                EDITS_PER_MINUTE_PER_LOCATION,
+                now,
+            )
+        {
+            return Err(refused(
+                wait,
+                format!(
+                    "the location had {EDITS_PER_MINUTE_PER_LOCATION} post writes in the last minute (Google allows 10 per minute per profile)"
+                ),
+            ));
+        }
+        let project = windows.entry(host.service().to_owned()).or_default();
+        if let Some(wait) = Budgets::full(project, PROJECT_REQUESTS_PER_MINUTE, now) {
+            return Err(refused(
+                wait,
+                format!(
+                    "{} had {PROJECT_REQUESTS_PER_MINUTE} requests in the last minute (the project's quota)",
+                    host.service()
+                ),
+            ));
+        }
+        project.push_back(now);
+        if let Some(key) = edit_key {
+            windows.entry(key).or_default().push_back(now);
+        }
+        Ok(())
     }
 }
 

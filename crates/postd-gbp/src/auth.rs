@@ -39,6 +39,12 @@ pub const TESTING_REFRESH_LIFETIME: TimeDelta = TimeDelta::days(7);
 /// The most pages of accounts, and of each account's locations, read.
 const MAX_PAGES: usize = 50;
 
+/// The most locations listed for one user (a hostile answer cannot grow the list without end).
+pub(crate) const MAX_LOCATIONS: usize = 10_000;
+
+/// The longest page token followed.
+const MAX_PAGE_TOKEN: usize = 2048;
+
 /// The fields asked of each location (`readMask` is mandatory).
 pub(crate) const LOCATION_READ_MASK: &str = "name,title,storeCode,languageCode,metadata";
 
@@ -140,7 +146,16 @@ pub(crate) async fn refresh(api: &Api, credentials: &Credentials) -> Result<Cred
         .map_err(|e| dead_grant(e.or_operation("refresh")))?;
     // No `refresh_token` in the answer (the usual case): merge keeps the old one.
     let fresh = response.into_token_set(started);
-    Ok(Credentials::OAuth(tokens.merge_refreshed(fresh)))
+    let mut merged = tokens.merge_refreshed(fresh);
+    // Credentials stored before Testing mode was declared: the refresh
+    // token's deadline runs from when they were obtained (at the latest),
+    // which the merge is about to forget.
+    if api.cfg.testing_mode && merged.refresh_expires_at.is_none() {
+        merged.refresh_expires_at = tokens
+            .obtained_at
+            .checked_add_signed(TESTING_REFRESH_LIFETIME);
+    }
+    Ok(Credentials::OAuth(merged))
 }
 
 /// Revokes the grant: the refresh token when there is one (which ends its
@@ -213,14 +228,17 @@ pub(crate) struct Metadata {
 }
 
 impl Metadata {
+    /// `canOperateLocalPost`: "Indicates if the listing can manage local
+    /// posts." (Voice of Merchant is not required by the docs; a location
+    /// without it that Google refuses answers FAILED_PRECONDITION.)
     pub(crate) fn can_post(&self) -> bool {
-        self.can_operate_local_post && self.has_voice_of_merchant
+        self.can_operate_local_post
     }
 }
 
 /// Follows `nextPageToken` until it is absent, empty or repeats, for at most [`MAX_PAGES`].
 fn next_page(token: Option<String>, seen: &mut Vec<String>) -> Option<String> {
-    let t = token.filter(|t| !t.is_empty())?;
+    let t = token.filter(|t| !t.is_empty() && t.len() <= MAX_PAGE_TOKEN)?;
     if seen.contains(&t) || seen.len() >= MAX_PAGES {
         return None;
     }
@@ -240,7 +258,10 @@ async fn accounts(api: &Api, token: &SecretString) -> Result<Vec<Account>> {
         }
         let url = api.url(Host::Accounts, "v1/accounts", &query);
         let body: AccountsPage = api.get(ctx, Host::Accounts, url, token).await?;
-        out.extend(body.accounts);
+        out.extend(body.accounts.into_iter().take(MAX_LOCATIONS));
+        if out.len() >= MAX_LOCATIONS {
+            return Ok(out);
+        }
         match next_page(body.next_page_token, &mut seen) {
             Some(next) => page = Some(next),
             None => return Ok(out),
@@ -268,7 +289,10 @@ pub(crate) async fn locations(
             &query,
         );
         let body: LocationsPage = api.get(ctx, Host::Locations, url, token).await?;
-        out.extend(body.locations);
+        out.extend(body.locations.into_iter().take(MAX_LOCATIONS));
+        if out.len() >= MAX_LOCATIONS {
+            return Ok(out);
+        }
         match next_page(body.next_page_token, &mut seen) {
             Some(next) => page = Some(next),
             None => return Ok(out),
@@ -283,8 +307,8 @@ pub(crate) async fn targets(api: &Api, credentials: &Credentials) -> Result<Vec<
     let tokens = credentials.token_set(Platform::Gbp)?;
     let token = &tokens.access_token;
     let mut out: Vec<Target> = Vec::new();
-    let mut seen_locations: Vec<String> = Vec::new();
-    for account in accounts(api, token).await? {
+    let mut seen_locations: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for account in accounts(api, token).await?.into_iter().take(MAX_LOCATIONS) {
         let Some(account_id) = account.name.strip_prefix("accounts/") else {
             continue;
         };
@@ -300,10 +324,9 @@ pub(crate) async fn targets(api: &Api, credentials: &Credentials) -> Result<Vec<
             let Ok(name) = LocationName::new(account_id, location_id) else {
                 continue;
             };
-            if seen_locations.iter().any(|l| l == location_id) {
+            if out.len() >= MAX_LOCATIONS || !seen_locations.insert(location_id.to_owned()) {
                 continue;
             }
-            seen_locations.push(location_id.to_owned());
             let mut t = Target::new(TargetKind::GbpLocation, name.v4())
                 .with_parent(format!("accounts/{account_id}"));
             if let Some(title) = location.title.filter(|t| !t.is_empty()) {

@@ -30,8 +30,10 @@ pub const ENV_VARS: &[&str] = &[
     "GBP_PERFORMANCE_BASE_URL",
     "GBP_PUSH_AUDIENCE",
     "GBP_PUSH_SERVICE_ACCOUNT",
+    "GBP_PUSH_SUBSCRIPTION",
     "GBP_OAUTH_TESTING_MODE",
     "GBP_ALLOW_ALERT_POSTS",
+    "GBP_REVIEW_POLL_SECONDS",
 ];
 
 /// The variables without which the connector cannot be built.
@@ -65,6 +67,9 @@ pub struct GbpConfig {
     /// The `email` a push's OIDC token must carry (the push subscription's
     /// service account). Without it, pushes are refused.
     pub push_service_account: Option<String>,
+    /// The push subscription (`projects/{p}/subscriptions/{s}`) a push must
+    /// name, when set; pushes naming another are refused.
+    pub push_subscription: Option<String>,
     /// The OAuth consent screen is in "Testing": refresh tokens die 7 days
     /// after they were issued, and the refresh plan says so.
     pub testing_mode: bool,
@@ -73,6 +78,10 @@ pub struct GbpConfig {
     /// How long after a post's create (or its scheduled time) a review still
     /// under way is given up on.
     pub review_horizon: Duration,
+    /// How long after a create `publish_status` first asks for the post
+    /// again (later questions wait longer, up to 10 minutes). Google
+    /// documents no review time. Default 30 s (`GBP_REVIEW_POLL_SECONDS`).
+    pub review_poll_interval: Duration,
     /// The shortest time between two fetches of Google's signing keys for a
     /// push naming a key not seen yet (a minute: made-up key ids cost one
     /// fetch a minute at most).
@@ -93,12 +102,25 @@ impl fmt::Debug for GbpConfig {
             .field("performance_base_url", &self.performance_base_url.as_str())
             .field("push_audience", &self.push_audience)
             .field("push_service_account", &self.push_service_account)
+            .field("push_subscription", &self.push_subscription)
             .field("testing_mode", &self.testing_mode)
             .field("allow_alert_posts", &self.allow_alert_posts)
             .field("review_horizon", &self.review_horizon)
+            .field("review_poll_interval", &self.review_poll_interval)
             .field("push_key_refetch_interval", &self.push_key_refetch_interval)
             .finish()
     }
+}
+
+/// An `http` URL to this machine.
+fn loopback(u: &Url) -> bool {
+    u.scheme() == "http"
+        && match u.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        }
 }
 
 fn flag(vars: &Vars, name: &str) -> Result<bool> {
@@ -142,11 +164,13 @@ impl GbpConfig {
         let jwks = vars
             .optional("GOOGLE_JWKS_URL")
             .unwrap_or_else(|| "https://www.googleapis.com/oauth2/v3/certs".to_owned());
+        // The keys decide which pushes are Google's: only over https (plain
+        // http only to this machine, for a local fake).
         let jwks_url = match Url::parse(&jwks) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.query().is_none() => u,
+            Ok(u) if u.query().is_none() && (u.scheme() == "https" || loopback(&u)) => u,
             _ => {
                 return Err(Error::config(
-                    "GOOGLE_JWKS_URL must be an http(s) URL without a query",
+                    "GOOGLE_JWKS_URL must be an https URL without a query (http only to this machine)",
                 ));
             }
         };
@@ -173,9 +197,20 @@ impl GbpConfig {
             posts_base_url: posts,
             push_audience: nonempty("GBP_PUSH_AUDIENCE"),
             push_service_account: nonempty("GBP_PUSH_SERVICE_ACCOUNT"),
+            push_subscription: nonempty("GBP_PUSH_SUBSCRIPTION"),
             testing_mode: flag(vars, "GBP_OAUTH_TESTING_MODE")?,
             allow_alert_posts: flag(vars, "GBP_ALLOW_ALERT_POSTS")?,
             review_horizon: Duration::from_secs(48 * 3600),
+            review_poll_interval: match vars.optional("GBP_REVIEW_POLL_SECONDS") {
+                None => Duration::from_secs(30),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=3600).contains(n))
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| Error::config("GBP_REVIEW_POLL_SECONDS must be 1 to 3600"))?,
+            },
             push_key_refetch_interval: Duration::from_secs(60),
         })
     }
@@ -224,6 +259,12 @@ impl GbpConfig {
     /// Declares the consent screen in "Testing" (refresh tokens live 7 days).
     pub fn with_testing_mode(mut self, testing: bool) -> Self {
         self.testing_mode = testing;
+        self
+    }
+
+    /// Requires pushes to name `subscription` (`projects/{p}/subscriptions/{s}`).
+    pub fn with_push_subscription(mut self, subscription: impl Into<String>) -> Self {
+        self.push_subscription = Some(subscription.into());
         self
     }
 
@@ -291,6 +332,16 @@ mod tests {
         let e = missing.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("GOOGLE_CLIENT_SECRET"), "{e}");
+        let plain = Vars::from_pairs([
+            ("GOOGLE_CLIENT_ID", "c"),
+            ("GOOGLE_CLIENT_SECRET", "s"),
+            ("GOOGLE_JWKS_URL", "http://keys.example/certs"),
+        ]);
+        assert_eq!(
+            GbpConfig::from_vars(&plain).unwrap_err().kind(),
+            ErrorKind::Config,
+            "the push keys only over https"
+        );
         let bad = Vars::from_pairs([
             ("GOOGLE_CLIENT_ID", "c"),
             ("GOOGLE_CLIENT_SECRET", "s"),

@@ -141,11 +141,10 @@ pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) 
     };
     let s = envelope.error;
     let d = read_details(&s.details);
-    let code = if s.code > 0 {
-        u16::try_from(s.code).unwrap_or(status.as_u16())
-    } else {
-        status.as_u16()
-    };
+    // The status Google answered with decides, never the body's `code`: a 5xx
+    // whose body says RESOURCE_EXHAUSTED is still a server error (a create
+    // that may have been applied), not a refusal.
+    let code = status.as_u16();
     let cut = |v: &str, n: usize| v.chars().take(n).collect::<String>();
     let mut message = cut(&s.message, 300);
     if !d.violations.is_empty() {
@@ -153,7 +152,14 @@ pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) 
         message.push_str(&format!(" ({})", shown.join("; ")));
     }
     let reason = d.reason.clone().unwrap_or_default();
+    // A Google service name (`{name}.googleapis.com`), nothing else, is shown.
     let service = metadata(&d, "service")
+        .filter(|s| {
+            s.len() <= 80
+                && s.ends_with(".googleapis.com")
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        })
         .map(str::to_owned)
         .unwrap_or_default();
     let quota_zero = metadata(&d, "quota_limit_value") == Some("0")
@@ -168,8 +174,17 @@ pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) 
         } else {
             service.clone()
         };
+        // Only a link to Google's own console is shown as the fix.
         let link = metadata(&d, "activationUrl")
-            .map(|u| format!(" at {}", cut(u, 200)))
+            .and_then(|u| url::Url::parse(u).ok())
+            .filter(|u| {
+                u.scheme() == "https"
+                    && matches!(
+                        u.host_str(),
+                        Some("console.developers.google.com" | "console.cloud.google.com")
+                    )
+            })
+            .map(|u| format!(" at {}", cut(u.as_str(), 200)))
             .unwrap_or_default();
         (
             ErrorKind::Config,
@@ -193,7 +208,7 @@ pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) 
                 "the Google Cloud project's quota{api} is 0: it is not approved for the Business Profile APIs; request access at https://developers.google.com/my-business/content/prereqs"
             )),
         )
-    } else if code == 429 || s.status == "RESOURCE_EXHAUSTED" {
+    } else if code == 429 {
         (
             ErrorKind::RateLimited,
             temporary(Some(RATE_WAIT)),
@@ -257,16 +272,17 @@ fn by_status(code: u16, status: &str) -> (ErrorKind, Retry) {
     use ErrorKind as K;
     let temporary = Retry::Temporary { after: None };
     match (code, status) {
+        (504, _) => (K::Timeout, temporary),
+        (500..=599, _) => (K::Unavailable, temporary),
         (_, "FAILED_PRECONDITION") => (K::PermissionDenied, Retry::Permanent),
         (_, "ABORTED") => (K::Unavailable, temporary),
         (_, "ALREADY_EXISTS") => (K::Duplicate, Retry::Permanent),
-        (_, "DEADLINE_EXCEEDED") | (504, _) => (K::Timeout, temporary),
+        (_, "DEADLINE_EXCEEDED") => (K::Timeout, temporary),
         (400, _) => (K::InvalidContent, Retry::Permanent),
         (401, _) => (K::Auth, Retry::Permanent),
         (403, _) => (K::PermissionDenied, Retry::Permanent),
         (404, _) => (K::NotFound, Retry::Permanent),
         (409, _) => (K::Duplicate, Retry::Permanent),
-        (500..=599, _) => (K::Unavailable, temporary),
         _ => (K::Unexpected, Retry::Permanent),
     }
 }
@@ -541,6 +557,15 @@ mod tests {
                 temporary: true,
                 code: "UNAVAILABLE",
                 says: "unavailable",
+            },
+            // The HTTP status decides: a 5xx is a server error whatever its body says.
+            Row {
+                status: 502,
+                body: status(429, "RESOURCE_EXHAUSTED", "Quota exceeded.", json!([])),
+                kind: ErrorKind::Unavailable,
+                temporary: true,
+                code: "RESOURCE_EXHAUSTED",
+                says: "Quota exceeded",
             },
             Row {
                 status: 504,

@@ -108,35 +108,40 @@ pub(crate) async fn check(api: &Api, credentials: &Credentials) -> Result<Health
     }
 
     let probe = |op: &'static str| RequestContext::idempotent(Platform::Gbp, op);
-    // 1. Account Management (and the token).
-    let url = api.url(Host::Accounts, "v1/accounts", &[("pageSize", "1")]);
-    let account = match api
+    // 1. Account Management (and the token): the first page of accounts.
+    let url = api.url(Host::Accounts, "v1/accounts", &[("pageSize", "20")]);
+    let accounts: Vec<String> = match api
         .get::<Accounts>(probe("health.accounts"), Host::Accounts, url, token)
         .await
     {
         Ok(a) => a
             .accounts
             .into_iter()
-            .next()
-            .and_then(|a| a.name.strip_prefix("accounts/").map(str::to_owned)),
+            .filter_map(|a| a.name.strip_prefix("accounts/").map(str::to_owned))
+            .filter(|a| crate::names::LocationName::new(a, "0").is_ok())
+            .collect(),
         Err(e) => {
             record(&mut health, Host::Accounts.service(), &e);
-            None
+            Vec::new()
         }
     };
-    // 2. Business Information.
-    let location = match &account {
-        Some(a) if crate::names::LocationName::new(a, "0").is_ok() => {
-            let url = api.url(
-                Host::Locations,
-                &format!("v1/accounts/{a}/locations"),
-                &[("readMask", "name"), ("pageSize", "1")],
-            );
-            match api
-                .get::<Locations>(probe("health.locations"), Host::Locations, url, token)
-                .await
-            {
-                Ok(l) => l
+    // 2. Business Information: the accounts in turn until one lists a
+    // location (a personal account may hold none; its location group does).
+    let mut location = None;
+    let mut listed = false;
+    for a in &accounts {
+        let url = api.url(
+            Host::Locations,
+            &format!("v1/accounts/{a}/locations"),
+            &[("readMask", "name"), ("pageSize", "1")],
+        );
+        match api
+            .get::<Locations>(probe("health.locations"), Host::Locations, url, token)
+            .await
+        {
+            Ok(l) => {
+                listed = true;
+                location = l
                     .locations
                     .into_iter()
                     .next()
@@ -145,19 +150,28 @@ pub(crate) async fn check(api: &Api, credentials: &Credentials) -> Result<Health
                             .rsplit_once("locations/")
                             .map(|(_, id)| id.to_owned())
                     })
-                    .and_then(|id| crate::names::LocationName::new(a, &id).ok()),
-                Err(e) => {
-                    record(&mut health, Host::Locations.service(), &e);
-                    None
+                    .and_then(|id| crate::names::LocationName::new(a, &id).ok());
+                if location.is_some() {
+                    break;
                 }
             }
+            Err(e) => {
+                record(&mut health, Host::Locations.service(), &e);
+                break;
+            }
         }
-        _ => None,
-    };
-    if health.token_valid && account.is_some() && location.is_none() && health.notes.is_empty() {
-        health
-            .notes
-            .push("the user manages no location: nothing can be published".to_owned());
+    }
+    if location.is_none() && health.status != HealthStatus::Unhealthy {
+        // The APIs posts need went unprobed: not healthy, whatever else passed.
+        health.status = HealthStatus::Degraded;
+        let why = if accounts.is_empty() || listed {
+            "the user manages no location: nothing can be published"
+        } else {
+            "no location could be read"
+        };
+        health.notes.push(format!(
+            "{why} (the local posts and performance APIs were not probed)"
+        ));
     }
     if let Some(location) = location {
         // 3. The v4 API, which local posts need.

@@ -113,27 +113,29 @@ fn fetchable(url: &Url) -> std::result::Result<(), &'static str> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not carry credentials");
     }
+    let internal_v4 = |v4: std::net::Ipv4Addr| {
+        let [a, b, ..] = v4.octets();
+        v4.is_loopback()
+            || v4.is_private()
+            || v4.is_link_local()
+            || v4.is_unspecified()
+            || v4.is_broadcast()
+            || a == 0
+            // 100.64.0.0/10, carrier-grade NAT.
+            || (a == 100 && (64..128).contains(&b))
+    };
     let internal = |ip: IpAddr| match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-        }
+        IpAddr::V4(v4) => internal_v4(v4),
         IpAddr::V6(v6) => {
             v6.is_loopback()
                 || v6.is_unspecified()
                 || (v6.segments()[0] & 0xfe00) == 0xfc00
                 || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(internal_v4)
         }
     };
     match url.host() {
-        Some(url::Host::Domain(d))
-            if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") =>
-        {
-            Err("must not point at this machine")
-        }
+        Some(url::Host::Domain(d)) if localhost(d) => Err("must not point at this machine"),
         Some(url::Host::Ipv4(ip)) if internal(IpAddr::V4(ip)) => {
             Err("must not point at an internal address")
         }
@@ -143,6 +145,12 @@ fn fetchable(url: &Url) -> std::result::Result<(), &'static str> {
         None => Err("has no host"),
         _ => Ok(()),
     }
+}
+
+/// `localhost`, a name under it, with or without the root's dot.
+fn localhost(domain: &str) -> bool {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    d == "localhost" || d.ends_with(".localhost")
 }
 
 /// The post's call-to-action: the explicit one, or `LEARN_MORE` to the link.
@@ -528,7 +536,11 @@ pub(crate) async fn publish(
         .send(ctx, Host::Posts, Some(&location.v4()), builder)
         .await?;
     let created: LocalPost = response.json(&ctx)?;
-    if created.name.parse::<LocalPostName>().is_err() {
+    let named_here = created
+        .name
+        .parse::<LocalPostName>()
+        .is_ok_and(|n| *n.location() == location);
+    if !named_here {
         return Err(Error::new(
             ErrorKind::UnknownOutcome,
             "Google answered the create without a usable local post name; the post may exist",
@@ -547,21 +559,34 @@ fn outcome(target: &Target, post: LocalPost, started: DateTime<Utc>) -> Result<P
     }
 }
 
-/// How long to wait before asking about a post in `state` again.
+/// The longest wait between two questions about a review.
+const MAX_REVIEW_POLL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How long to wait before asking about a post in `state` again: a scheduled
+/// post just after its time; a review every `base` at first, then half as
+/// long as it has taken so far (a long review is asked about less often), up
+/// to 10 minutes.
 fn next_poll(
     state: &str,
     scheduled: Option<DateTime<Utc>>,
+    since: DateTime<Utc>,
     now: DateTime<Utc>,
+    base: std::time::Duration,
 ) -> std::time::Duration {
-    const REVIEW_POLL: std::time::Duration = std::time::Duration::from_secs(30);
     match (state, scheduled) {
         ("SCHEDULED", Some(at)) if at > now => at
             .signed_duration_since(now)
             .to_std()
             .unwrap_or_default()
-            .saturating_add(REVIEW_POLL)
+            .saturating_add(base)
             .min(std::time::Duration::from_secs(6 * 3600)),
-        _ => REVIEW_POLL,
+        _ => {
+            let taken = now
+                .signed_duration_since(since)
+                .to_std()
+                .unwrap_or_default();
+            (taken / 2).clamp(base, MAX_REVIEW_POLL.max(base))
+        }
     }
 }
 
@@ -582,6 +607,12 @@ pub(crate) async fn status(
     let url = api.url(Host::Posts, &format!("v4/{name}"), &[]);
     let ctx = RequestContext::idempotent(Platform::Gbp, "local_posts.get");
     let post: LocalPost = api.get(ctx, Host::Posts, url, &tokens.access_token).await?;
+    if post.name != name.to_string() {
+        return Err(Error::unexpected(format!(
+            "Google answered the get of {name} with another post"
+        ))
+        .with_platform(Platform::Gbp));
+    }
     let now = Utc::now();
     Ok(match read_state(post.state.as_deref()) {
         Reading::Live => PublishStatus::Published(published(&post)),
@@ -598,7 +629,11 @@ pub(crate) async fn status(
             let from = post
                 .scheduled_time
                 .map_or(handle.started_at, |at| at.max(handle.started_at));
-            if now > from + horizon {
+            // Dates from an answer or a stored handle can be at the calendar's edge.
+            let give_up = from
+                .checked_add_signed(horizon)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if now > give_up {
                 PublishStatus::Failed {
                     kind: ErrorKind::Timeout,
                     code: state.clone(),
@@ -612,7 +647,13 @@ pub(crate) async fn status(
                 let mut next = handle.clone();
                 next.state = json!({"scheduled_time": post.scheduled_time.map(|t| t.to_rfc3339())});
                 PublishStatus::Processing {
-                    retry_after: next_poll(&state, post.scheduled_time, now),
+                    retry_after: next_poll(
+                        &state,
+                        post.scheduled_time,
+                        from,
+                        now,
+                        api.cfg.review_poll_interval,
+                    ),
                     state,
                     next,
                 }
@@ -654,7 +695,10 @@ pub(crate) async fn find_published(
     let earliest = fingerprint.earliest();
     let mut page: Option<String> = None;
     let mut matches: Vec<LocalPost> = Vec::new();
+    // Absence is proven only by reading the list to its end: its order is
+    // undocumented, so no page says the rest is older.
     let mut complete = false;
+    let mut undated = false;
     for _ in 0..MAX_LIST_PAGES {
         let mut query = vec![("pageSize", "100")];
         if let Some(p) = &page {
@@ -662,22 +706,32 @@ pub(crate) async fn find_published(
         }
         let url = api.url(Host::Posts, &format!("v4/{location}/localPosts"), &query);
         let body: ListPage = api.get(ctx, Host::Posts, url, &tokens.access_token).await?;
-        // The list's order is undocumented: every post is looked at, and the
-        // window ends only when a whole page is older than it.
-        let mut all_older = !body.local_posts.is_empty();
-        for p in body.local_posts {
-            let newer = p.create_time.is_none_or(|t| t >= earliest);
-            all_older &= !newer;
+        for p in body.local_posts.into_iter().take(1_000) {
+            // Only this location's posts, by a name Google would give.
+            let ours = p
+                .name
+                .parse::<LocalPostName>()
+                .is_ok_and(|n| *n.location() == location);
+            if !ours {
+                continue;
+            }
             if fingerprint.matches(p.summary.as_deref(), p.create_time) {
                 matches.push(p);
+            } else if p.create_time.is_none()
+                && fingerprint.matches(p.summary.as_deref(), Some(earliest))
+            {
+                // The same text without a creation time: cannot be ruled out.
+                undated = true;
             }
         }
         match body.next_page_token.filter(|t| !t.is_empty()) {
-            Some(next) if !all_older && page.as_deref() != Some(next.as_str()) => page = Some(next),
-            _ => {
+            None => {
                 complete = true;
                 break;
             }
+            // A token repeated (or absurd) is broken paging: not the end.
+            Some(next) if page.as_deref() == Some(next.as_str()) || next.len() > 2048 => break,
+            Some(next) => page = Some(next),
         }
     }
     matches.sort_by_key(|p| p.create_time);
@@ -686,21 +740,28 @@ pub(crate) async fn find_published(
         tracing::warn!(platform = "gbp", posts = ?names, "duplicate_detected: several local posts match one delivery");
     }
     let Some(found) = matches.into_iter().next() else {
-        if complete {
+        if complete && !undated {
             return Ok(None);
         }
+        let why = if undated {
+            "a post with the same text has no creation time".to_owned()
+        } else {
+            format!(
+                "the location's post list did not end within {} pages",
+                MAX_LIST_PAGES
+            )
+        };
         return Err(Error::new(
             ErrorKind::UnknownOutcome,
-            format!(
-                "the location has more than {} posts since the attempt: absence cannot be proven; check its posts by hand",
-                MAX_LIST_PAGES * 100
-            ),
+            format!("{why}: absence cannot be proven; check the location's posts by hand"),
         )
         .with_platform(Platform::Gbp));
     };
     match read_state(found.state.as_deref()) {
         Reading::Live => Ok(Some(published(&found))),
         Reading::Rejected => Err(rejected(&found.name).permanent()),
+        // Handed to Google's scheduler: reported as scheduled (the engine
+        // follows no handle found by reconciliation).
         Reading::UnderWay(state) if state == "SCHEDULED" => Ok(Some(published(&found))),
         Reading::UnderWay(state) => Err(Error::new(
             ErrorKind::UnknownOutcome,
@@ -741,6 +802,27 @@ mod tests {
     }
 
     #[test]
+    fn a_long_review_is_asked_about_less_often() {
+        let base = std::time::Duration::from_secs(30);
+        let t0 = "2026-03-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let after = |secs: i64| t0 + chrono::TimeDelta::seconds(secs);
+        assert_eq!(next_poll("PROCESSING", None, t0, after(5), base), base);
+        assert_eq!(
+            next_poll("PROCESSING", None, t0, after(300), base),
+            std::time::Duration::from_secs(150)
+        );
+        assert_eq!(
+            next_poll("PROCESSING", None, t0, after(86_400), base),
+            MAX_REVIEW_POLL
+        );
+        let at = after(3_600);
+        assert_eq!(
+            next_poll("SCHEDULED", Some(at), t0, t0, base),
+            std::time::Duration::from_secs(3_630)
+        );
+    }
+
+    #[test]
     fn bcp47_tags() {
         assert!(bcp47("en"));
         assert!(bcp47("en-US"));
@@ -761,6 +843,10 @@ mod tests {
             "https://localhost/a.jpg",
             "https://user:pw@cdn.example/a.jpg",
             "https://169.254.169.254/latest",
+            "https://[::ffff:169.254.169.254]/",
+            "https://localhost./a.jpg",
+            "https://100.64.0.1/a.jpg",
+            "https://0.1.2.3/a.jpg",
         ] {
             assert!(fetchable(&Url::parse(bad).unwrap()).is_err(), "{bad}");
         }

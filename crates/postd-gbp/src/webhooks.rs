@@ -135,15 +135,14 @@ impl PushKeys {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The key `kid`, while the set is fresh.
-    fn key(&self, kid: &str, now: Instant) -> Option<DecodingKey> {
+    /// The key `kid`, and whether the set is past its `max-age`. A stale key
+    /// still verifies while the set is fetched again (Google publishes keys
+    /// before it signs with them and keeps old ones a while), so a failed
+    /// fetch does not take the webhook down.
+    fn key(&self, kid: &str, now: Instant) -> (Option<DecodingKey>, bool) {
         let st = self.read();
-        let fresh = st.fresh_until.is_some_and(|t| now < t);
-        if fresh {
-            st.keys.get(kid).cloned()
-        } else {
-            None
-        }
+        let stale = st.fresh_until.is_none_or(|t| now >= t);
+        (st.keys.get(kid).cloned(), stale)
     }
 
     /// Whether a fetch may be made now (the keys are stale, or `kid` is
@@ -305,6 +304,8 @@ fn kid_of(token: &str) -> Result<String> {
 
 enum Check {
     Verified,
+    /// Verified with a key of a set past its `max-age`.
+    VerifiedStale,
     KeyMissing(String),
 }
 
@@ -321,9 +322,34 @@ fn check(
     let token = bearer(request)?;
     let kid = kid_of(token)?;
     match keys.key(&kid, Instant::now()) {
-        Some(key) => check_token(api, token, &key, now).map(|()| Check::Verified),
-        None => Ok(Check::KeyMissing(kid)),
+        (Some(key), stale) => {
+            check_token(api, token, &key, now)?;
+            Ok(if stale {
+                Check::VerifiedStale
+            } else {
+                Check::Verified
+            })
+        }
+        (None, _) => Ok(Check::KeyMissing(kid)),
     }
+}
+
+/// Fetches the keys in the background when there is a runtime to do it on
+/// (the synchronous path cannot wait for them).
+fn refresh_in_background(api: &Api, keys: &std::sync::Arc<PushKeys>, kid: Option<&str>) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if !keys.claim_fetch(kid, Instant::now()) {
+        return;
+    }
+    let keys = keys.clone();
+    let http = api.http.clone();
+    rt.spawn(async move {
+        if let Err(e) = keys.fetch(&http).await {
+            tracing::warn!(platform = "gbp", kind = %e.kind(), "could not fetch Google's push signing keys");
+        }
+    });
 }
 
 pub(crate) fn verify(
@@ -333,19 +359,13 @@ pub(crate) fn verify(
     now: DateTime<Utc>,
 ) -> Result<Vec<WebhookEvent>> {
     match check(api, keys, request, now)? {
-        Check::Verified => events(request),
+        Check::Verified => events(api, request),
+        Check::VerifiedStale => {
+            refresh_in_background(api, keys, None);
+            events(api, request)
+        }
         Check::KeyMissing(kid) => {
-            if keys.claim_fetch(Some(&kid), Instant::now())
-                && let Ok(rt) = tokio::runtime::Handle::try_current()
-            {
-                let keys = keys.clone();
-                let http = api.http.clone();
-                rt.spawn(async move {
-                    if let Err(e) = keys.fetch(&http).await {
-                        tracing::warn!(platform = "gbp", kind = %e.kind(), "could not fetch Google's push signing keys");
-                    }
-                });
-            }
+            refresh_in_background(api, keys, Some(&kid));
             Err(Error::new(
                 ErrorKind::Unavailable,
                 "the push names a signing key not loaded yet; the keys are being fetched: answer 503 and Pub/Sub delivers it again",
@@ -365,17 +385,26 @@ pub(crate) async fn verify_push(
     request: &WebhookRequest,
 ) -> Result<Vec<WebhookEvent>> {
     match check(api, keys, request, Utc::now())? {
-        Check::Verified => events(request),
+        Check::Verified => events(api, request),
+        Check::VerifiedStale => {
+            // A failed fetch keeps the stale keys: this push is verified.
+            if keys.claim_fetch(None, Instant::now())
+                && let Err(e) = keys.fetch(&api.http).await
+            {
+                tracing::warn!(platform = "gbp", kind = %e.kind(), "could not fetch Google's push signing keys");
+            }
+            events(api, request)
+        }
         Check::KeyMissing(kid) => {
             if keys.claim_fetch(Some(&kid), Instant::now()) {
                 keys.fetch(&api.http).await?;
             }
             let token = bearer(request)?;
-            let key = keys.key(&kid, Instant::now()).ok_or_else(|| {
+            let key = keys.key(&kid, Instant::now()).0.ok_or_else(|| {
                 refuse("the push's OIDC token names a key Google does not publish")
             })?;
             check_token(api, token, &key, Utc::now())?;
-            events(request)
+            events(api, request)
         }
     }
 }
@@ -410,7 +439,7 @@ fn unreadable(message: impl Into<String>) -> Error {
 }
 
 /// The events of a verified push: one per message.
-fn events(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
+fn events(api: &Api, request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     if request.body.len() > MAX_PUSH_BYTES {
         return Err(unreadable(format!(
             "the push body is {} bytes; at most {MAX_PUSH_BYTES} are read",
@@ -419,6 +448,13 @@ fn events(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     }
     let push: Push = serde_json::from_slice(&request.body)
         .map_err(|_| unreadable("the push body is not a Pub/Sub push message"))?;
+    // With the subscription configured, a push names it (a token for this
+    // audience cannot carry another subscription's messages).
+    if let Some(expected) = &api.cfg.push_subscription
+        && push.subscription.as_deref() != Some(expected.as_str())
+    {
+        return Err(refuse("the push names another Pub/Sub subscription"));
+    }
     let message = push.message;
     let publish_time = message.publish_time.or(message.publish_time_snake);
     let id = message

@@ -196,3 +196,30 @@ async fn targets_are_every_location_of_every_account_once_and_flagged() {
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     assert_eq!(fake.requests().len(), before);
 }
+
+#[tokio::test]
+async fn credentials_stored_before_testing_mode_keep_their_first_deadline_through_refreshes() {
+    let fake = GbpFake::start().await;
+    let gbp = postd_gbp::GbpConfig::new(fake.client_id(), fake.client_secret().into())
+        .unwrap()
+        .with_base_url(fake.url())
+        .with_testing_mode(true)
+        .build(http());
+    let (access_token, refresh) = fake.seed_user_with_refresh(USER, &[SCOPE]);
+    let obtained = chrono::Utc::now() - chrono::Duration::days(3);
+    let creds = Credentials::OAuth(
+        postd_core::TokenSet::new(access_token.as_str())
+            .with_refresh_token(refresh.as_str())
+            .with_obtained_at(obtained),
+    );
+    let first = gbp.refresh(&creds).await.unwrap();
+    let again = gbp.refresh(&first).await.unwrap();
+    for c in [&first, &again] {
+        let Credentials::OAuth(t) = c else { panic!() };
+        assert_eq!(
+            t.refresh_expires_at,
+            Some(obtained + postd_gbp::TESTING_REFRESH_LIFETIME),
+            "the deadline does not move with each refresh"
+        );
+    }
+}

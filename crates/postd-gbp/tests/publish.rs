@@ -597,6 +597,53 @@ async fn health_probes_every_api_a_post_needs() {
 }
 
 #[tokio::test]
+async fn health_finds_a_location_in_a_later_account_and_degrades_without_one() {
+    let e = env().await;
+    // A second user: an empty personal account first, the location group second.
+    let user = "104857600000000000009";
+    e.fake.seed_account(user, "2000", "Personal");
+    e.fake.seed_account(user, "2001", "Group");
+    e.fake.seed_location("2001", "3001", "Group shop", true);
+    let creds = connect(&e.gbp, &e.fake, user, &[postd_testkit::gbp::SCOPE])
+        .await
+        .unwrap();
+    e.fake.disable_api(MY_BUSINESS);
+    let h = e.gbp.health_check(&creds).await.unwrap();
+    assert_eq!(
+        h.status,
+        postd_core::HealthStatus::Unhealthy,
+        "{:?}",
+        h.notes
+    );
+    assert!(
+        h.notes
+            .iter()
+            .any(|n| n.contains("mybusiness.googleapis.com")),
+        "{:?}",
+        h.notes
+    );
+    e.fake.enable_api(MY_BUSINESS);
+
+    let lonely = "104857600000000000010";
+    e.fake.seed_account(lonely, "4000", "Nothing here");
+    let creds = connect(&e.gbp, &e.fake, lonely, &[postd_testkit::gbp::SCOPE])
+        .await
+        .unwrap();
+    let h = e.gbp.health_check(&creds).await.unwrap();
+    assert_eq!(
+        h.status,
+        postd_core::HealthStatus::Degraded,
+        "{:?}",
+        h.notes
+    );
+    assert!(
+        h.notes.iter().any(|n| n.contains("no location")),
+        "{:?}",
+        h.notes
+    );
+}
+
+#[tokio::test]
 async fn location_metrics_are_daily_with_missing_days_zero_once_complete() {
     let e = env().await;
     let today = Utc::now().date_naive();

@@ -228,3 +228,35 @@ async fn the_synchronous_verify_asks_for_a_redelivery_while_keys_load() {
         ErrorKind::Unsupported
     );
 }
+
+#[tokio::test]
+async fn with_the_subscription_configured_a_push_naming_another_is_refused() {
+    let fake = GbpFake::start().await;
+    let gbp = postd_gbp::GbpConfig::new(fake.client_id(), fake.client_secret().into())
+        .unwrap()
+        .with_base_url(fake.url())
+        .with_push_identity(
+            fake.config().push_audience.as_str(),
+            fake.config().push_service_account.as_str(),
+        )
+        .with_push_subscription(fake.config().subscription.as_str())
+        .build(http());
+    let delivery = fake.push_delivery("NEW_REVIEW", LOCATION_NAME, None);
+    gbp.verify_push(&fake.push_request(&delivery))
+        .await
+        .unwrap();
+    let data = serde_json::json!({"type": "NEW_REVIEW", "locationName": LOCATION_NAME}).to_string();
+    let mut other = fake.push_request(&delivery);
+    other.body = pubsub_push_body(
+        "projects/elsewhere/subscriptions/theirs",
+        "77",
+        "2026-03-01T10:00:00Z",
+        data.as_bytes(),
+        &Default::default(),
+    )
+    .into();
+    assert_eq!(
+        gbp.verify_push(&other).await.unwrap_err().kind(),
+        ErrorKind::InvalidSignature
+    );
+}
