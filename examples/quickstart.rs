@@ -2,18 +2,19 @@
 //! credentials and no network.
 //!
 //! 1. Local fakes of Meta's Graph API, LinkedIn's REST API, TikTok's
-//!    Content Posting API and X's API v2 start in this process (no real
-//!    platform is called).
+//!    Content Posting API, X's API v2 and Google Business Profile's APIs
+//!    start in this process (no real platform is called).
 //! 2. A Meta user (a Facebook Page and its Instagram account), a LinkedIn
-//!    member, a TikTok creator and an X user connect through the real OAuth flow
+//!    member, a TikTok creator, an X user and a Business Profile owner (two
+//!    locations) connect through the real OAuth flow
 //!    against the fakes: the
 //!    authorization URL with its `state`, the code the "browser" brings back,
 //!    the code exchange; their tokens are sealed in a SQLite vault.
 //! 3. Posts are scheduled to every target through the engine: an image post
 //!    (to X as an uploaded image too), a video (to TikTok as a chunked Direct
-//!    Post too), a text post held a
-//!    few seconds in the queue, and one handed to Facebook's own scheduler
-//!    for an hour from now.
+//!    Post too), a local post with a photo by URL to both locations (Google
+//!    reviews it before it is live), a text post held a few seconds in the
+//!    queue, and one handed to Facebook's own scheduler for an hour from now.
 //! 4. A worker runs until every delivery has ended, and a table shows each
 //!    delivery, its platform post id, its latency and the dead-letter queue.
 //!
@@ -38,6 +39,7 @@ use postd::{
     ClientRef, Connector, ConnectorManager, Media, MediaKind, Platform, Post, Target, TargetKind,
     TikTokCommercialContent, TikTokOptions, TikTokPrivacy,
 };
+use postd_testkit::gbp::{GbpFake, GbpFakeConfig};
 use postd_testkit::linkedin::LinkedInFake;
 use postd_testkit::meta::MetaFake;
 use postd_testkit::tiktok::TikTokFake;
@@ -66,7 +68,18 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
     let linkedin = LinkedInFake::start().await;
     let tiktok = TikTokFake::start().await;
     let x = XFake::start().await;
+    // Google reviews a new local post for a second here.
+    let gbp = GbpFake::start_with(GbpFakeConfig {
+        processing_secs: 1,
+        ..GbpFakeConfig::default()
+    })
+    .await;
     for (name, value) in [
+        ("GOOGLE_CLIENT_ID", gbp.client_id().to_owned()),
+        ("GOOGLE_CLIENT_SECRET", gbp.client_secret().to_owned()),
+        ("GOOGLE_OAUTH_BASE_URL", gbp.uri()),
+        ("GBP_BASE_URL", gbp.uri()),
+        ("GBP_REVIEW_POLL_SECONDS", "1".to_owned()),
         ("X_CLIENT_ID", x.config().client_id.clone()),
         ("X_CLIENT_SECRET", x.config().client_secret.clone()),
         ("X_CONSUMER_SECRET", x.config().consumer_secret.clone()),
@@ -214,6 +227,30 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
         )
     })
     .await?;
+    gbp.seed_account("104857600000000000001", "1234567890", "Ada's Bakeries");
+    gbp.seed_location(
+        "1234567890",
+        "9876543210",
+        "Ada's Bakery, Main Street",
+        true,
+    );
+    gbp.seed_location("1234567890", "9876543211", "Ada's Bakery, Harbour", true);
+    let gbp_c = manager.connector(Platform::Gbp)?;
+    let gbp_targets = connect(&vault, gbp_c.as_ref(), "gbp-ada", |auth| {
+        // Google checks the S256 challenge; access_type=offline gives a refresh token.
+        let challenge = auth
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "code_challenge")
+            .map(|(_, v)| v.into_owned());
+        gbp.issue_code(
+            "104857600000000000001",
+            auth.redirect_uri.as_str(),
+            &[postd_testkit::gbp::SCOPE],
+            challenge.as_deref(),
+        )
+    })
+    .await?;
     let li_c = manager.connector(Platform::LinkedIn)?;
     let li_targets = connect(&vault, li_c.as_ref(), "linkedin-ada", |auth| {
         linkedin.issue_code(
@@ -238,6 +275,7 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
     let video_file = dir.join("knead.mp4");
     std::fs::write(&video_file, vec![0x42u8; 512 * 1024]).expect("write the video");
     let image_url: Url = "https://cdn.example/loaf.jpg".parse().expect("a URL");
+    let shop_url: Url = "https://example.com/order".parse().expect("a URL");
     let video_url: Url = "https://cdn.example/knead.mp4".parse().expect("a URL");
 
     let to = |account: &str, t: &Target| DeliveryTarget::new(TENANT, account, t.clone());
@@ -276,8 +314,21 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
             .schedule_now(
                 Post::new(ClientRef::new("image-post-ig")?)
                     .with_text("Fresh loaves today #bread")
-                    .with_media(Media::url(MediaKind::Image, image_url)),
+                    .with_media(Media::url(MediaKind::Image, image_url.clone())),
                 vec![to("meta-ada", &ig)],
+            )
+            .await?,
+    );
+    // A local post to both Business Profile locations: Google fetches the
+    // photo by URL and reviews the post; the link is its "Learn more" button.
+    scheduled.push(
+        engine
+            .schedule_now(
+                Post::new(ClientRef::new("local-post")?)
+                    .with_text("Fresh loaves today, order ahead")
+                    .with_link(shop_url)
+                    .with_media(Media::url(MediaKind::Image, image_url)),
+                gbp_targets.iter().map(|t| to("gbp-ada", t)).collect(),
             )
             .await?,
     );
