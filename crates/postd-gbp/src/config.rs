@@ -262,6 +262,12 @@ impl GbpConfig {
         self
     }
 
+    /// Sets the first wait before `publish_status` asks about a review again.
+    pub fn with_review_poll_interval(mut self, interval: Duration) -> Self {
+        self.review_poll_interval = interval;
+        self
+    }
+
     /// Requires pushes to name `subscription` (`projects/{p}/subscriptions/{s}`).
     pub fn with_push_subscription(mut self, subscription: impl Into<String>) -> Self {
         self.push_subscription = Some(subscription.into());
