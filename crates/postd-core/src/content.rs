@@ -1583,6 +1583,39 @@ pub struct MailchimpOptions {
     /// The HTML body; when absent the post text is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
+    /// Send to this saved segment of the audience only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<u64>,
+    /// Send a test email to these addresses before the campaign goes out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_emails: Vec<String>,
+    /// Deliver a scheduled campaign at its time in each recipient's time zone (Timewarp).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timewarp: bool,
+    /// Deliver a scheduled campaign in batches (not with Timewarp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_delivery: Option<MailchimpBatchDelivery>,
+}
+
+/// Batch delivery of a scheduled Mailchimp campaign: `batch_count` batches,
+/// `batch_delay` minutes apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MailchimpBatchDelivery {
+    /// Minutes between batches.
+    pub batch_delay: u32,
+    /// How many batches.
+    pub batch_count: u32,
+}
+
+impl MailchimpBatchDelivery {
+    /// `count` batches, `delay_minutes` apart.
+    pub fn new(count: u32, delay_minutes: u32) -> Self {
+        MailchimpBatchDelivery {
+            batch_delay: delay_minutes,
+            batch_count: count,
+        }
+    }
 }
 
 impl MailchimpOptions {
@@ -1624,6 +1657,34 @@ impl MailchimpOptions {
     /// Sets the HTML body.
     pub fn with_html(mut self, html: impl Into<String>) -> Self {
         self.html = Some(html.into());
+        self
+    }
+
+    /// Sends to a saved segment only.
+    pub fn with_segment(mut self, segment_id: u64) -> Self {
+        self.segment_id = Some(segment_id);
+        self
+    }
+
+    /// Sends a test email to `addresses` first.
+    pub fn with_test_emails<I, S>(mut self, addresses: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.test_emails = addresses.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Delivers at the scheduled time in each recipient's time zone.
+    pub fn with_timewarp(mut self) -> Self {
+        self.timewarp = true;
+        self
+    }
+
+    /// Delivers in batches.
+    pub fn with_batch_delivery(mut self, batches: MailchimpBatchDelivery) -> Self {
+        self.batch_delivery = Some(batches);
         self
     }
 }

@@ -55,9 +55,9 @@ pub use connector::{
 pub use content::{
     ClientRef, FacebookOptions, Fingerprint, GbpCallToAction, GbpEvent, GbpOffer, GbpOptions,
     GbpTopic, InstagramKind, InstagramOptions, LinkedInArticle, LinkedInOptions,
-    LinkedInVisibility, MailchimpOptions, Media, MediaKind, MediaReadError, MediaSource, Post,
-    PostOptions, TikTokCommercialContent, TikTokMode, TikTokOptions, TikTokPrivacy, TwitterOptions,
-    TwitterPoll, TwitterReplySettings,
+    LinkedInVisibility, MailchimpBatchDelivery, MailchimpOptions, Media, MediaKind, MediaReadError,
+    MediaSource, Post, PostOptions, TikTokCommercialContent, TikTokMode, TikTokOptions,
+    TikTokPrivacy, TwitterOptions, TwitterPoll, TwitterReplySettings,
 };
 pub use credentials::{Credentials, TokenSet};
 pub use error::{Error, ErrorKind, Result, Retry};

@@ -99,6 +99,10 @@ pub struct WebhookRequest {
     pub headers: HeaderMap,
     /// The raw body.
     pub body: Bytes,
+    /// The request's path (`/webhooks/mailchimp/{secret}`), for platforms
+    /// that authenticate a delivery by a secret in its URL; empty when not
+    /// given. Not shown by `Debug`.
+    pub path: String,
 }
 
 impl fmt::Debug for WebhookRequest {
@@ -122,7 +126,14 @@ impl WebhookRequest {
             query: Vec::new(),
             headers,
             body: body.into(),
+            path: String::new(),
         }
+    }
+
+    /// Sets the request's path (see [`path`](Self::path)).
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
     }
 
     /// A `GET` with query parameters.
@@ -135,6 +146,7 @@ impl WebhookRequest {
                 .collect(),
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            path: String::new(),
         }
     }
 
@@ -149,8 +161,8 @@ impl WebhookRequest {
         WebhookRequest::from_parts(&parts.method, &parts.uri, parts.headers, body)
     }
 
-    /// A request from `http` parts: the method, the URI (only its query is
-    /// kept), the headers and the raw body.
+    /// A request from `http` parts: the method, the URI (its path and
+    /// query), the headers and the raw body.
     pub fn from_parts(
         method: &::http::Method,
         uri: &::http::Uri,
@@ -162,6 +174,7 @@ impl WebhookRequest {
             query: parse_query(uri.query().unwrap_or("")),
             headers,
             body: body.into(),
+            path: uri.path().to_owned(),
         }
     }
 
@@ -200,6 +213,7 @@ impl WebhookRequest {
             query: parse_query(query.strip_prefix('?').unwrap_or(query)),
             headers: map,
             body: body.into(),
+            path: String::new(),
         })
     }
 

@@ -24,10 +24,10 @@
 //! let manager = ConnectorManager::builder()
 //!     .var("META_CLIENT_ID", "1234")
 //!     .build()?;
-//! # #[cfg(feature = "mailchimp")] {
-//! let err = manager.connector(Platform::Mailchimp).unwrap_err();
-//! assert_eq!(err.kind(), ErrorKind::NotImplemented);
-//! assert!(err.to_string().contains("CONNECTOR_SPECS_MAILCHIMP.md"));
+//! # #[cfg(feature = "gbp")] {
+//! let err = manager.connector(Platform::Gbp).unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Config);
+//! assert!(err.to_string().contains("GOOGLE_CLIENT_ID"));
 //! # }
 //! # #[cfg(feature = "meta")] {
 //! let status = manager.status(Platform::Meta);
@@ -242,9 +242,10 @@ fn build_entry(platform: Platform, vars: &Vars, http: &HttpClient) -> Option<Ent
             Err(e) => Entry::NotConfigured(e.message().to_owned()),
         }),
         #[cfg(feature = "mailchimp")]
-        Platform::Mailchimp => Some(classify(instrumented(
-            postd_mailchimp::MailchimpConnector::new(),
-        ))),
+        Platform::Mailchimp => Some(match postd_mailchimp::MailchimpConfig::from_vars(vars) {
+            Ok(cfg) => classify(instrumented(cfg.build(http.clone()))),
+            Err(e) => Entry::NotConfigured(e.message().to_owned()),
+        }),
         #[cfg(feature = "twitter")]
         Platform::Twitter => Some(match postd_twitter::XConfig::from_vars(vars) {
             Ok(cfg) => classify(instrumented(cfg.build(http.clone()))),

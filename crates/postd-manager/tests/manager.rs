@@ -6,30 +6,21 @@ use postd_manager::{ConnectorManager, ConnectorStatus};
 
 #[cfg(feature = "mailchimp")]
 #[test]
-fn scaffolds_are_refused_with_the_seed_message() {
+fn mailchimp_is_ready_without_variables_and_refuses_bad_ones() {
+    // API keys come from the vault: nothing is required.
+    let m = ConnectorManager::builder().build().unwrap();
+    assert_eq!(m.status(Platform::Mailchimp), ConnectorStatus::Ready);
+    assert!(m.capabilities(Platform::Mailchimp).unwrap().implemented);
     let m = ConnectorManager::builder()
-        .sandbox_defaults()
+        .var("MAILCHIMP_MAX_CONCURRENCY", "50")
         .build()
         .unwrap();
-    let expected = [
-        #[cfg(feature = "mailchimp")]
-        (
-            Platform::Mailchimp,
-            "Mailchimp connector is not yet implemented. This is a scaffold placeholder. \
-             See crates/postd-mailchimp and CONNECTOR_SPECS_MAILCHIMP.md for implementation requirements.",
-        ),
-    ];
-    for (platform, message) in expected {
-        assert_eq!(m.status(platform), ConnectorStatus::Scaffold);
-        let err = m.connector(platform).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NotImplemented);
-        assert_eq!(err.message(), message);
-        assert_eq!(err.platform(), Some(platform));
-        // Scaffolds still describe themselves truthfully.
-        let caps = m.capabilities(platform).unwrap();
-        assert_eq!(caps.platform, platform);
-        assert!(!caps.implemented);
-    }
+    let err = m.connector(Platform::Mailchimp).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string().contains("MAILCHIMP_MAX_CONCURRENCY"),
+        "{err}"
+    );
 }
 
 #[cfg(feature = "tiktok")]

@@ -21,6 +21,8 @@
 //!   LinkedIn's REST API, built on [`FakeServer`].
 //! - [`tiktok`] is a stateful fake of TikTok's v2 APIs (OAuth, the Content Posting
 //!   API with chunked uploads and post status, the Display API, signed webhooks).
+//! - [`mailchimp`] is a stateful fake of the Mailchimp Marketing API (API keys and data
+//!   centers, OAuth 2, audiences, members, campaigns, batches, reports, list webhooks).
 //! - [`conformance`] is the behaviour suite every connector runs, written
 //!   once over [`conformance::PlatformFake`] (which both fakes implement) and
 //!   gated on each connector's capabilities, plus the checks scaffolds run.
@@ -50,6 +52,7 @@ pub mod conformance;
 pub mod fuzz;
 pub mod gbp;
 pub mod linkedin;
+pub mod mailchimp;
 pub mod meta;
 mod reply;
 pub mod tiktok;

@@ -180,7 +180,9 @@ pub trait PlatformFake: fmt::Debug + Send + Sync {
         let _ = at;
     }
 
-    /// A challenge token of the shape the platform documents.
+    /// A challenge token of the shape the platform documents; empty for a
+    /// platform whose validation request carries none (Mailchimp's bare
+    /// `GET`), which skips the forged-token behaviour.
     fn challenge_token(&self) -> String;
 
     /// The platform's endpoint validation request carrying `token` (or no

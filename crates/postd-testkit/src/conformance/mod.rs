@@ -347,6 +347,14 @@ fn sample_post(s: &Subject<'_>, target: &Target, tag: &str) -> Post {
         .with_text(format!("POSTD conformance {name}"));
     // TikTok refuses a Direct Post without the user's own choices: a user
     // would have made them on the compose screen.
+    // An email needs its subject line, which a user writes with the body.
+    let post = if s.connector.platform() == postd_core::Platform::Mailchimp {
+        post.with_mailchimp(
+            postd_core::MailchimpOptions::new().with_subject_line(format!("POSTD {name}")),
+        )
+    } else {
+        post
+    };
     let post = if s.connector.platform() == postd_core::Platform::TikTok {
         post.with_tiktok(postd_core::TikTokOptions::direct_post(
             postd_core::TikTokPrivacy::PublicToEveryone,
