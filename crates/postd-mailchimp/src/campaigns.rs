@@ -733,15 +733,15 @@ async fn deliver(
             if matches!(c.status.as_str(), "sending" | "sent" | "schedule") {
                 Ok(outcome_of(target, &c))
             } else {
-                let hint = if post.schedule_at.is_some()
-                    && e.message().contains("cannot be scheduled")
-                {
-                    " (scheduling needs a paid plan and a quarter-hour slot at least 15 minutes ahead)"
-                } else {
-                    ""
-                };
-                let message = format!("{}{hint}", e.message());
-                Err(e.with_message(message))
+                // The slot was checked offline: what is left is the plan.
+                if post.schedule_at.is_some() && e.message().contains("cannot be scheduled") {
+                    let message = format!(
+                        "{} (scheduling with Mailchimp needs a paid plan; without one, publish without schedule_at and the queue holds the campaign until its time)",
+                        e.message()
+                    );
+                    return Err(e.with_kind(ErrorKind::Unsupported).with_message(message));
+                }
+                Err(e)
             }
         }
         Err(e) => Err(e),

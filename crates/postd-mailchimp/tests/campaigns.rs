@@ -170,3 +170,135 @@ async fn keys_are_checked_before_any_request_and_refusals_told_apart() {
     let h = e.mc.health_check(&e.creds).await.unwrap();
     assert!(!h.token_valid);
 }
+
+#[tokio::test]
+async fn a_segment_still_processing_is_checked_once_more() {
+    let e = env().await;
+    let seg = e
+        .fake
+        .seed_segment(&e.target.id, "New", &["ada@example.com"]);
+    e.fake.set_segment_processing(seg, true);
+    let with_segment = |r: &str| {
+        let mut p = post(r, "Segmented");
+        let o = p.options.mailchimp.take().unwrap().with_segment(seg);
+        p.with_mailchimp(o)
+    };
+    // Still processing after the recheck: "later", not "never".
+    let err =
+        e.mc.publish(&e.creds, &e.target, &with_segment("seg-1"))
+            .await
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+    assert!(err.is_temporary(), "{err}");
+    // Done processing during the wait: sent on the recheck.
+    let fake = &e.fake;
+    let second = with_segment("seg-1");
+    let (outcome, ()) = tokio::join!(e.mc.publish(&e.creds, &e.target, &second), async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        fake.set_segment_processing(seg, false);
+    });
+    let PublishOutcome::Pending(h) = outcome.unwrap() else {
+        panic!()
+    };
+    assert_eq!(e.fake.sends(&h.id), 1);
+    assert_eq!(e.fake.campaign(&h.id).unwrap().segment_id, Some(seg));
+    assert_eq!(e.fake.campaigns().len(), 1, "the draft was reused");
+}
+
+#[tokio::test]
+async fn scheduling_needs_a_paid_plan_and_a_scheduled_campaign_can_be_unscheduled() {
+    let e = env().await;
+    let at = postd_mailchimp::next_slot(chrono::Utc::now() + chrono::Duration::hours(2));
+    let scheduled = post("later", "Later").with_schedule_at(at);
+    let outcome = e.mc.publish(&e.creds, &e.target, &scheduled).await.unwrap();
+    let PublishOutcome::Pending(h) = outcome else {
+        panic!()
+    };
+    assert_eq!(e.fake.campaign(&h.id).unwrap().status, "schedule");
+    let PublishStatus::Processing {
+        state, retry_after, ..
+    } = e.mc.publish_status(&e.creds, &h).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(state, "schedule");
+    assert!(
+        retry_after >= std::time::Duration::from_secs(3600),
+        "{retry_after:?}"
+    );
+    e.mc.unschedule(&e.creds, &h.id).await.unwrap();
+    let status = e.mc.publish_status(&e.creds, &h).await.unwrap();
+    assert!(
+        matches!(status, PublishStatus::Failed { ref code, .. } if code == "campaign_back_to_draft"),
+        "{status:?}"
+    );
+
+    e.fake.set_paid_plan(&e.account, false);
+    let free = post("free", "Free plan").with_schedule_at(at);
+    let err = e.mc.publish(&e.creds, &e.target, &free).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.message().contains("paid plan"), "{err}");
+    let h = e.mc.health_check(&e.creds).await.unwrap();
+    assert!(
+        h.notes.iter().any(|n| n.contains("free plan")),
+        "{:?}",
+        h.notes
+    );
+}
+
+#[tokio::test]
+async fn a_send_refused_as_a_repeat_is_recognised_and_test_emails_go_first() {
+    let e = env().await;
+    // Mailchimp took the send but answered 400 (as a repeat is answered).
+    e.fake.server().faults().inject(
+        "POST",
+        "/actions/send",
+        Fault::status_with_body(
+            400,
+            r#"{"type":"https://mailchimp.com/developer/marketing/docs/errors/","title":"Bad Request","status":400,"detail":"Your Campaign is not ready to send."}"#,
+        ),
+        1,
+        Timing::AfterCommit,
+    );
+    let mut p = post("repeat", "Repeat");
+    let o = p
+        .options
+        .mailchimp
+        .take()
+        .unwrap()
+        .with_test_emails(["qa@acme.com"]);
+    let p = p.with_mailchimp(o);
+    let outcome = e.mc.publish(&e.creds, &e.target, &p).await.unwrap();
+    let id = match outcome {
+        PublishOutcome::Pending(h) => h.id,
+        PublishOutcome::Published(p) => p.id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(e.fake.sends(&id), 1);
+    let c = e.fake.campaign(&id).unwrap();
+    assert_eq!(c.tests.len(), 1, "{c:?}");
+    assert_eq!(c.tests[0].0, ["qa@acme.com"]);
+}
+
+#[tokio::test]
+async fn requests_stay_under_the_connection_limit() {
+    let e = env_with(postd_testkit::mailchimp::MailchimpFakeConfig {
+        response_delay: std::time::Duration::from_millis(100),
+        ..postd_testkit::mailchimp::MailchimpFakeConfig::default()
+    })
+    .await;
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let (mc, creds) = (e.mc.clone(), e.creds.clone());
+            tokio::spawn(async move { mc.targets(&creds).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let most = e.fake.max_in_flight(&e.key);
+    assert!(
+        most > 1 && most <= postd_mailchimp::DEFAULT_MAX_CONCURRENCY,
+        "{most}"
+    );
+}
