@@ -41,6 +41,7 @@ use postd::{
 };
 use postd_testkit::gbp::{GbpFake, GbpFakeConfig};
 use postd_testkit::linkedin::LinkedInFake;
+use postd_testkit::mailchimp::{MailchimpFake, MailchimpFakeConfig};
 use postd_testkit::meta::MetaFake;
 use postd_testkit::tiktok::TikTokFake;
 use postd_testkit::x::XFake;
@@ -74,7 +75,15 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
         ..GbpFakeConfig::default()
     })
     .await;
+    // Mailchimp's sending takes one status question here.
+    let mailchimp = MailchimpFake::start_with(MailchimpFakeConfig {
+        sending_gets: Some(1),
+        ..MailchimpFakeConfig::default()
+    })
+    .await;
     for (name, value) in [
+        ("MAILCHIMP_BASE_URL", mailchimp.uri()),
+        ("MAILCHIMP_STATUS_POLL_SECONDS", "1".to_owned()),
         ("GOOGLE_CLIENT_ID", gbp.client_id().to_owned()),
         ("GOOGLE_CLIENT_SECRET", gbp.client_secret().to_owned()),
         ("GOOGLE_OAUTH_BASE_URL", gbp.uri()),
@@ -251,6 +260,35 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
         )
     })
     .await?;
+    // Mailchimp connects with an API key (`postd connect mailchimp` reads it from stdin).
+    let mc_account = mailchimp.seed_account("Ada's Bakery");
+    let mc_list = mailchimp.seed_list(
+        &mc_account,
+        "Bread lovers",
+        "Ada's Bakery",
+        "news@adasbakery.example",
+    );
+    mailchimp.seed_member(&mc_list, "ada@example.com", "subscribed");
+    let mc_c = manager.connector(Platform::Mailchimp)?;
+    let mc_creds = postd::Credentials::ApiKey(mailchimp.seed_api_key(&mc_account).into());
+    let mc_targets = mc_c.targets(&mc_creds).await?;
+    vault
+        .store(
+            TENANT,
+            "mailchimp-ada",
+            Platform::Mailchimp,
+            &mc_creds,
+            mc_targets.clone(),
+        )
+        .await?;
+    println!(
+        "  Mailchimp mailchimp-ada: {}",
+        mc_targets
+            .iter()
+            .map(|t| format!("{:?} {}", t.kind, t.name.as_deref().unwrap_or(&t.id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let li_c = manager.connector(Platform::LinkedIn)?;
     let li_targets = connect(&vault, li_c.as_ref(), "linkedin-ada", |auth| {
         linkedin.issue_code(
@@ -329,6 +367,19 @@ async fn sandbox_run(mut vars: Vars) -> Result<(), postd::Error> {
                     .with_link(shop_url)
                     .with_media(Media::url(MediaKind::Image, image_url)),
                 gbp_targets.iter().map(|t| to("gbp-ada", t)).collect(),
+            )
+            .await?,
+    );
+    // A newsletter: a Mailchimp campaign, checked and sent once.
+    scheduled.push(
+        engine
+            .schedule_now(
+                Post::new(ClientRef::new("newsletter")?)
+                    .with_text("Fresh loaves today.\n\nOrder ahead and skip the queue.")
+                    .with_mailchimp(
+                        postd::MailchimpOptions::new().with_subject_line("Fresh loaves today"),
+                    ),
+                mc_targets.iter().map(|t| to("mailchimp-ada", t)).collect(),
             )
             .await?,
     );

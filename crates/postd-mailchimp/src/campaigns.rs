@@ -814,7 +814,7 @@ pub(crate) async fn status(
                     .unwrap_or_default()
                     .saturating_add(std::time::Duration::from_secs(60))
                     .min(std::time::Duration::from_secs(6 * 3600)),
-                _ => std::time::Duration::from_secs(60),
+                _ => api.cfg.status_poll_interval,
             };
             PublishStatus::Processing {
                 state: state.chars().take(20).collect(),

@@ -20,6 +20,7 @@ pub const ENV_VARS: &[&str] = &[
     "MAILCHIMP_OAUTH_BASE_URL",
     "MAILCHIMP_MAX_CONCURRENCY",
     "MAILCHIMP_WEBHOOK_SECRETS",
+    "MAILCHIMP_STATUS_POLL_SECONDS",
 ];
 
 /// Mailchimp allows 10 simultaneous connections per API key or user
@@ -59,6 +60,10 @@ pub struct MailchimpConfig {
     /// How long a send checklist that failed only on the audience or segment
     /// (still being processed) waits before it is checked once more.
     pub checklist_recheck: Duration,
+    /// How long `publish_status` asks the engine to wait while a campaign is
+    /// `sending` (Mailchimp gives no figure). Default 60 s
+    /// (`MAILCHIMP_STATUS_POLL_SECONDS`).
+    pub status_poll_interval: Duration,
 }
 
 impl fmt::Debug for MailchimpConfig {
@@ -75,6 +80,7 @@ impl fmt::Debug for MailchimpConfig {
             .field("webhook_secrets", &self.webhook_secrets.len())
             .field("lookup_window", &self.lookup_window)
             .field("checklist_recheck", &self.checklist_recheck)
+            .field("status_poll_interval", &self.status_poll_interval)
             .finish()
     }
 }
@@ -123,6 +129,18 @@ impl MailchimpConfig {
             webhook_secrets,
             lookup_window: Duration::from_secs(7 * 86_400),
             checklist_recheck: Duration::from_secs(60),
+            status_poll_interval: match vars.optional("MAILCHIMP_STATUS_POLL_SECONDS") {
+                None => Duration::from_secs(60),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=3600).contains(n))
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        Error::config("MAILCHIMP_STATUS_POLL_SECONDS must be 1 to 3600")
+                    })?,
+            },
         })
     }
 
@@ -138,6 +156,7 @@ impl MailchimpConfig {
             webhook_secrets: Vec::new(),
             lookup_window: Duration::from_secs(7 * 86_400),
             checklist_recheck: Duration::from_secs(60),
+            status_poll_interval: Duration::from_secs(60),
         }
     }
 
