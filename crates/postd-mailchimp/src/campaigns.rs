@@ -806,6 +806,22 @@ pub(crate) async fn status(
                 c.id
             ),
         },
+        // Still sending (or not sent) a day after its time: a person looks.
+        state
+            if matches!(state, "sending" | "schedule")
+                && time(&c.send_time)
+                    .and_then(|t| t.checked_add_signed(TimeDelta::hours(24)))
+                    .is_some_and(|limit| now > limit) =>
+        {
+            PublishStatus::Failed {
+                kind: ErrorKind::Timeout,
+                code: format!("campaign_{state}"),
+                message: format!(
+                    "campaign {} is still {state} a day after its send time; check it in Mailchimp",
+                    c.id
+                ),
+            }
+        }
         state => {
             let wait = match (state, time(&c.send_time)) {
                 ("schedule", Some(at)) if at > now => at
