@@ -4,8 +4,9 @@
 //!
 //! A report exists once a campaign was sent; its figures keep growing for
 //! days. Opens include automated privacy opens (Apple Mail Privacy
-//! Protection), so "opens" may count more than people. Rates are fractions
-//! (0 to 1), as Mailchimp reports them.
+//! Protection), so "opens" may count more than people. A report's rates are
+//! fractions (0 to 1); an audience's `open_rate` and `click_rate` are
+//! percentages (0 to 100): each is kept under Mailchimp's raw name.
 
 use postd_core::http::RequestContext;
 use postd_core::{

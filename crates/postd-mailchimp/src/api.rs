@@ -74,6 +74,34 @@ pub(crate) struct Api {
     gates: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// The data center of OAuth tokens stored without one, by token digest.
     dcs: Mutex<HashMap<String, String>>,
+    /// Bare `403`s and "Request Blocked" pages in a row, by account gate.
+    blocked: Mutex<HashMap<String, u32>>,
+}
+
+/// Bare `403`s or "Request Blocked" pages in a row after which an account's
+/// calls are refused for good (a firewall block, not throttling): a person
+/// must act, and the jobs go to the dead-letter queue instead of waiting forever.
+pub(crate) const BLOCKED_IN_A_ROW: u32 = 3;
+
+/// `body` with every secret replaced, before any parser cuts it short.
+fn redact_bytes(body: &[u8], secrets: &[String]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        let needle = s.as_bytes();
+        let mut i = 0;
+        let mut next = Vec::with_capacity(out.len());
+        while i < out.len() {
+            if out[i..].starts_with(needle) {
+                next.extend_from_slice(b"[REDACTED]");
+                i += needle.len();
+            } else {
+                next.push(out[i]);
+                i += 1;
+            }
+        }
+        out = next;
+    }
+    out
 }
 
 impl Api {
@@ -83,6 +111,7 @@ impl Api {
             http,
             gates: Mutex::new(HashMap::new()),
             dcs: Mutex::new(HashMap::new()),
+            blocked: Mutex::new(HashMap::new()),
         }
     }
 
@@ -209,10 +238,54 @@ impl Api {
         let _slot = gate.acquire_owned().await.map_err(|_| {
             Error::unexpected("the connection gate closed").with_platform(Platform::Mailchimp)
         })?;
-        self.http
-            .execute(ctx, request, &parse_error)
+        // Secrets the request carries in its body (a webhook URL) are not the
+        // client's to know: removed before the parser cuts the answer short.
+        let secrets = self.secrets();
+        let parse = move |status, headers: &postd_core::reqwest::header::HeaderMap, body: &[u8]| {
+            parse_error(status, headers, &redact_bytes(body, &secrets))
+        };
+        let result = self
+            .http
+            .execute(ctx, request, &parse)
             .await
-            .map_err(|e| self.scrub(e))
+            .map_err(|e| self.scrub(e));
+        let mut blocked = self
+            .blocked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            Ok(r) => {
+                blocked.remove(&account.gate);
+                Ok(r)
+            }
+            Err(e) if e.platform_code() == Some(crate::error::BLOCKED) => {
+                let n = blocked.entry(account.gate.clone()).or_insert(0);
+                *n = n.saturating_add(1);
+                if *n >= BLOCKED_IN_A_ROW {
+                    let message = format!(
+                        "{} ({BLOCKED_IN_A_ROW} refusals in a row: Mailchimp's firewall is blocking this server; ask Mailchimp support, or send from another address)",
+                        e.message()
+                    );
+                    Err(e
+                        .with_kind(ErrorKind::PermissionDenied)
+                        .with_message(message)
+                        .permanent())
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        self.cfg
+            .client_secret
+            .iter()
+            .map(|s| s.expose_secret().to_owned())
+            .chain(crate::config::secrets(&self.cfg).map(str::to_owned))
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     /// `e` without the OAuth client secret or a webhook secret in its message.

@@ -204,7 +204,7 @@ pub(crate) async fn targets(api: &Api, credentials: &Credentials) -> Result<Vec<
     let ctx = RequestContext::idempotent(Platform::Mailchimp, "lists.list");
     let mut out = Vec::new();
     let mut offset = 0usize;
-    loop {
+    for _ in 0..MAX_AUDIENCES / PAGE {
         let (count, off) = (PAGE.to_string(), offset.to_string());
         let url = api.url(
             &account,
@@ -231,10 +231,11 @@ pub(crate) async fn targets(api: &Api, credentials: &Credentials) -> Result<Vec<
             out.push(t);
         }
         offset += got;
-        if got == 0 || offset as u64 >= page.total_items || out.len() >= MAX_AUDIENCES {
+        if got == 0 || offset as u64 >= page.total_items {
             return Ok(out);
         }
     }
+    Ok(out)
 }
 
 /// The audience's `campaign_defaults` (sender name and address).
@@ -328,6 +329,12 @@ pub(crate) async fn set_status(
     email: &str,
     status: MemberStatus,
 ) -> Result<Member> {
+    if status == MemberStatus::Archived {
+        return Err(Error::invalid_content(
+            "a member is archived with archive_member (Mailchimp takes no archived status)",
+        )
+        .with_platform(Platform::Mailchimp));
+    }
     let path = member_path(list_id, email)?;
     let account = api.account(credentials).await?;
     let ctx = RequestContext::idempotent(Platform::Mailchimp, "members.patch");
@@ -415,15 +422,21 @@ pub(crate) async fn delete_permanently(
     let path = format!("{}/actions/delete-permanent", member_path(list_id, email)?);
     let account = api.account(credentials).await?;
     let ctx = RequestContext::idempotent(Platform::Mailchimp, "members.delete_permanent");
-    api.call(
-        ctx,
-        &account,
-        Method::POST,
-        api.url(&account, &path, &[]),
-        None,
-    )
-    .await
-    .map(|_| ())
+    match api
+        .call(
+            ctx,
+            &account,
+            Method::POST,
+            api.url(&account, &path, &[]),
+            None,
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // A repeat after the first went: gone is what was asked.
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The most operations one batch carries (a bulk import is split by the caller).
@@ -449,8 +462,8 @@ pub(crate) async fn batch_upsert(
         operations.push(json!({"method": "PUT", "path": format!("/{path}"), "body": body}));
     }
     let account = api.account(credentials).await?;
-    // A repeated batch repeats idempotent PUTs: safe to send again.
-    let ctx = RequestContext::idempotent(Platform::Mailchimp, "batches.create");
+    // Not repeated blindly: a second batch would send opt-in emails again.
+    let ctx = RequestContext::non_idempotent(Platform::Mailchimp, "batches.create");
     api.json(
         ctx,
         &account,
@@ -505,13 +518,21 @@ mod tests {
 }
 
 /// A list webhook Mailchimp holds.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct ListWebhook {
     /// The webhook id.
     pub id: String,
-    /// Where Mailchimp delivers.
+    /// Where Mailchimp delivers (its path ends in the audience's tag: not shown by `Debug`).
     pub url: String,
+}
+
+impl std::fmt::Debug for ListWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListWebhook")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Registers `url` (ending in a webhook secret) for every event type and

@@ -82,11 +82,21 @@ pub(crate) async fn exchange_code(api: &Api, exchange: CodeExchange) -> Result<C
     // `expires_in: 0` is "never": into_token_set leaves no expiry.
     let mut tokens = response.into_token_set(started);
     tokens.refresh_token = None;
-    let meta = metadata(api, &tokens.access_token).await?;
-    tokens
-        .derived
-        .insert(DC_KEY.to_owned(), SecretString::from(meta.0));
-    tokens.subject = meta.1;
+    // The code is spent and the token never expires: a metadata call that
+    // fails for a transient reason keeps the token (its data center is asked
+    // for on first use) rather than sending the user back to Mailchimp.
+    match metadata(api, &tokens.access_token).await {
+        Ok((dc, user)) => {
+            tokens
+                .derived
+                .insert(DC_KEY.to_owned(), SecretString::from(dc));
+            tokens.subject = user;
+        }
+        Err(e) if e.is_temporary() => {
+            tracing::warn!(platform = "mailchimp", kind = %e.kind(), "the metadata call failed after the code exchange; the data center is read on first use");
+        }
+        Err(e) => return Err(e),
+    }
     Ok(Credentials::OAuth(tokens))
 }
 

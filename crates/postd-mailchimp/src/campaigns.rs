@@ -145,7 +145,24 @@ pub(crate) fn validate(
     {
         return Err(invalid("the reply-to is not an email address"));
     }
+    if let Some(link) = &post.link
+        && !matches!(link.scheme(), "https" | "http")
+    {
+        return Err(invalid("the link is an http(s) URL"));
+    }
+    if o.html.is_none() {
+        // The rendered body grows with escaping: checked as it will be sent.
+        let rendered = content(post);
+        if rendered["html"].as_str().map_or(0, str::len) > MAX_HTML_BYTES {
+            return Err(invalid(format!(
+                "the email body is over {MAX_HTML_BYTES} bytes as HTML"
+            )));
+        }
+    }
     if let Some(html) = &o.html {
+        if html.trim().is_empty() {
+            return Err(invalid("the HTML body is empty"));
+        }
         if html.len() > MAX_HTML_BYTES {
             return Err(invalid(format!(
                 "the HTML body is {} bytes; at most {MAX_HTML_BYTES}",
@@ -231,11 +248,27 @@ pub(crate) fn validate(
     }
 }
 
+/// `s` as HTML text. A merge tag (`*|EMAIL|*`, `*|FEEDBLOCK:…|*`) is
+/// neutralised: Mailchimp expands tags per recipient, and text from a post
+/// must not put a recipient's address in a URL or pull in remote content
+/// (merge tags work in the `html` option, which its author controls).
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace("*|", "*&#124;")
+}
+
+/// A URL from a post, safe in an attribute: `*` and `|` percent-encoded so
+/// no merge tag survives in it.
+fn url_attr(u: &Url) -> String {
+    escape(&u.as_str().replace('*', "%2A").replace('|', "%7C"))
+}
+
+/// Plain text with merge tags broken by a zero-width space.
+fn plain(s: &str) -> String {
+    s.replace("*|", "*\u{200B}|")
 }
 
 /// The content of `post`: its HTML, or its text rendered as paragraphs with
@@ -243,9 +276,12 @@ fn escape(s: &str) -> String {
 pub(crate) fn content(post: &Post) -> Value {
     let o = options(post);
     let text = post.text.clone().unwrap_or_default();
-    let mut plain = text.clone();
+    let mut plain_text = plain(&text);
     if let Some(link) = &post.link {
-        plain.push_str(&format!("\n\n{link}"));
+        plain_text.push_str(&format!(
+            "\n\n{}",
+            link.as_str().replace('*', "%2A").replace('|', "%7C")
+        ));
     }
     let html = match o.html {
         Some(h) => h,
@@ -259,20 +295,20 @@ pub(crate) fn content(post: &Post) -> Value {
                     let alt = m.alt_text.as_deref().unwrap_or("");
                     h.push_str(&format!(
                         "<p><img src=\"{}\" alt=\"{}\"></p>",
-                        escape(u.as_str()),
+                        url_attr(u),
                         escape(alt)
                     ));
                 }
             }
             if let Some(link) = &post.link {
-                let l = escape(link.as_str());
+                let l = url_attr(link);
                 h.push_str(&format!("<p><a href=\"{l}\">{l}</a></p>"));
             }
             h.push_str("</body></html>");
             h
         }
     };
-    json!({"html": html, "plain_text": plain})
+    json!({"html": html, "plain_text": plain_text})
 }
 
 /// The part of a campaign POSTD reads.
@@ -364,7 +400,7 @@ async fn marked(
         let page: Page = api.get(ctx, account, url).await?;
         let got = page.campaigns.len() as u64;
         found.extend(page.campaigns.into_iter().filter(|c| {
-            c.settings.title.ends_with(marker) && id("the campaign id", &c.id).is_ok()
+            c.settings.title.starts_with(marker) && id("the campaign id", &c.id).is_ok()
         }));
         offset += got;
         if got == 0 || offset >= page.total_items {
@@ -412,32 +448,44 @@ enum Found {
     Done(Campaign),
 }
 
+/// Whether a campaign went (or will go) to the audience.
+fn delivered(c: &Campaign) -> bool {
+    matches!(c.status.as_str(), "sending" | "sent" | "schedule")
+        || (c.status == "archived" && c.emails_sent > 0)
+}
+
 fn what_was_found(found: &[Campaign]) -> Result<Found> {
-    let delivered: Vec<&Campaign> = found
-        .iter()
-        .filter(|c| matches!(c.status.as_str(), "sending" | "sent"))
-        .collect();
-    if delivered.len() > 1 {
-        let ids: Vec<&str> = delivered.iter().map(|c| c.id.as_str()).collect();
-        tracing::error!(platform = "mailchimp", campaigns = ?ids, "duplicate_detected: one post was mailed more than once");
+    let delivered_ones: Vec<&Campaign> = found.iter().filter(|c| delivered(c)).collect();
+    if delivered_ones.len() > 1 {
+        let ids: Vec<&str> = delivered_ones.iter().map(|c| c.id.as_str()).collect();
+        tracing::error!(platform = "mailchimp", campaigns = ?ids, "duplicate_detected: one post was mailed (or scheduled) more than once");
         return Err(Error::new(
             ErrorKind::Duplicate,
             format!(
-                "the post went out in more than one campaign: {}",
+                "the post went (or is scheduled to go) out in more than one campaign: {}",
                 ids.join(", ")
             ),
         )
         .with_platform(Platform::Mailchimp));
     }
-    Ok(match found.first() {
-        None => Found::Nothing,
-        Some(c) if matches!(c.status.as_str(), "sent" | "sending" | "schedule") => {
-            Found::Done(c.clone())
-        }
-        Some(c) if matches!(c.status.as_str(), "save" | "paused") => Found::Draft(c.clone()),
-        Some(c) if matches!(c.status.as_str(), "canceled" | "canceling") => return Err(gone(c)),
-        // Archived or unknown: a person looks.
-        Some(c) => {
+    if let Some(c) = delivered_ones.first() {
+        return Ok(Found::Done((*c).clone()));
+    }
+    // A person stopped it: never resumed by POSTD.
+    if let Some(c) = found
+        .iter()
+        .find(|c| matches!(c.status.as_str(), "canceled" | "canceling" | "paused"))
+    {
+        return Err(gone(c));
+    }
+    // The oldest draft is the one every attempt picks.
+    let mut drafts: Vec<&Campaign> = found.iter().filter(|c| c.status == "save").collect();
+    drafts.sort_by(|a, b| (&a.create_time, &a.id).cmp(&(&b.create_time, &b.id)));
+    Ok(match (drafts.first(), found.first()) {
+        (Some(c), _) => Found::Draft((*c).clone()),
+        (None, None) => Found::Nothing,
+        // Archived unsent, or unknown: a person looks.
+        (None, Some(c)) => {
             return Err(Error::new(
                 ErrorKind::UnknownOutcome,
                 format!(
@@ -449,6 +497,25 @@ fn what_was_found(found: &[Campaign]) -> Result<Found> {
             .with_platform(Platform::Mailchimp));
         }
     })
+}
+
+/// The audience's campaigns of this post, read to the end (or "cannot tell").
+async fn lookup(
+    api: &Api,
+    account: &Account,
+    list_id: &str,
+    mark: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<Campaign>> {
+    let (found, complete) = marked(api, account, list_id, mark, since).await?;
+    if !complete && found.is_empty() {
+        return Err(Error::new(
+            ErrorKind::UnknownOutcome,
+            "the audience has more than 5,000 campaigns in the window: absence cannot be proven; check them by hand",
+        )
+        .with_platform(Platform::Mailchimp));
+    }
+    Ok(found)
 }
 
 fn outcome_of(target: &Target, c: &Campaign) -> PublishOutcome {
@@ -470,12 +537,29 @@ pub(crate) async fn publish(
     let since = Utc::now()
         .checked_sub_signed(TimeDelta::from_std(api.cfg.lookup_window).unwrap_or_default())
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    // Step 0: look before creating.
-    let (found, _) = marked(api, &account, &list_id, &mark, since).await?;
+    // Step 0: look before creating (the same lookup as find_published).
+    let found = lookup(api, &account, &list_id, &mark, since).await?;
     let (campaign, fresh) = match what_was_found(&found)? {
         Found::Done(c) => return Ok(outcome_of(target, &c)),
         Found::Draft(c) => (c, false),
-        Found::Nothing => (create(api, &account, &list_id, post, &mark).await?, true),
+        Found::Nothing => {
+            let mine = create(api, &account, &list_id, post, &mark).await?;
+            // Another attempt may have raced this one: every attempt looks
+            // again and keeps the same draft (the oldest), so at most one is
+            // ever sent; a draft that lost is deleted.
+            let again = lookup(api, &account, &list_id, &mark, since).await?;
+            match what_was_found(&again)? {
+                Found::Done(c) => {
+                    discard(api, &account, &mine.id).await;
+                    return Ok(outcome_of(target, &c));
+                }
+                Found::Draft(c) if c.id != mine.id => {
+                    discard(api, &account, &mine.id).await;
+                    (c, false)
+                }
+                _ => (mine, true),
+            }
+        }
     };
     let cid = id("the campaign id", &campaign.id)?.to_owned();
     if !fresh {
@@ -493,6 +577,19 @@ pub(crate) async fn publish(
     }
     checklist(api, &account, &cid).await?;
     deliver(api, &account, target, &cid, post).await
+}
+
+/// Deletes a draft this attempt made and another attempt's draft replaced
+/// (best effort: an unsent draft mails no one).
+async fn discard(api: &Api, account: &Account, cid: &str) {
+    let Ok(cid) = id("the campaign id", cid) else {
+        return;
+    };
+    let ctx = RequestContext::idempotent(Platform::Mailchimp, "campaigns.delete");
+    let url = api.url(account, &format!("campaigns/{cid}"), &[]);
+    if let Err(e) = api.call(ctx, account, Method::DELETE, url, None).await {
+        tracing::warn!(platform = "mailchimp", kind = %e.kind(), "could not delete a duplicate draft");
+    }
 }
 
 async fn settings_body(
@@ -520,7 +617,8 @@ async fn settings_body(
         .with_platform(Platform::Mailchimp));
     }
     let subject = o.subject_line.clone().unwrap_or_default();
-    let title = format!("{} {mark}", o.title.as_deref().unwrap_or(&subject));
+    // The marker first: a title cut short keeps it.
+    let title = format!("{mark} {}", o.title.as_deref().unwrap_or(&subject));
     let mut settings = json!({
         "subject_line": subject,
         "title": title,
@@ -559,7 +657,10 @@ async fn create(
             &body,
         )
         .await?;
-    if c.status != "save" || id("the campaign id", &c.id).is_err() {
+    if c.status != "save"
+        || id("the campaign id", &c.id).is_err()
+        || !c.settings.title.starts_with(mark)
+    {
         return Err(Error::new(
             ErrorKind::UnknownOutcome,
             "Mailchimp answered the create without a draft campaign; the next attempt looks for it",
@@ -618,10 +719,14 @@ struct Item {
 /// Whether an item is about the recipients (an audience or segment Mailchimp
 /// may still be processing), not the content or the sender.
 fn about_recipients(item: &Item) -> bool {
-    let text = format!("{} {}", item.heading, item.details).to_ascii_lowercase();
-    ["list", "audience", "segment", "recipient"]
+    let heading = item.heading.to_ascii_lowercase();
+    ["audience", "segment", "recipients", "list"]
         .iter()
-        .any(|w| text.contains(w))
+        .any(|w| {
+            heading
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| word == *w)
+        })
 }
 
 async fn read_checklist(api: &Api, account: &Account, cid: &str) -> Result<Checklist> {
@@ -722,8 +827,13 @@ async fn deliver(
         Ok(_) => {
             let mut h =
                 PublishHandle::new(Platform::Mailchimp, target.id.clone(), HANDLE_KIND, cid);
+            let batch_minutes = o
+                .batch_delivery
+                .map_or(0, |b| i64::from(b.batch_count) * i64::from(b.batch_delay));
             if let Some(at) = post.schedule_at {
-                h = h.with_state(json!({"scheduled_for": at.to_rfc3339()}));
+                h = h.with_state(
+                    json!({"scheduled_for": at.to_rfc3339(), "batch_minutes": batch_minutes}),
+                );
             }
             Ok(PublishOutcome::Pending(h))
         }
@@ -798,6 +908,17 @@ pub(crate) async fn status(
                 message: e.message().to_owned(),
             }
         }
+        // Right after a send Mailchimp may still show the draft for a moment.
+        "save"
+            if scheduled.is_none()
+                && now.signed_duration_since(handle.started_at) < TimeDelta::minutes(2) =>
+        {
+            PublishStatus::Processing {
+                state: "save".to_owned(),
+                retry_after: std::time::Duration::from_secs(10),
+                next: handle.clone(),
+            }
+        }
         "save" => PublishStatus::Failed {
             kind: ErrorKind::Unexpected,
             code: "campaign_back_to_draft".to_owned(),
@@ -806,19 +927,31 @@ pub(crate) async fn status(
                 c.id
             ),
         },
-        // Still sending (or not sent) a day after its time: a person looks.
+        // Still sending (or not sent) a day after its time (and its batches),
+        // or in any other state a week after the publish: a person looks.
         state
-            if matches!(state, "sending" | "schedule")
-                && time(&c.send_time)
-                    .and_then(|t| t.checked_add_signed(TimeDelta::hours(24)))
-                    .is_some_and(|limit| now > limit) =>
+            if {
+                let batches = handle
+                    .state
+                    .get("batch_minutes")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let late = match (state, time(&c.send_time)) {
+                    ("sending" | "schedule", Some(t)) => t
+                        .checked_add_signed(TimeDelta::hours(24))
+                        .and_then(|t| t.checked_add_signed(TimeDelta::minutes(batches))),
+                    _ => handle.started_at.checked_add_signed(TimeDelta::days(7)),
+                };
+                late.is_some_and(|limit| now > limit)
+            } =>
         {
             PublishStatus::Failed {
                 kind: ErrorKind::Timeout,
-                code: format!("campaign_{state}"),
+                code: format!("campaign_{}", state.chars().take(20).collect::<String>()),
                 message: format!(
-                    "campaign {} is still {state} a day after its send time; check it in Mailchimp",
-                    c.id
+                    "campaign {} is still {:?} long after it was due; check it in Mailchimp",
+                    c.id,
+                    state.chars().take(20).collect::<String>()
                 ),
             }
         }
@@ -939,6 +1072,77 @@ mod tests {
             next_slot(t("2026-04-01T23:59:00Z")),
             t("2026-04-02T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn merge_tags_in_a_posts_text_links_and_images_are_neutralised() {
+        use postd_core::{ClientRef, Media, MediaKind};
+        let p = Post::new(ClientRef::new("m").unwrap())
+            .with_text("Hi *|FNAME|* *|FEEDBLOCK:https://evil.example/rss|*")
+            .with_link(Url::parse("https://example.com/?e=*|EMAIL|*").unwrap())
+            .with_media(Media::url(
+                MediaKind::Image,
+                Url::parse("https://evil.example/p.gif?e=*|EMAIL|*").unwrap(),
+            ));
+        let c = content(&p);
+        let html = c["html"].as_str().unwrap();
+        let plain = c["plain_text"].as_str().unwrap();
+        assert!(!html.contains("*|"), "{html}");
+        assert!(!plain.contains("*|"), "{plain}");
+        assert!(
+            html.contains("%2A%7CEMAIL%7C%2A") || html.contains("%7CEMAIL%7C"),
+            "{html}"
+        );
+        // The html option is the author's own: tags work there.
+        let own = Post::new(ClientRef::new("o").unwrap()).with_mailchimp(
+            MailchimpOptions::new()
+                .with_subject_line("s")
+                .with_html("<p>Hi *|FNAME|*</p>"),
+        );
+        assert!(
+            content(&own)["html"]
+                .as_str()
+                .unwrap()
+                .contains("*|FNAME|*")
+        );
+    }
+
+    fn campaign(id: &str, status: &str, created: &str, sent: u64) -> Campaign {
+        Campaign {
+            id: id.to_owned(),
+            status: status.to_owned(),
+            create_time: Some(created.to_owned()),
+            emails_sent: sent,
+            ..Campaign::default()
+        }
+    }
+
+    #[test]
+    fn what_was_found_picks_one_draft_and_never_a_second_delivery() {
+        let drafts = [
+            campaign("b2", "save", "2026-03-01T10:00:05+00:00", 0),
+            campaign("a1", "save", "2026-03-01T10:00:00+00:00", 0),
+        ];
+        assert!(matches!(what_was_found(&drafts).unwrap(), Found::Draft(c) if c.id == "a1"));
+        let two = [
+            campaign("a1", "sent", "2026-03-01T10:00:00+00:00", 10),
+            campaign("b2", "schedule", "2026-03-01T10:00:05+00:00", 0),
+        ];
+        assert_eq!(
+            what_was_found(&two).err().unwrap().kind(),
+            ErrorKind::Duplicate
+        );
+        let archived = [
+            campaign("a1", "archived", "2026-03-01T10:00:00+00:00", 10),
+            campaign("b2", "save", "2026-03-01T10:00:05+00:00", 0),
+        ];
+        assert!(matches!(what_was_found(&archived).unwrap(), Found::Done(c) if c.id == "a1"));
+        let paused = [campaign("a1", "paused", "2026-03-01T10:00:00+00:00", 0)];
+        assert_eq!(
+            what_was_found(&paused).err().unwrap().kind(),
+            ErrorKind::InvalidContent
+        );
+        assert!(matches!(what_was_found(&[]).unwrap(), Found::Nothing));
     }
 
     #[test]

@@ -50,12 +50,14 @@ pub struct MailchimpConfig {
     pub oauth_base_url: Url,
     /// Concurrent requests per Mailchimp account, 1 to [`CONNECTION_LIMIT`].
     pub max_concurrency: usize,
-    /// The secrets a webhook URL's last path segment may carry (several
-    /// while one is rotated). Mailchimp signs no delivery: the secret is
-    /// what tells Mailchimp's deliveries from anyone else's.
+    /// The secrets each audience's webhook URL tag is derived from (several
+    /// while one is rotated; the last is used for new URLs). Mailchimp signs
+    /// no delivery: the tag is what tells Mailchimp's deliveries from anyone
+    /// else's (see [`webhook_path`](Self::webhook_path)).
     pub webhook_secrets: Vec<SecretString>,
     /// How far back `find_published` and the pre-create lookup read the
-    /// audience's campaigns (before the first attempt).
+    /// audience's campaigns: 400 days, longer than a campaign can wait on
+    /// Mailchimp's scheduler (a year), so a scheduled one is always seen.
     pub lookup_window: Duration,
     /// How long a send checklist that failed only on the audience or segment
     /// (still being processed) waits before it is checked once more.
@@ -127,7 +129,7 @@ impl MailchimpConfig {
                 .base_url("MAILCHIMP_OAUTH_BASE_URL", "https://login.mailchimp.com/")?,
             max_concurrency,
             webhook_secrets,
-            lookup_window: Duration::from_secs(7 * 86_400),
+            lookup_window: Duration::from_secs(400 * 86_400),
             checklist_recheck: Duration::from_secs(60),
             status_poll_interval: match vars.optional("MAILCHIMP_STATUS_POLL_SECONDS") {
                 None => Duration::from_secs(60),
@@ -154,7 +156,7 @@ impl MailchimpConfig {
                 .unwrap_or_else(|_| unreachable!("a constant URL parses")),
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             webhook_secrets: Vec::new(),
-            lookup_window: Duration::from_secs(7 * 86_400),
+            lookup_window: Duration::from_secs(400 * 86_400),
             checklist_recheck: Duration::from_secs(60),
             status_poll_interval: Duration::from_secs(60),
         }
@@ -184,6 +186,34 @@ impl MailchimpConfig {
     pub fn with_webhook_secret(mut self, secret: &str) -> Result<Self> {
         self.webhook_secrets.push(check_secret(secret)?);
         Ok(self)
+    }
+
+    /// The path a webhook URL of audience `list_id` ends in,
+    /// `/{list_id}/{tag}`, the tag under the newest webhook secret; `None`
+    /// without a secret (or for an id that is not one).
+    pub fn webhook_path(&self, list_id: &str) -> Option<String> {
+        crate::api::id("the list id", list_id).ok()?;
+        let secret = self.webhook_secrets.last()?;
+        Some(format!(
+            "/{list_id}/{}",
+            crate::webhooks::tag(secret.expose_secret(), list_id)
+        ))
+    }
+
+    /// The webhook URL of audience `list_id` under `base`
+    /// (`https://hooks.example.com/webhooks/mailchimp`): `base` followed by
+    /// [`webhook_path`](Self::webhook_path).
+    pub fn webhook_url(&self, base: &Url, list_id: &str) -> Result<Url> {
+        let path = self.webhook_path(list_id).ok_or_else(|| {
+            Error::config(
+                "no Mailchimp webhook secret is configured (MAILCHIMP_WEBHOOK_SECRETS), or the list id is not one",
+            )
+        })?;
+        let mut url = base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+        Ok(url)
     }
 
     /// Sets the wait before a send checklist that failed on the audience is checked again.

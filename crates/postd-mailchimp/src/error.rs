@@ -22,6 +22,10 @@ pub(crate) const THROTTLE_WAIT: Duration = Duration::from_secs(61);
 /// (or its firewall) must let the traffic through again.
 pub(crate) const BLOCKED_WAIT: Duration = Duration::from_secs(300);
 
+/// The code of a bare `403` or a "Request Blocked" page: throttling, or
+/// Mailchimp's firewall refusing this server.
+pub(crate) const BLOCKED: &str = "blocked";
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Problem {
@@ -101,7 +105,9 @@ pub(crate) fn parse_error(status: StatusCode, headers: &HeaderMap, body: &[u8]) 
             ),
         ),
         (400, "JSON Parse Exception") => (ErrorKind::Unexpected, permanent, None),
-        (400 | 422, _) => (ErrorKind::InvalidContent, permanent, None),
+        (400, _) => (ErrorKind::InvalidContent, permanent, None),
+        // 422 and 405 say the request itself is wrong: a bug, not the post.
+        (405 | 414 | 422, _) => (ErrorKind::Unexpected, permanent, None),
         (429, _) => (
             ErrorKind::RateLimited,
             Retry::Temporary {
@@ -140,10 +146,15 @@ fn bare(status: StatusCode, body: &[u8]) -> Error {
         return e
             .with_kind(ErrorKind::RateLimited)
             .with_message(message)
+            .with_code(BLOCKED)
             .temporary(Some(BLOCKED_WAIT));
     }
     match status.as_u16() {
-        403 | 429 => e
+        403 => e
+            .with_kind(ErrorKind::RateLimited)
+            .with_code(BLOCKED)
+            .temporary(Some(THROTTLE_WAIT)),
+        429 => e
             .with_kind(ErrorKind::RateLimited)
             .temporary(Some(THROTTLE_WAIT)),
         _ => e,

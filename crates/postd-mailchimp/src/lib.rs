@@ -215,25 +215,35 @@ impl MailchimpConnector {
         campaigns::test_send(&self.api, credentials, campaign_id, emails).await
     }
 
-    /// Registers the audience's webhook at `url` (which must end in one of
-    /// the configured webhook secrets): every event and source, once.
+    /// Registers audience `list_id`'s webhook under `base`
+    /// (`https://hooks.example.com/webhooks/mailchimp`): the URL
+    /// [`MailchimpConfig::webhook_url`] builds (the audience's own tag), every
+    /// event and source, once (a webhook already there with that URL is
+    /// answered as it is).
     pub async fn register_webhook(
         &self,
         credentials: &Credentials,
         list_id: &str,
-        url: &url::Url,
+        base: &url::Url,
     ) -> Result<ListWebhook> {
-        let secret_ok = url
-            .path_segments()
-            .and_then(|mut s| s.next_back())
-            .is_some_and(|last| config::secrets(&self.api.cfg).any(|s| s == last));
-        if !secret_ok {
-            return Err(postd_core::Error::config(
-                "the webhook URL must end in one of this connector's webhook secrets (MAILCHIMP_WEBHOOK_SECRETS)",
-            )
-            .with_platform(Platform::Mailchimp));
-        }
-        audiences::register_webhook(&self.api, credentials, list_id, url).await
+        let url = self
+            .api
+            .cfg
+            .webhook_url(base, list_id)
+            .map_err(|e| e.with_platform(Platform::Mailchimp))?;
+        // The tag authenticates the audience's deliveries: never in an error.
+        let tag = url.path().rsplit('/').next().unwrap_or_default().to_owned();
+        audiences::register_webhook(&self.api, credentials, list_id, &url)
+            .await
+            .map_err(|e| {
+                let e = self.api.scrub(e);
+                if !tag.is_empty() && e.message().contains(&tag) {
+                    let clean = postd_core::error::redact(e.message(), std::slice::from_ref(&tag));
+                    e.with_message(clean)
+                } else {
+                    e
+                }
+            })
     }
 
     /// Unschedules a scheduled campaign (it is a draft again).

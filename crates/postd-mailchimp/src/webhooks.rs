@@ -1,12 +1,16 @@
 //! Audience webhooks (<https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/>,
 //! <https://mailchimp.com/developer/marketing/api/list-webhooks/>).
 //!
-//! Mailchimp signs nothing: no header carries a signature. The webhook's URL
-//! ends in a secret path segment ([`MailchimpConfig::with_webhook_secret`](crate::MailchimpConfig::with_webhook_secret)),
-//! compared in constant time with each configured secret before anything
-//! else is read; a request without it is [`ErrorKind::InvalidSignature`]
-//! (answer 404, so the endpoint's existence is not revealed). No signature
-//! header is invented or checked.
+//! Mailchimp signs nothing: no header carries a signature. So each
+//! audience's webhook URL ends in `/{list_id}/{tag}`, the tag an
+//! HMAC-SHA256 of the audience id under one of the app's webhook secrets
+//! ([`MailchimpConfig::with_webhook_secret`](crate::MailchimpConfig::with_webhook_secret)).
+//! The tag is checked in constant time before anything else is read; a
+//! request without a good one is [`ErrorKind::InvalidSignature`] (answer
+//! 404, so the endpoint's existence is not revealed). A tenant who reads its
+//! own audience's webhook URL in Mailchimp learns nothing about another
+//! audience's, and a delivery whose `data[list_id]` is not the URL's
+//! audience is refused ([`ErrorKind::InvalidContent`]). No signature header is invented or checked.
 //!
 //! Mailchimp validates a new webhook URL with a `GET` (answered 200 with an
 //! empty body, fast). Deliveries are `application/x-www-form-urlencoded`
@@ -32,28 +36,37 @@ pub const MAX_DELIVERY_BYTES: usize = 64 * 1024;
 fn refuse(operation: &'static str) -> Error {
     Error::new(
         ErrorKind::InvalidSignature,
-        "the request's URL does not end in this app's Mailchimp webhook secret",
+        "the request's URL does not end in an audience's webhook tag of this app",
     )
     .with_platform(Platform::Mailchimp)
     .with_operation(operation)
 }
 
-/// Whether the last segment of `path` is one of the secrets (each compared in full).
-fn authentic(cfg: &MailchimpConfig, path: &str) -> bool {
-    let last = path
-        .split('?')
+/// The tag of `list_id`'s webhook URL under `secret`.
+pub(crate) fn tag(secret: &str, list_id: &str) -> String {
+    postd_core::webhook::hmac_sha256_hex(
+        secret.as_bytes(),
+        format!("postd mailchimp webhook {list_id}").as_bytes(),
+    )
+}
+
+/// The audience a request's path authenticates: its last two segments are
+/// `{list_id}/{tag}` with the tag of one of the secrets (each compared in full).
+fn authentic<'a>(cfg: &MailchimpConfig, path: &'a str) -> Option<&'a str> {
+    let path = path
+        .split(['?', '#'])
         .next()
         .unwrap_or("")
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
+        .trim_end_matches('/');
+    let (rest, got) = path.rsplit_once('/')?;
+    let list_id = rest.rsplit('/').next()?;
+    crate::api::id("the list id", list_id).ok()?;
     let mut ok = false;
     for s in secrets(cfg) {
         // Every secret is compared, so the time says nothing about which.
-        ok |= constant_time_eq(last.as_bytes(), s.as_bytes());
+        ok |= constant_time_eq(got.as_bytes(), tag(s, list_id).as_bytes());
     }
-    ok && !last.is_empty()
+    ok.then_some(list_id)
 }
 
 /// The validation `GET` Mailchimp sends when a webhook is saved (or an empty `POST`).
@@ -61,7 +74,7 @@ pub(crate) fn challenge(
     cfg: &MailchimpConfig,
     request: &WebhookRequest,
 ) -> Result<ChallengeResponse> {
-    if !authentic(cfg, &request.path) {
+    if authentic(cfg, &request.path).is_none() {
         return Err(refuse("webhook_challenge"));
     }
     let validation = request.method.eq_ignore_ascii_case("GET")
@@ -129,9 +142,9 @@ fn parse_form(body: &[u8]) -> Result<Map<String, Value>> {
 }
 
 pub(crate) fn verify(cfg: &MailchimpConfig, request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
-    if !authentic(cfg, &request.path) {
+    let Some(audience) = authentic(cfg, &request.path) else {
         return Err(refuse("verify_webhook"));
-    }
+    };
     let unreadable = |m: &str| {
         Error::invalid_content(m.to_owned())
             .with_platform(Platform::Mailchimp)
@@ -201,9 +214,17 @@ pub(crate) fn verify(cfg: &MailchimpConfig, request: &WebhookRequest) -> Result<
             .ok()
             .map(|n| n.and_utc())
     });
+    // The URL authenticated one audience: a delivery about another is not its.
     let list_id = field("list_id");
-    let target = (!list_id.is_empty() && crate::api::id("the list id", list_id).is_ok())
-        .then(|| list_id.to_owned());
+    if !list_id.is_empty() && list_id != audience {
+        return Err(Error::new(
+            ErrorKind::InvalidContent,
+            "the delivery names another audience than its URL's: refused",
+        )
+        .with_platform(Platform::Mailchimp)
+        .with_operation("verify_webhook"));
+    }
+    let target = Some(audience.to_owned());
     let mut payload: BTreeMap<&str, Value> = BTreeMap::new();
     payload.insert("type", json!(kind));
     payload.insert("fired_at", json!(fired_at));
@@ -224,10 +245,16 @@ mod tests {
     use super::*;
     use postd_core::reqwest::header::{HeaderMap, HeaderValue};
 
+    const LIST: &str = "a6b5da1054";
+
     fn cfg() -> MailchimpConfig {
         MailchimpConfig::new()
             .with_webhook_secret(&"k".repeat(43))
             .unwrap()
+    }
+
+    fn path(list: &str) -> String {
+        format!("/webhooks/mailchimp{}", cfg().webhook_path(list).unwrap())
     }
 
     fn delivery(path: &str, body: &str) -> WebhookRequest {
@@ -242,57 +269,63 @@ mod tests {
     #[test]
     fn a_documented_delivery_parses_into_one_event() {
         let body = "type=unsubscribe&fired_at=2009-03-26+21%3A40%3A57&data%5Baction%5D=unsub&data%5Breason%5D=manual&data%5Bid%5D=8a25ff1d98&data%5Blist_id%5D=a6b5da1054&data%5Bemail%5D=api%40mailchimp.com&data%5Bemail_type%5D=html&data%5Bmerges%5D%5BEMAIL%5D=api%40mailchimp.com&data%5Bmerges%5D%5BFNAME%5D=Mailchimp&data%5Bip_opt%5D=10.20.10.30&data%5Bcampaign_id%5D=cb398d21d2";
-        let path = format!("/webhooks/mailchimp/{}", "k".repeat(43));
-        let events = verify(&cfg(), &delivery(&path, body)).unwrap();
+        let events = verify(&cfg(), &delivery(&path(LIST), body)).unwrap();
         assert_eq!(events.len(), 1);
         let e = &events[0];
         assert_eq!(e.kind, "unsubscribe");
-        assert_eq!(e.target_id.as_deref(), Some("a6b5da1054"));
+        assert_eq!(e.target_id.as_deref(), Some(LIST));
         assert_eq!(e.payload["data"]["merges"]["FNAME"], "Mailchimp");
         assert_eq!(e.payload["fired_at"], "2009-03-26 21:40:57");
         assert_eq!(e.occurred_at, Some("2009-03-26T21:40:57Z".parse().unwrap()));
-        // The same delivery again: the same id.
-        let again = verify(&cfg(), &delivery(&path, body)).unwrap();
-        assert_eq!(again[0].id, e.id);
+        let again = verify(&cfg(), &delivery(&path(LIST), body)).unwrap();
+        assert_eq!(again[0].id, e.id, "the same delivery, the same id");
+        // Another audience's URL cannot carry this audience's events.
+        let other = verify(&cfg(), &delivery(&path("zzz999"), body)).unwrap_err();
+        assert_eq!(other.kind(), ErrorKind::InvalidContent);
     }
 
     #[test]
-    fn without_the_secret_nothing_is_read() {
-        for path in [
-            "/webhooks/mailchimp/",
-            "/webhooks/mailchimp/wrong",
-            &format!("/webhooks/mailchimp/{}", "k".repeat(42)),
-            &format!("/webhooks/mailchimp/{}x", "k".repeat(43)),
-            "",
+    fn without_the_tag_nothing_is_read() {
+        let good = path(LIST);
+        let tag = good.rsplit('/').next().unwrap().to_owned();
+        for p in [
+            "/webhooks/mailchimp/".to_owned(),
+            format!("/webhooks/mailchimp/{LIST}/wrong"),
+            format!("/webhooks/mailchimp/{LIST}/{}", &tag[..63]),
+            format!("/webhooks/mailchimp/{LIST}/{tag}x"),
+            format!("/webhooks/mailchimp/zzz999/{tag}"),
+            format!("/webhooks/mailchimp/{}", "k".repeat(43)),
+            String::new(),
         ] {
-            let e = verify(&cfg(), &delivery(path, "type=subscribe")).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::InvalidSignature, "{path}");
-            let get = WebhookRequest::get([("a", "b")]).with_path(path);
+            let e = verify(&cfg(), &delivery(&p, "type=subscribe")).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidSignature, "{p}");
+            let get = WebhookRequest::get([("a", "b")]).with_path(p.as_str());
             assert_eq!(
                 challenge(&cfg(), &get).unwrap_err().kind(),
                 ErrorKind::InvalidSignature
             );
         }
         let none = MailchimpConfig::new();
-        assert!(verify(&none, &delivery("/x/", "type=subscribe")).is_err());
-        let ok = WebhookRequest::get([("a", "b")]).with_path(format!("/h/{}", "k".repeat(43)));
+        assert!(verify(&none, &delivery(&good, "type=subscribe")).is_err());
+        let ok = WebhookRequest::get([("a", "b")]).with_path(good.as_str());
         assert_eq!(challenge(&cfg(), &ok).unwrap().status, 200);
+        let trailing = WebhookRequest::get([("a", "b")]).with_path(format!("{good}/"));
+        assert_eq!(challenge(&cfg(), &trailing).unwrap().status, 200);
     }
 
     #[test]
     fn malformed_keys_and_bodies_are_typed_errors() {
-        let path = format!("/h/{}", "k".repeat(43));
+        let p = path(LIST);
         for body in [
             "data[x=1",
             "fired_at=now",
             "type=&data[a]=1",
             "data%5Bx%5D%5B=1",
         ] {
-            let e = verify(&cfg(), &delivery(&path, body)).unwrap_err();
+            let e = verify(&cfg(), &delivery(&p, body)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidContent, "{body}");
         }
-        // Nested too deep or odd but well-formed: parsed, never a panic.
         let deep = "type=profile&data[a][b][c][d][e]=1&data[a]=flat";
-        assert!(verify(&cfg(), &delivery(&path, deep)).is_ok());
+        assert!(verify(&cfg(), &delivery(&p, deep)).is_ok());
     }
 }

@@ -136,31 +136,51 @@ async fn a_bulk_import_runs_as_a_batch_until_finished() {
 }
 
 #[tokio::test]
-async fn the_webhook_is_registered_once() {
+async fn the_webhook_is_registered_once_with_the_audiences_own_tag() {
     let e = env().await;
-    let url = url::Url::parse(&format!(
-        "https://hooks.example.com/webhooks/mailchimp/{SECRET}"
-    ))
-    .unwrap();
+    let base = url::Url::parse("https://hooks.example.com/webhooks/mailchimp").unwrap();
     let first =
-        e.mc.register_webhook(&e.creds, &e.target.id, &url)
+        e.mc.register_webhook(&e.creds, &e.target.id, &base)
             .await
             .unwrap();
     let again =
-        e.mc.register_webhook(&e.creds, &e.target.id, &url)
+        e.mc.register_webhook(&e.creds, &e.target.id, &base)
             .await
             .unwrap();
     assert_eq!(first.id, again.id);
-    assert_eq!(e.fake.webhooks(&e.target.id).len(), 1);
-    let w = &e.fake.webhooks(&e.target.id)[0];
-    assert_eq!(w.sources["api"], true);
-    let wrong = url::Url::parse("https://hooks.example.com/webhooks/mailchimp/guessable").unwrap();
+    assert!(
+        !format!("{first:?}").contains("hooks.example.com"),
+        "the URL's tag is not shown"
+    );
+    let held = e.fake.webhooks(&e.target.id);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].sources["api"], true);
+    // Each audience has its own tag: one audience's URL says nothing of another's.
+    let expected = e.mc.config().webhook_url(&base, &e.target.id).unwrap();
+    assert_eq!(held[0].url, expected.as_str());
+    let other = e
+        .fake
+        .seed_list(&e.account, "Other", "Acme", "news@acme.com");
+    let other_url = e.mc.config().webhook_url(&base, &other).unwrap();
+    assert_ne!(other_url.path(), expected.path());
+    // Mailchimp's delivery to it verifies; the same body at the other audience's URL does not.
+    let body = postd_testkit::mailchimp::webhook_form(
+        "subscribe",
+        "2026-03-01 10:00:00",
+        &[
+            ("list_id", e.target.id.as_str()),
+            ("email", "ada@example.com"),
+        ],
+    );
+    let ok = postd_testkit::mailchimp::webhook_request(&body).with_path(expected.path());
     assert_eq!(
-        e.mc.register_webhook(&e.creds, &e.target.id, &wrong)
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Config
+        e.mc.verify_webhook(&ok).unwrap()[0].target_id.as_deref(),
+        Some(e.target.id.as_str())
+    );
+    let forged = postd_testkit::mailchimp::webhook_request(&body).with_path(other_url.path());
+    assert_eq!(
+        e.mc.verify_webhook(&forged).unwrap_err().kind(),
+        ErrorKind::InvalidContent
     );
 }
 

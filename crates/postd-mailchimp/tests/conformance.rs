@@ -19,8 +19,17 @@ async fn mailchimp_passes_the_conformance_checks() {
 
 #[tokio::test]
 async fn an_audience_passes_the_behaviour_suite() {
+    // Mailchimp delivers to the URL the app registered for the audience the
+    // documented deliveries name.
+    let cfg = postd_mailchimp::MailchimpConfig::new()
+        .with_webhook_secret(SECRET)
+        .unwrap();
     let fake = MailchimpFake::start_with(MailchimpFakeConfig {
         sending_gets: Some(1),
+        webhook_path: format!(
+            "/webhooks/mailchimp{}",
+            cfg.webhook_path("a6b5da1054").unwrap()
+        ),
         ..MailchimpFakeConfig::default()
     })
     .await;
