@@ -1595,6 +1595,12 @@ pub struct MailchimpOptions {
     /// Deliver a scheduled campaign in batches (not with Timewarp).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_delivery: Option<MailchimpBatchDelivery>,
+    /// Fill this saved template instead of sending `html` or the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<u64>,
+    /// The template's editable sections (`mc:edit` names) and their HTML.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub template_sections: std::collections::BTreeMap<String, String>,
 }
 
 /// Batch delivery of a scheduled Mailchimp campaign: `batch_count` batches,
@@ -1685,6 +1691,22 @@ impl MailchimpOptions {
     /// Delivers in batches.
     pub fn with_batch_delivery(mut self, batches: MailchimpBatchDelivery) -> Self {
         self.batch_delivery = Some(batches);
+        self
+    }
+
+    /// Fills saved template `id` (its sections set with [`with_template_section`](Self::with_template_section)).
+    pub fn with_template(mut self, id: u64) -> Self {
+        self.template_id = Some(id);
+        self
+    }
+
+    /// Sets a template section (`mc:edit` name) to `html`.
+    pub fn with_template_section(
+        mut self,
+        name: impl Into<String>,
+        html: impl Into<String>,
+    ) -> Self {
+        self.template_sections.insert(name.into(), html.into());
         self
     }
 }

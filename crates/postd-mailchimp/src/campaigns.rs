@@ -110,8 +110,13 @@ pub(crate) fn validate(
     now: DateTime<Utc>,
 ) -> Result<()> {
     id("the audience id", &target.id).map_err(|e| e.with_operation("validate"))?;
-    caps.check_common(post)?;
     let o = options(post);
+    // A template campaign's content is its sections: the post needs no text.
+    if o.template_id.is_some() && post.text.is_none() {
+        caps.check_common(&post.clone().with_text("template"))?;
+    } else {
+        caps.check_common(post)?;
+    }
     let line = |what: &str, v: &Option<String>, required: bool| -> Result<()> {
         match v {
             None if required => Err(invalid(format!("a campaign needs a {what}"))),
@@ -149,6 +154,26 @@ pub(crate) fn validate(
         && !matches!(link.scheme(), "https" | "http")
     {
         return Err(invalid("the link is an http(s) URL"));
+    }
+    match (o.template_id, &o.html) {
+        (Some(0), _) => return Err(invalid("a template id is a positive number")),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "a campaign is a template or its own HTML, not both",
+            ));
+        }
+        (None, _) if !o.template_sections.is_empty() => {
+            return Err(invalid("template sections need a template"));
+        }
+        (Some(_), None) if post.link.is_some() || !post.media.is_empty() => {
+            return Err(invalid(
+                "a template campaign takes its content from the template's sections: put the link and images there",
+            ));
+        }
+        _ => {}
+    }
+    if o.template_sections.values().map(String::len).sum::<usize>() > MAX_HTML_BYTES {
+        return Err(invalid("the template sections are over 1 MiB"));
     }
     if o.html.is_none() {
         // The rendered body grows with escaping: checked as it will be sent.
@@ -275,6 +300,9 @@ fn plain(s: &str) -> String {
 /// its link and images, and the same as plain text.
 pub(crate) fn content(post: &Post) -> Value {
     let o = options(post);
+    if let Some(id) = o.template_id {
+        return json!({"template": {"id": id, "sections": o.template_sections}});
+    }
     let text = post.text.clone().unwrap_or_default();
     let mut plain_text = plain(&text);
     if let Some(link) = &post.link {

@@ -302,3 +302,29 @@ async fn requests_stay_under_the_connection_limit() {
         "{most}"
     );
 }
+
+#[tokio::test]
+async fn a_template_campaign_sends_its_sections() {
+    let e = env().await;
+    let p = postd_core::Post::new(postd_core::ClientRef::new("tpl").unwrap()).with_mailchimp(
+        postd_core::MailchimpOptions::new()
+            .with_subject_line("From the template")
+            .with_template(42)
+            .with_template_section("body", "<p>Spring is here.</p>"),
+    );
+    let outcome = e.mc.publish(&e.creds, &e.target, &p).await.unwrap();
+    let PublishOutcome::Pending(h) = outcome else {
+        panic!()
+    };
+    assert_eq!(e.fake.sends(&h.id), 1);
+    let both = postd_core::Post::new(postd_core::ClientRef::new("tpl2").unwrap()).with_mailchimp(
+        postd_core::MailchimpOptions::new()
+            .with_subject_line("x")
+            .with_template(42)
+            .with_html("<p>own</p>"),
+    );
+    assert_eq!(
+        e.mc.validate(&e.target, &both).unwrap_err().kind(),
+        ErrorKind::InvalidContent
+    );
+}

@@ -89,3 +89,27 @@ async fn an_error_echoing_the_webhook_url_does_not_carry_its_tag() {
     assert!(!e.message().contains(&tag[..16]), "{e}");
     assert!(!format!("{e:?}").contains(&tag[..16]));
 }
+
+#[tokio::test]
+async fn the_api_key_never_reaches_an_error_a_url_or_debug() {
+    let (server, mc) = setup().await;
+    let key = "CANARYc4n4ry0123456789abcdef01-us6";
+    Mock::given(method("GET"))
+        .and(path("/3.0/lists"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": format!("echo {key} and Basic cG9zdGQ6{key}"),
+        })))
+        .mount(&server)
+        .await;
+    let creds = Credentials::ApiKey(key.into());
+    let e = mc.targets(&creds).await.unwrap_err();
+    for shown in [e.to_string(), format!("{e:?}"), format!("{creds:?}"), format!("{mc:?}")] {
+        assert!(!shown.contains("CANARY"), "{shown}");
+    }
+    for r in server.received_requests().await.unwrap() {
+        assert!(!r.url.as_str().contains("CANARY"), "{}", r.url);
+    }
+}
