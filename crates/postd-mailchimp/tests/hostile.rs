@@ -106,7 +106,12 @@ async fn the_api_key_never_reaches_an_error_a_url_or_debug() {
         .await;
     let creds = Credentials::ApiKey(key.into());
     let e = mc.targets(&creds).await.unwrap_err();
-    for shown in [e.to_string(), format!("{e:?}"), format!("{creds:?}"), format!("{mc:?}")] {
+    for shown in [
+        e.to_string(),
+        format!("{e:?}"),
+        format!("{creds:?}"),
+        format!("{mc:?}"),
+    ] {
         assert!(!shown.contains("CANARY"), "{shown}");
     }
     for r in server.received_requests().await.unwrap() {
