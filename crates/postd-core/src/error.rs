@@ -470,7 +470,16 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
 /// (so a secret inside a longer one leaves nothing behind). Strings shorter
 /// than 4 bytes are too short to tell from ordinary text and are left alone.
 /// Borrowed when no secret occurs.
-pub(crate) fn replace_secrets<'a>(text: &'a [u8], secrets: &[String]) -> Cow<'a, [u8]> {
+///
+/// For a connector whose request carries a secret the HTTP client cannot
+/// see (in a JSON body), to remove it from an answer before a parser cuts
+/// the answer short.
+///
+/// ```
+/// let clean = postd_core::error::replace_secrets(b"url /hook/s3cr3t-tag", &["s3cr3t-tag".into()]);
+/// assert_eq!(&*clean, b"url /hook/[REDACTED]");
+/// ```
+pub fn replace_secrets<'a>(text: &'a [u8], secrets: &[String]) -> Cow<'a, [u8]> {
     let mut ordered: Vec<&[u8]> = secrets
         .iter()
         .map(String::as_bytes)

@@ -83,27 +83,6 @@ pub(crate) struct Api {
 /// must act, and the jobs go to the dead-letter queue instead of waiting forever.
 pub(crate) const BLOCKED_IN_A_ROW: u32 = 3;
 
-/// `body` with every secret replaced, before any parser cuts it short.
-fn redact_bytes(body: &[u8], secrets: &[String]) -> Vec<u8> {
-    let mut out = body.to_vec();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        let needle = s.as_bytes();
-        let mut i = 0;
-        let mut next = Vec::with_capacity(out.len());
-        while i < out.len() {
-            if out[i..].starts_with(needle) {
-                next.extend_from_slice(b"[REDACTED]");
-                i += needle.len();
-            } else {
-                next.push(out[i]);
-                i += 1;
-            }
-        }
-        out = next;
-    }
-    out
-}
-
 impl Api {
     pub(crate) fn new(cfg: MailchimpConfig, http: HttpClient) -> Self {
         Api {
@@ -229,6 +208,19 @@ impl Api {
         account: &Account,
         builder: RequestBuilder,
     ) -> Result<HttpResponse> {
+        self.send_hiding(ctx, account, builder, &[]).await
+    }
+
+    /// [`send`](Self::send) for a request whose body carries `hidden`
+    /// secrets (a webhook URL's tag) the HTTP client cannot see: an answer
+    /// echoing one has it removed before the parser cuts the answer short.
+    pub(crate) async fn send_hiding(
+        &self,
+        ctx: RequestContext,
+        account: &Account,
+        builder: RequestBuilder,
+        hidden: &[String],
+    ) -> Result<HttpResponse> {
         let request = builder.build().map_err(|e| {
             Error::config("could not build the Mailchimp request")
                 .with_source(e.without_url())
@@ -238,11 +230,12 @@ impl Api {
         let _slot = gate.acquire_owned().await.map_err(|_| {
             Error::unexpected("the connection gate closed").with_platform(Platform::Mailchimp)
         })?;
-        // Secrets the request carries in its body (a webhook URL) are not the
-        // client's to know: removed before the parser cuts the answer short.
-        let secrets = self.secrets();
-        let parse = move |status, headers: &postd_core::reqwest::header::HeaderMap, body: &[u8]| {
-            parse_error(status, headers, &redact_bytes(body, &secrets))
+        let parse = |status, headers: &postd_core::reqwest::header::HeaderMap, body: &[u8]| {
+            parse_error(
+                status,
+                headers,
+                &postd_core::error::replace_secrets(body, hidden),
+            )
         };
         let result = self
             .http
@@ -276,16 +269,6 @@ impl Api {
             }
             Err(e) => Err(e),
         }
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        self.cfg
-            .client_secret
-            .iter()
-            .map(|s| s.expose_secret().to_owned())
-            .chain(crate::config::secrets(&self.cfg).map(str::to_owned))
-            .filter(|s| !s.is_empty())
-            .collect()
     }
 
     /// `e` without the OAuth client secret or a webhook secret in its message.
@@ -328,8 +311,21 @@ impl Api {
         url: Url,
         body: &serde_json::Value,
     ) -> Result<T> {
+        self.json_hiding(ctx, account, method, url, body, &[]).await
+    }
+
+    /// [`json`](Self::json) for a body carrying `hidden` secrets (see [`send_hiding`](Self::send_hiding)).
+    pub(crate) async fn json_hiding<T: DeserializeOwned>(
+        &self,
+        ctx: RequestContext,
+        account: &Account,
+        method: Method,
+        url: Url,
+        body: &serde_json::Value,
+        hidden: &[String],
+    ) -> Result<T> {
         let builder = self.request(account, method, url).json(body);
-        let response = self.send(ctx, account, builder).await?;
+        let response = self.send_hiding(ctx, account, builder, hidden).await?;
         response.json(&ctx)
     }
 

@@ -396,18 +396,15 @@ pub(crate) async fn archive(
     let path = member_path(list_id, email)?;
     let account = api.account(credentials).await?;
     let ctx = RequestContext::idempotent(Platform::Mailchimp, "members.archive");
-    match api
-        .call(
-            ctx,
-            &account,
-            Method::DELETE,
-            api.url(&account, &path, &[]),
-            None,
-        )
-        .await
-    {
+    let url = api.url(&account, &path, &[]);
+    gone_is_done(api.call(ctx, &account, Method::DELETE, url, None).await)
+}
+
+/// A removal answered `404`: the member is gone already, which is what was
+/// asked (a repeat after the first removal went).
+fn gone_is_done(result: Result<postd_core::http::HttpResponse>) -> Result<()> {
+    match result {
         Ok(_) => Ok(()),
-        // Already gone: what an archive wants.
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
@@ -422,21 +419,8 @@ pub(crate) async fn delete_permanently(
     let path = format!("{}/actions/delete-permanent", member_path(list_id, email)?);
     let account = api.account(credentials).await?;
     let ctx = RequestContext::idempotent(Platform::Mailchimp, "members.delete_permanent");
-    match api
-        .call(
-            ctx,
-            &account,
-            Method::POST,
-            api.url(&account, &path, &[]),
-            None,
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
-        // A repeat after the first went: gone is what was asked.
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
+    let url = api.url(&account, &path, &[]);
+    gone_is_done(api.call(ctx, &account, Method::POST, url, None).await)
 }
 
 /// The most operations one batch carries (a bulk import is split by the caller).
@@ -535,9 +519,10 @@ impl std::fmt::Debug for ListWebhook {
     }
 }
 
-/// Registers `url` (ending in a webhook secret) for every event type and
+/// Registers `url` (ending in the audience's tag) for every event type and
 /// source of the audience, unless a webhook with that URL is there already
-/// (Mailchimp refuses a second one; a repeat registration is a no-op).
+/// (Mailchimp refuses a second one; a repeat registration is a no-op). An
+/// answer echoing the URL has the tag removed before it becomes an error.
 pub(crate) async fn register_webhook(
     api: &Api,
     credentials: &Credentials,
@@ -572,12 +557,18 @@ pub(crate) async fn register_webhook(
     });
     // Not repeated blindly: a lost answer is found by the list above next time.
     let ctx = RequestContext::non_idempotent(Platform::Mailchimp, "webhooks.create");
-    api.json(
+    let tag = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or_default()
+        .to_owned();
+    api.json_hiding(
         ctx,
         &account,
         Method::POST,
         api.url(&account, &path, &[]),
         &body,
+        &[tag],
     )
     .await
 }

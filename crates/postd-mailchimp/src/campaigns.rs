@@ -6,20 +6,21 @@
 //! `actions/send` and `actions/schedule` are irreversible: mail that went
 //! out cannot be called back. So:
 //!
-//! - every campaign POSTD makes carries a marker in its internal title
-//!   (`… [postd:{ref}]`, `ref` a digest of the post's client reference and
+//! - every campaign POSTD makes starts its internal title with a marker
+//!   (`[postd:{ref}] …`, `ref` a digest of the post's client reference and
 //!   the audience), and **every publish first looks for it**: a draft
 //!   (`save`) found is filled and sent instead of creating another; a
 //!   campaign already `schedule`d, `sending` or `sent` is answered as it is,
-//!   and nothing is sent;
+//!   and nothing is sent; one a person paused or cancelled is left alone;
 //! - only drafts are created until the send, so a lost create answer leaves
-//!   at most an unsent draft, found by the next lookup;
+//!   at most an unsent draft, found by the next lookup; after a create the
+//!   lookup runs again, and racing attempts all keep the oldest draft;
 //! - the send is made once, never retried by the HTTP client; a lost answer
 //!   is an unknown outcome, reconciled from the campaign's status;
 //! - a send refused with `400` is checked against the campaign: already
 //!   `sending`/`sent`/`schedule` means the first one went (a repeat), not a
 //!   failure;
-//! - a campaign whose status is not `save` or `paused` is never sent.
+//! - only a draft (`save`) is ever sent.
 //!
 //! The send checklist runs before every send; when it fails, its items are
 //! returned word for word. Content and sender problems are permanent; a
@@ -285,10 +286,14 @@ fn escape(s: &str) -> String {
         .replace("*|", "*&#124;")
 }
 
-/// A URL from a post, safe in an attribute: `*` and `|` percent-encoded so
-/// no merge tag survives in it.
+/// A URL from a post with `*` and `|` percent-encoded, so no merge tag survives in it.
+fn untagged(u: &Url) -> String {
+    u.as_str().replace('*', "%2A").replace('|', "%7C")
+}
+
+/// [`untagged`], safe in an HTML attribute.
 fn url_attr(u: &Url) -> String {
-    escape(&u.as_str().replace('*', "%2A").replace('|', "%7C"))
+    escape(&untagged(u))
 }
 
 /// Plain text with merge tags broken by a zero-width space.
@@ -306,10 +311,7 @@ pub(crate) fn content(post: &Post) -> Value {
     let text = post.text.clone().unwrap_or_default();
     let mut plain_text = plain(&text);
     if let Some(link) = &post.link {
-        plain_text.push_str(&format!(
-            "\n\n{}",
-            link.as_str().replace('*', "%2A").replace('|', "%7C")
-        ));
+        plain_text.push_str(&format!("\n\n{}", untagged(link)));
     }
     let html = match o.html {
         Some(h) => h,
@@ -388,7 +390,7 @@ fn handle(target: &Target, c: &Campaign) -> PublishHandle {
     )
 }
 
-/// The audience's campaigns carrying `marker`, most advanced first.
+/// The audience's campaigns carrying `marker`, and whether the list was read to its end.
 async fn marked(
     api: &Api,
     account: &Account,
@@ -432,23 +434,10 @@ async fn marked(
         }));
         offset += got;
         if got == 0 || offset >= page.total_items {
-            found.sort_by_key(|c| std::cmp::Reverse(rank(&c.status)));
             return Ok((found, true));
         }
     }
-    found.sort_by_key(|c| std::cmp::Reverse(rank(&c.status)));
     Ok((found, false))
-}
-
-fn rank(status: &str) -> u8 {
-    match status {
-        "sent" => 5,
-        "sending" => 4,
-        "schedule" => 3,
-        "paused" => 2,
-        "save" => 1,
-        _ => 0,
-    }
 }
 
 fn gone(c: &Campaign) -> Error {
@@ -536,7 +525,8 @@ async fn lookup(
     since: DateTime<Utc>,
 ) -> Result<Vec<Campaign>> {
     let (found, complete) = marked(api, account, list_id, mark, since).await?;
-    if !complete && found.is_empty() {
+    // A list not read to its end proves nothing but a delivery found in it.
+    if !complete && !found.iter().any(delivered) {
         return Err(Error::new(
             ErrorKind::UnknownOutcome,
             "the audience has more than 5,000 campaigns in the window: absence cannot be proven; check them by hand",
@@ -868,7 +858,7 @@ async fn deliver(
         // Refused: but a repeat of a send that went is refused too.
         Err(e) if e.http_status() == Some(400) => {
             let c = get(api, account, cid).await?;
-            if matches!(c.status.as_str(), "sending" | "sent" | "schedule") {
+            if delivered(&c) {
                 Ok(outcome_of(target, &c))
             } else {
                 // The slot was checked offline: what is left is the plan.
@@ -894,6 +884,29 @@ async fn get(api: &Api, account: &Account, cid: &str) -> Result<Campaign> {
         &[("fields", CAMPAIGN_FIELDS)],
     );
     api.get(ctx, account, url).await
+}
+
+/// Whether a campaign still `state` at `now` is past the time a person
+/// should look: a day after its send time plus its batches' span for one
+/// `sending` or `schedule`d, a week after the publish otherwise.
+fn past_horizon(
+    handle: &PublishHandle,
+    state: &str,
+    send_time: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    let batches = handle
+        .state
+        .get("batch_minutes")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let limit = match (state, send_time) {
+        ("sending" | "schedule", Some(t)) => t
+            .checked_add_signed(TimeDelta::hours(24))
+            .and_then(|t| t.checked_add_signed(TimeDelta::minutes(batches))),
+        _ => handle.started_at.checked_add_signed(TimeDelta::days(7)),
+    };
+    limit.is_some_and(|limit| now > limit)
 }
 
 pub(crate) async fn status(
@@ -957,32 +970,15 @@ pub(crate) async fn status(
         },
         // Still sending (or not sent) a day after its time (and its batches),
         // or in any other state a week after the publish: a person looks.
-        state
-            if {
-                let batches = handle
-                    .state
-                    .get("batch_minutes")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                let late = match (state, time(&c.send_time)) {
-                    ("sending" | "schedule", Some(t)) => t
-                        .checked_add_signed(TimeDelta::hours(24))
-                        .and_then(|t| t.checked_add_signed(TimeDelta::minutes(batches))),
-                    _ => handle.started_at.checked_add_signed(TimeDelta::days(7)),
-                };
-                late.is_some_and(|limit| now > limit)
-            } =>
-        {
-            PublishStatus::Failed {
-                kind: ErrorKind::Timeout,
-                code: format!("campaign_{}", state.chars().take(20).collect::<String>()),
-                message: format!(
-                    "campaign {} is still {:?} long after it was due; check it in Mailchimp",
-                    c.id,
-                    state.chars().take(20).collect::<String>()
-                ),
-            }
-        }
+        state if past_horizon(handle, state, time(&c.send_time), now) => PublishStatus::Failed {
+            kind: ErrorKind::Timeout,
+            code: format!("campaign_{}", state.chars().take(20).collect::<String>()),
+            message: format!(
+                "campaign {} is still {:?} long after it was due; check it in Mailchimp",
+                c.id,
+                state.chars().take(20).collect::<String>()
+            ),
+        },
         state => {
             let wait = match (state, time(&c.send_time)) {
                 ("schedule", Some(at)) if at > now => at
@@ -1016,7 +1012,7 @@ pub(crate) async fn find_published(
         .earliest()
         .checked_sub_signed(window)
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let (found, complete) = marked(api, &account, list_id, &mark, since).await?;
+    let found = lookup(api, &account, list_id, &mark, since).await?;
     match what_was_found(&found)? {
         Found::Done(c) => {
             let mut p = published(&c);
@@ -1027,14 +1023,9 @@ pub(crate) async fn find_published(
             }
             Ok(Some(p))
         }
-        // A draft was never sent: publishing again fills and sends it.
-        Found::Draft(_) => Ok(None),
-        Found::Nothing if complete => Ok(None),
-        Found::Nothing => Err(Error::new(
-            ErrorKind::UnknownOutcome,
-            "the audience has more than 5,000 campaigns in the window: absence cannot be proven; check them by hand",
-        )
-        .with_platform(Platform::Mailchimp)),
+        // A draft was never sent: publishing again fills and sends it. Nothing
+        // is nothing: `lookup` read the list to its end.
+        Found::Draft(_) | Found::Nothing => Ok(None),
     }
 }
 

@@ -31,7 +31,7 @@ pub const CONNECTION_LIMIT: usize = 10;
 /// [`CONNECTION_LIMIT`] for other apps sharing the key.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 
-/// The shortest webhook secret taken (characters of the URL segment).
+/// The shortest webhook secret taken (characters; the key each audience's URL tag is derived from).
 pub const MIN_WEBHOOK_SECRET: usize = 32;
 
 /// Settings of a [`MailchimpConnector`](crate::MailchimpConnector).
@@ -181,8 +181,10 @@ impl MailchimpConfig {
         self
     }
 
-    /// Accepts webhook deliveries to URLs ending in `secret` (at least
-    /// [`MIN_WEBHOOK_SECRET`] URL-safe characters).
+    /// Adds `secret` (at least [`MIN_WEBHOOK_SECRET`] URL-safe characters)
+    /// to those webhook URL tags are derived from: deliveries to a URL whose
+    /// tag it made are accepted, and the newest secret makes the tags of new
+    /// URLs ([`webhook_path`](Self::webhook_path)).
     pub fn with_webhook_secret(mut self, secret: &str) -> Result<Self> {
         self.webhook_secrets.push(check_secret(secret)?);
         Ok(self)
@@ -234,7 +236,7 @@ impl Default for MailchimpConfig {
     }
 }
 
-/// A webhook secret: long enough, and nothing a URL path would change.
+/// A webhook secret: long enough, and text a variable can carry plainly.
 fn check_secret(s: &str) -> Result<SecretString> {
     let ok = s.len() >= MIN_WEBHOOK_SECRET
         && s.len() <= 128

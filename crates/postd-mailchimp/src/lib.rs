@@ -6,14 +6,15 @@
 //! checklist and then sent or scheduled **exactly once**; contact management
 //! (members by hash, statuses, merge fields, tags, archive, permanent
 //! delete, batches); campaign reports and audience stats; and audience
-//! webhooks authenticated by a secret in their URL. Each module cites the
+//! webhooks authenticated by a per-audience tag in their URL. Each module cites the
 //! Mailchimp pages it follows.
 //!
 //! - **Exactly once**: every campaign carries a marker of its post in its
 //!   internal title, and every publish looks for it first: a draft is
-//!   reused, a campaign already sent or scheduled is answered as it is. The
-//!   send is made once; a refused repeat is recognised from the campaign's
-//!   status; a campaign not in `save` or `paused` is never sent. See
+//!   reused, a campaign already sent or scheduled is answered as it is, one
+//!   a person paused or cancelled is left alone. The send is made once; a
+//!   refused repeat is recognised from the campaign's status; only a draft
+//!   (`save`) is ever sent. See
 //!   [`Connector::publish`] and [`Connector::find_published`].
 //! - **Scheduling**: `schedule_at` on a quarter hour (UTC), 15 minutes to a
 //!   year ahead, goes to Mailchimp's scheduler ([`next_slot`] names the next
@@ -101,7 +102,7 @@ const CAPABILITIES: Capabilities = Capabilities {
     async_processing: true,
     analytics: true,
     analytics_delay: None,
-    // Unsigned: a secret in the webhook URL authenticates deliveries.
+    // Unsigned: a per-audience tag in the webhook URL authenticates deliveries.
     signed_webhooks: false,
     // Mailchimp validates a new webhook URL with a GET.
     webhook_challenge: true,
@@ -231,19 +232,7 @@ impl MailchimpConnector {
             .cfg
             .webhook_url(base, list_id)
             .map_err(|e| e.with_platform(Platform::Mailchimp))?;
-        // The tag authenticates the audience's deliveries: never in an error.
-        let tag = url.path().rsplit('/').next().unwrap_or_default().to_owned();
-        audiences::register_webhook(&self.api, credentials, list_id, &url)
-            .await
-            .map_err(|e| {
-                let e = self.api.scrub(e);
-                if !tag.is_empty() && e.message().contains(&tag) {
-                    let clean = postd_core::error::redact(e.message(), std::slice::from_ref(&tag));
-                    e.with_message(clean)
-                } else {
-                    e
-                }
-            })
+        audiences::register_webhook(&self.api, credentials, list_id, &url).await
     }
 
     /// Unschedules a scheduled campaign (it is a draft again).
