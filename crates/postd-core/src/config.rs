@@ -109,6 +109,66 @@ impl Vars {
             .collect()
     }
 
+    /// A yes/no setting: unset, `false`, `0` or `no` is false; `true`, `1`
+    /// or `yes` is true; anything else a [`Config`](crate::ErrorKind::Config)
+    /// error naming it.
+    ///
+    /// ```
+    /// use postd_core::config::Vars;
+    /// let vars = Vars::from_pairs([("A", "yes"), ("B", "perhaps")]);
+    /// assert!(vars.flag("A").unwrap());
+    /// assert!(!vars.flag("UNSET").unwrap());
+    /// assert!(vars.flag("B").unwrap_err().to_string().contains("B must be true or false"));
+    /// ```
+    pub fn flag(&self, name: &str) -> Result<bool> {
+        match self.optional(name).as_deref() {
+            None | Some("0" | "false" | "no") => Ok(false),
+            Some("1" | "true" | "yes") => Ok(true),
+            Some(_) => Err(Error::config(format!("{name} must be true or false"))),
+        }
+    }
+
+    /// A whole number in `range`, `None` when unset; outside the range (or
+    /// not a number) a [`Config`](crate::ErrorKind::Config) error naming it.
+    ///
+    /// ```
+    /// use postd_core::config::Vars;
+    /// let vars = Vars::from_pairs([("N", "8"), ("M", "50")]);
+    /// assert_eq!(vars.number("N", 1..=10).unwrap(), Some(8));
+    /// assert_eq!(vars.number("UNSET", 1..=10).unwrap(), None);
+    /// assert!(vars.number("M", 1..=10).unwrap_err().to_string().contains("M must be 1 to 10"));
+    /// ```
+    pub fn number(&self, name: &str, range: std::ops::RangeInclusive<u64>) -> Result<Option<u64>> {
+        match self.optional(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "{name} must be {} to {}",
+                        range.start(),
+                        range.end()
+                    ))
+                }),
+        }
+    }
+
+    /// An endpoint URL from `name`, or `default`, exactly as given (no
+    /// trailing `/` added, as a consent page's URL has none): http(s), no
+    /// query.
+    pub fn endpoint_url(&self, name: &str, default: &str) -> Result<Url> {
+        let raw = self.optional(name);
+        match Url::parse(raw.as_deref().unwrap_or(default)) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") && u.query().is_none() => Ok(u),
+            _ => Err(Error::config(format!(
+                "{name} must be an http(s) URL without a query"
+            ))),
+        }
+    }
+
     /// A base URL from `name`, or `default`; must be http(s) and must not carry a query or credentials.
     pub fn base_url(&self, name: &str, default: &str) -> Result<Url> {
         let raw = self.optional(name);

@@ -123,14 +123,6 @@ fn loopback(u: &Url) -> bool {
         }
 }
 
-fn flag(vars: &Vars, name: &str) -> Result<bool> {
-    match vars.optional(name).as_deref().map(str::trim) {
-        None | Some("" | "0" | "false" | "no") => Ok(false),
-        Some("1" | "true" | "yes") => Ok(true),
-        Some(_) => Err(Error::config(format!("{name} must be true or false"))),
-    }
-}
-
 impl GbpConfig {
     /// Reads the settings from variables (see [`ENV_VARS`]).
     ///
@@ -150,31 +142,21 @@ impl GbpConfig {
                 _ => vars.base_url(name, default),
             }
         };
-        let authorize = vars
-            .optional("GOOGLE_AUTHORIZE_URL")
-            .unwrap_or_else(|| "https://accounts.google.com/o/oauth2/v2/auth".to_owned());
-        let authorize_url = match Url::parse(&authorize) {
-            Ok(u) if matches!(u.scheme(), "https" | "http") && u.query().is_none() => u,
-            _ => {
-                return Err(Error::config(
-                    "GOOGLE_AUTHORIZE_URL must be an http(s) URL without a query",
-                ));
-            }
-        };
-        let jwks = vars
-            .optional("GOOGLE_JWKS_URL")
-            .unwrap_or_else(|| "https://www.googleapis.com/oauth2/v3/certs".to_owned());
+        let authorize_url = vars.endpoint_url(
+            "GOOGLE_AUTHORIZE_URL",
+            "https://accounts.google.com/o/oauth2/v2/auth",
+        )?;
         // The keys decide which pushes are Google's: only over https (plain
         // http only to this machine, for a local fake).
-        let jwks_url = match Url::parse(&jwks) {
-            Ok(u) if u.query().is_none() && (u.scheme() == "https" || loopback(&u)) => u,
-            _ => {
-                return Err(Error::config(
-                    "GOOGLE_JWKS_URL must be an https URL without a query (http only to this machine)",
-                ));
-            }
-        };
-        let nonempty = |name: &str| vars.optional(name).filter(|v| !v.trim().is_empty());
+        let jwks_url = vars.endpoint_url(
+            "GOOGLE_JWKS_URL",
+            "https://www.googleapis.com/oauth2/v3/certs",
+        )?;
+        if jwks_url.scheme() != "https" && !loopback(&jwks_url) {
+            return Err(Error::config(
+                "GOOGLE_JWKS_URL must be an https URL (http only to this machine)",
+            ));
+        }
         Ok(GbpConfig {
             client_id,
             client_secret,
@@ -195,22 +177,16 @@ impl GbpConfig {
                 "https://businessprofileperformance.googleapis.com/",
             )?,
             posts_base_url: posts,
-            push_audience: nonempty("GBP_PUSH_AUDIENCE"),
-            push_service_account: nonempty("GBP_PUSH_SERVICE_ACCOUNT"),
-            push_subscription: nonempty("GBP_PUSH_SUBSCRIPTION"),
-            testing_mode: flag(vars, "GBP_OAUTH_TESTING_MODE")?,
-            allow_alert_posts: flag(vars, "GBP_ALLOW_ALERT_POSTS")?,
+            push_audience: vars.optional("GBP_PUSH_AUDIENCE"),
+            push_service_account: vars.optional("GBP_PUSH_SERVICE_ACCOUNT"),
+            push_subscription: vars.optional("GBP_PUSH_SUBSCRIPTION"),
+            testing_mode: vars.flag("GBP_OAUTH_TESTING_MODE")?,
+            allow_alert_posts: vars.flag("GBP_ALLOW_ALERT_POSTS")?,
             review_horizon: Duration::from_secs(48 * 3600),
-            review_poll_interval: match vars.optional("GBP_REVIEW_POLL_SECONDS") {
-                None => Duration::from_secs(30),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=3600).contains(n))
-                    .map(Duration::from_secs)
-                    .ok_or_else(|| Error::config("GBP_REVIEW_POLL_SECONDS must be 1 to 3600"))?,
-            },
+            review_poll_interval: Duration::from_secs(
+                vars.number("GBP_REVIEW_POLL_SECONDS", 1..=3600)?
+                    .unwrap_or(30),
+            ),
             push_key_refetch_interval: Duration::from_secs(60),
         })
     }

@@ -114,15 +114,7 @@ impl LinkedInConfig {
                 version.chars().take(16).collect::<String>()
             )));
         }
-        let organizations = match vars.optional("LINKEDIN_ORGANIZATIONS").as_deref() {
-            None | Some("0" | "false" | "no") => false,
-            Some("1" | "true" | "yes") => true,
-            Some(_) => {
-                return Err(Error::config(
-                    "LINKEDIN_ORGANIZATIONS must be true or false",
-                ));
-            }
-        };
+        let organizations = vars.flag("LINKEDIN_ORGANIZATIONS")?;
         let scopes = match vars.optional("LINKEDIN_SCOPES") {
             Some(s) => s
                 .split([',', ' '])

@@ -95,19 +95,9 @@ impl MailchimpConfig {
             Some(_) => Some(vars.base_url("MAILCHIMP_BASE_URL", "")?),
             None => None,
         };
-        let max_concurrency = match vars.optional("MAILCHIMP_MAX_CONCURRENCY") {
-            None => DEFAULT_MAX_CONCURRENCY,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=CONNECTION_LIMIT).contains(n))
-                .ok_or_else(|| {
-                    Error::config(format!(
-                        "MAILCHIMP_MAX_CONCURRENCY must be 1 to {CONNECTION_LIMIT}"
-                    ))
-                })?,
-        };
+        let max_concurrency = vars
+            .number("MAILCHIMP_MAX_CONCURRENCY", 1..=CONNECTION_LIMIT as u64)?
+            .map_or(DEFAULT_MAX_CONCURRENCY, |n| n as usize);
         let mut webhook_secrets = Vec::new();
         if let Some(all) = vars.optional("MAILCHIMP_WEBHOOK_SECRETS") {
             for s in all.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -131,18 +121,10 @@ impl MailchimpConfig {
             webhook_secrets,
             lookup_window: Duration::from_secs(400 * 86_400),
             checklist_recheck: Duration::from_secs(60),
-            status_poll_interval: match vars.optional("MAILCHIMP_STATUS_POLL_SECONDS") {
-                None => Duration::from_secs(60),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=3600).contains(n))
-                    .map(Duration::from_secs)
-                    .ok_or_else(|| {
-                        Error::config("MAILCHIMP_STATUS_POLL_SECONDS must be 1 to 3600")
-                    })?,
-            },
+            status_poll_interval: Duration::from_secs(
+                vars.number("MAILCHIMP_STATUS_POLL_SECONDS", 1..=3600)?
+                    .unwrap_or(60),
+            ),
         })
     }
 

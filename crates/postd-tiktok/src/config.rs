@@ -135,15 +135,7 @@ impl TikTokConfig {
         for p in &pull_url_prefixes {
             check_prefix(p)?;
         }
-        let direct_post_audited = match vars.optional("TIKTOK_DIRECT_POST_AUDITED").as_deref() {
-            None | Some("0" | "false" | "no") => false,
-            Some("1" | "true" | "yes") => true,
-            Some(_) => {
-                return Err(Error::config(
-                    "TIKTOK_DIRECT_POST_AUDITED must be true or false",
-                ));
-            }
-        };
+        let direct_post_audited = vars.flag("TIKTOK_DIRECT_POST_AUDITED")?;
         let upload_domains = match vars.optional("TIKTOK_UPLOAD_DOMAINS") {
             Some(s) => split_list(&s),
             None => DEFAULT_UPLOAD_DOMAINS

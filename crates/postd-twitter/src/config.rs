@@ -102,20 +102,16 @@ impl XConfig {
                 .collect(),
             None => DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         };
-        let max_weighted_text = match vars.optional("X_MAX_WEIGHTED_TEXT") {
-            None => 280,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=25_000).contains(n))
-                .ok_or_else(|| Error::config("X_MAX_WEIGHTED_TEXT must be 1 to 25000"))?,
-        };
+        let max_weighted_text = vars
+            .number("X_MAX_WEIGHTED_TEXT", 1..=25_000)?
+            .map_or(280, |n| n as usize);
         Ok(XConfig {
             client_id,
             client_secret: vars.optional_secret("X_CLIENT_SECRET"),
             consumer_secret: vars.optional_secret("X_CONSUMER_SECRET"),
             api_base_url: vars.base_url("X_BASE_URL", "https://api.x.com/")?,
-            authorize_url: authorize_url(vars)?,
+            authorize_url: vars
+                .endpoint_url("X_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize")?,
             scopes,
             max_weighted_text,
             segment_size: DEFAULT_SEGMENT_SIZE,
@@ -170,20 +166,6 @@ impl XConfig {
     /// The connector, on a shared HTTP client.
     pub fn build(self, http: HttpClient) -> crate::TwitterConnector {
         crate::TwitterConnector::new(self, http)
-    }
-}
-
-/// The consent page, exactly as given (X's has no trailing slash, which a
-/// base URL would get).
-fn authorize_url(vars: &Vars) -> Result<Url> {
-    let raw = vars
-        .optional("X_AUTHORIZE_URL")
-        .unwrap_or_else(|| "https://x.com/i/oauth2/authorize".to_owned());
-    match Url::parse(&raw) {
-        Ok(u) if matches!(u.scheme(), "https" | "http") && u.query().is_none() => Ok(u),
-        _ => Err(Error::config(
-            "X_AUTHORIZE_URL must be an http(s) URL without a query",
-        )),
     }
 }
 
