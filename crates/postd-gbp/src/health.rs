@@ -5,12 +5,14 @@
 //! <https://developers.google.com/my-business/content/limits>).
 //!
 //! The probes, in order: `accounts.list` (Account Management: also whether
-//! the token works), `accounts.locations.list` of the first account
-//! (Business Information), `localPosts.list` of its first location (the v4
-//! API that posts need) and one day of its performance metrics (the
-//! Performance API). A disabled API or a quota of 0 makes the connection
-//! [`HealthStatus::Unhealthy`] with the exact fix in the note; a location
-//! should not be offered for publishing until the check is healthy.
+//! the token works), `accounts.locations.list` of each account of the first
+//! page until one lists a location (Business Information), `localPosts.list`
+//! of that location (the v4 API that posts need) and one day of its
+//! performance metrics (the Performance API). A disabled API or a quota of 0
+//! makes the connection [`HealthStatus::Unhealthy`] with the exact fix in
+//! the note; with no location to probe the post APIs through it is
+//! [`HealthStatus::Degraded`]. A location should not be offered for
+//! publishing until the check is healthy.
 
 use chrono::{Datelike, Utc};
 use postd_core::http::RequestContext;

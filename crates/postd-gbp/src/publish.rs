@@ -24,7 +24,7 @@
 //!   2xx that is not a `LocalPost` are unknown outcomes); `find_published`
 //!   lists the location's posts (up to [`MAX_LIST_PAGES`] pages of 100) and
 //!   matches the summary and creation time, and answers "absent" only after
-//!   reading every post created since the attempt.
+//!   reading the list to its end.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use postd_core::http::RequestContext;
@@ -499,16 +499,15 @@ fn rejected(name: &str) -> Error {
     .with_code(REJECTED)
 }
 
+/// The handle of a post under review: its name. Its scheduled time, if any,
+/// is read again from Google with each question.
 fn handle_for(target: &Target, post: &LocalPost, started_at: DateTime<Utc>) -> PublishHandle {
     let mut h = PublishHandle::new(
         Platform::Gbp,
         target.id.clone(),
         HANDLE_KIND,
         post.name.clone(),
-    )
-    .with_state(json!({
-        "scheduled_time": post.scheduled_time.map(|t| t.to_rfc3339()),
-    }));
+    );
     h.started_at = started_at;
     h
 }
@@ -644,8 +643,6 @@ pub(crate) async fn status(
                     ),
                 }
             } else {
-                let mut next = handle.clone();
-                next.state = json!({"scheduled_time": post.scheduled_time.map(|t| t.to_rfc3339())});
                 PublishStatus::Processing {
                     retry_after: next_poll(
                         &state,
@@ -655,7 +652,7 @@ pub(crate) async fn status(
                         api.cfg.review_poll_interval,
                     ),
                     state,
-                    next,
+                    next: handle.clone(),
                 }
             }
         }
@@ -675,8 +672,8 @@ struct ListPage {
 ///
 /// A match that is `LIVE` (or scheduled with Google) is the post; one still
 /// under review is "ask again" (a temporary unknown outcome), and a rejected
-/// one is the rejection. Absence is answered only when every post created
-/// since the attempt was read.
+/// one is the rejection. Absence is answered only when the list was read to
+/// its end (its order is undocumented, so no page proves the rest older).
 pub(crate) async fn find_published(
     api: &Api,
     tokens: &TokenSet,

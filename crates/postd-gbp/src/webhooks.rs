@@ -6,9 +6,12 @@
 //! An authenticated push subscription sends `Authorization: Bearer <JWT>`:
 //! RS256, signed by one of Google's keys (the JWKS at
 //! [`GbpConfig::jwks_url`](crate::GbpConfig::jwks_url), cached for its
-//! `Cache-Control: max-age`), `iss` one of [`PUSH_ISSUERS`], `aud` the
-//! subscription's audience, `email` its service account with
-//! `email_verified`, and not expired (a minute of leeway). The token
+//! `Cache-Control: max-age`; a key past it still verifies while the set is
+//! fetched again, and an unknown `kid` is fetched for at most once per
+//! [`GbpConfig::push_key_refetch_interval`](crate::GbpConfig::push_key_refetch_interval)),
+//! `iss` one of [`PUSH_ISSUERS`], `aud` the subscription's audience, `email`
+//! its service account with `email_verified`, an `iat` not in the future,
+//! and not expired (a minute of leeway). The token
 //! authenticates the sender; it does not sign the body. Every check comes
 //! before the body is read; a failed one is [`ErrorKind::InvalidSignature`].
 //!
