@@ -663,3 +663,308 @@ async fn https_works_with_the_one_crypto_provider() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
 }
+
+/// `execute_with` with a counter of how many requests `build` made.
+async fn call_built(
+    client: &HttpClient,
+    ctx: RequestContext,
+    url: &str,
+    builds: &std::sync::atomic::AtomicUsize,
+) -> Result<String, Error> {
+    let url = Url::parse(url).unwrap();
+    let body = serde_json::json!({"text": "the same every time"});
+    let build = || {
+        builds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        client.request(Method::POST, url.clone()).json(&body)
+    };
+    let resp = client.execute_with(ctx, &build, &parse).await?;
+    Ok(String::from_utf8(resp.body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn execute_with_makes_the_request_again_for_each_retry_only() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/r"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/r"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let builds = std::sync::atomic::AtomicUsize::new(0);
+    let url = format!("{}/r", server.uri());
+    // A read: the 500 is retried with a request built again.
+    assert_eq!(call_built(&c, GET, &url, &builds).await.unwrap(), "ok");
+    assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].body, received[1].body);
+    assert_eq!(received[0].body, br#"{"text":"the same every time"}"#);
+    // Answered at once: built once.
+    assert_eq!(call_built(&c, GET, &url, &builds).await.unwrap(), "ok");
+    assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn execute_with_keeps_the_rules_for_creates() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let builds = std::sync::atomic::AtomicUsize::new(0);
+    let err = call_built(&c, POST, &format!("{}/r", server.uri()), &builds)
+        .await
+        .unwrap_err();
+    // A create that may have been applied is not sent again, however cheap a new request is.
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(requests_to(&server).await, 1);
+}
+
+#[tokio::test]
+async fn a_request_build_cannot_make_is_a_config_error_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    let c = client(None);
+    let url = Url::parse(&format!("{}/r", server.uri())).unwrap();
+    let err = c
+        .execute_with(
+            GET,
+            &|| {
+                c.request(Method::GET, url.clone())
+                    .header("x-bad", "line\nbreak")
+            },
+            &parse,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(err.operation(), Some("test.read"));
+    assert_eq!(requests_to(&server).await, 0);
+}
+
+/// A metric's labels, as (key, value) pairs.
+type Labels = Vec<(String, String)>;
+
+/// Every metric the client records: (name, labels, value).
+#[derive(Default)]
+struct Metrics(Mutex<Vec<(String, Labels, f64)>>);
+
+struct Handle(Arc<Metrics>, metrics::Key);
+
+impl Handle {
+    fn push(&self, value: f64) {
+        let labels = self
+            .1
+            .labels()
+            .map(|l| (l.key().to_owned(), l.value().to_owned()))
+            .collect();
+        self.0
+            .0
+            .lock()
+            .unwrap()
+            .push((self.1.name().to_owned(), labels, value));
+    }
+}
+
+impl metrics::CounterFn for Handle {
+    fn increment(&self, value: u64) {
+        self.push(value as f64);
+    }
+    fn absolute(&self, value: u64) {
+        self.push(value as f64);
+    }
+}
+
+impl metrics::HistogramFn for Handle {
+    fn record(&self, value: f64) {
+        self.push(value);
+    }
+}
+
+struct Recording(Arc<Metrics>);
+
+impl metrics::Recorder for Recording {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::from_arc(Arc::new(Handle(Arc::clone(&self.0), key.clone())))
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        key: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::from_arc(Arc::new(Handle(Arc::clone(&self.0), key.clone())))
+    }
+}
+
+#[test]
+fn each_attempt_is_counted_and_timed_with_its_platform_operation_and_status() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let recorded = Arc::new(Metrics::default());
+    let recorder = Recording(Arc::clone(&recorded));
+    // A local recorder holds for this thread: the runtime runs everything on it.
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+            .mount(&server)
+            .await;
+        let c = client(None);
+        let url = format!("{}/r", server.uri());
+        call(&c, GET, Method::GET, &url).await.unwrap();
+        // The same labels again come from the kept sets.
+        call(&c, GET, Method::GET, &url).await.unwrap();
+        let other = RequestContext::idempotent(Platform::LinkedIn, "test.other");
+        call(&c, other, Method::GET, &url).await.unwrap();
+    });
+    let recorded = recorded.0.lock().unwrap();
+    let of = |name: &str| -> Vec<Labels> {
+        recorded
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, l, _)| l.clone())
+            .collect()
+    };
+    let labels = |platform: &str, operation: &str, status: Option<&str>| {
+        let mut l = vec![
+            ("platform".to_owned(), platform.to_owned()),
+            ("operation".to_owned(), operation.to_owned()),
+        ];
+        if let Some(s) = status {
+            l.push(("status".to_owned(), s.to_owned()));
+        }
+        l
+    };
+    assert_eq!(
+        of("postd_http_requests_total"),
+        vec![
+            labels("meta", "test.read", Some("503")),
+            labels("meta", "test.read", Some("2xx")),
+            labels("meta", "test.read", Some("2xx")),
+            labels("linkedin", "test.other", Some("2xx")),
+        ]
+    );
+    assert_eq!(
+        of("postd_http_request_duration_seconds"),
+        vec![
+            labels("meta", "test.read", None),
+            labels("meta", "test.read", None),
+            labels("meta", "test.read", None),
+            labels("linkedin", "test.other", None),
+        ]
+    );
+    assert_eq!(
+        of("postd_http_retries_total"),
+        vec![vec![
+            ("platform".to_owned(), "meta".to_owned()),
+            ("operation".to_owned(), "test.read".to_owned()),
+        ]]
+    );
+    assert!(
+        recorded
+            .iter()
+            .filter(|(n, _, _)| n == "postd_http_request_duration_seconds")
+            .all(|(_, _, v)| *v >= 0.0 && *v < 5.0)
+    );
+}
+
+/// A log written to memory.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_call_has_a_span_with_its_method_path_status_and_attempts() {
+    use tracing::instrument::WithSubscriber;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let c = client(None);
+    let builds = std::sync::atomic::AtomicUsize::new(0);
+    let url = format!("{}/r?access_token=secret-in-query", server.uri());
+    call_built(&c, GET, &url, &builds)
+        .with_subscriber(subscriber)
+        .await
+        .unwrap();
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let close = text
+        .lines()
+        .find(|l| l.contains("postd.http{") && l.contains("close"))
+        .unwrap_or_else(|| panic!("no span closed in {text}"));
+    for field in [
+        "platform=\"meta\"",
+        "operation=\"test.read\"",
+        "http.method=\"POST\"",
+        "url.path=\"/r\"",
+        "http.status=200",
+        "attempts=2",
+    ] {
+        assert!(close.contains(field), "{field} not in {close}");
+    }
+    assert!(text.contains("retrying platform call"), "{text}");
+    // The path only: never the query, where a token may be.
+    assert!(!text.contains("secret-in-query"), "{text}");
+}

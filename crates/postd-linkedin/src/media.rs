@@ -44,12 +44,14 @@ pub(crate) async fn upload_image(
     media: &Media,
 ) -> Result<String> {
     let bytes = image_bytes(rest, media).await?;
-    let url = rest.images_init_url();
+    let request = json!({ "initializeUploadRequest": { "owner": owner } });
     let init: Value<ImageUpload> = rest
-        .json(
+        .json_with(
             RequestContext::idempotent(Platform::LinkedIn, "rest.images_initialize"),
-            rest.rest(Method::POST, url, token)
-                .json(&json!({ "initializeUploadRequest": { "owner": owner } })),
+            &|| {
+                rest.rest(Method::POST, rest.images_init_url(), token)
+                    .json(&request)
+            },
         )
         .await?;
     let upload_url = parse_upload_url(&init.value.upload_url)?;
@@ -58,12 +60,14 @@ pub(crate) async fn upload_image(
         .mime_type
         .clone()
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    rest.send(
+    rest.send_with(
         RequestContext::idempotent(Platform::LinkedIn, "rest.image_upload"),
-        rest.plain(Method::PUT, upload_url, auth)
-            .header(CONTENT_TYPE, content_type)
-            .timeout(transfer_timeout(bytes.len() as u64))
-            .body(bytes),
+        &|| {
+            rest.plain(Method::PUT, upload_url.clone(), auth)
+                .header(CONTENT_TYPE, content_type.as_str())
+                .timeout(transfer_timeout(bytes.len() as u64))
+                .body(bytes.clone())
+        },
     )
     .await?;
     Ok(init.value.image)

@@ -362,11 +362,11 @@ fn visibility(v: LinkedInVisibility) -> &'static str {
 
 async fn create(rest: &Rest, token: &SecretString, body: &Value) -> Result<PublishedPost> {
     let resp = rest
-        .send(
+        .send_with(
             // LinkedIn does not say a 503 on a create means nothing was created.
             RequestContext::non_idempotent(Platform::LinkedIn, "rest.posts_create")
                 .distrusting_unavailable(),
-            rest.rest(Method::POST, rest.posts_url(), token).json(body),
+            &|| rest.rest(Method::POST, rest.posts_url(), token).json(body),
         )
         .await?;
     let Some(urn) = resp.header("x-restli-id").map(str::to_owned) else {
@@ -384,17 +384,15 @@ async fn create(rest: &Rest, token: &SecretString, body: &Value) -> Result<Publi
 
 /// `https://www.linkedin.com/feed/update/{urn}`.
 ///
-/// The host is parsed once; each post appends its path segments, which
-/// costs a fraction of parsing the whole URL (or its path) again.
+/// The prefix is parsed once; each post appends its URN as the last path
+/// segment, which costs a fraction of parsing the whole URL (or its path)
+/// again.
 pub(crate) fn post_url(urn: &str) -> Option<Url> {
     static FEED: std::sync::LazyLock<Option<Url>> =
-        std::sync::LazyLock::new(|| Url::parse("https://www.linkedin.com/").ok());
+        std::sync::LazyLock::new(|| Url::parse("https://www.linkedin.com/feed/update").ok());
     let mut url = FEED.clone()?;
-    // Appending segments encodes only them; `set_path` would parse the whole path again.
-    url.path_segments_mut()
-        .ok()?
-        .clear()
-        .extend(["feed", "update", urn]);
+    // Appending a segment encodes only it; `set_path` would parse the whole path again.
+    url.path_segments_mut().ok()?.push(urn);
     Some(url)
 }
 

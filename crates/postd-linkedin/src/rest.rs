@@ -144,6 +144,30 @@ impl Rest {
             .await
     }
 
+    /// Sends the request `build` makes, and makes it again for a retry
+    /// (instead of copying it before every attempt).
+    pub(crate) async fn send_with(
+        &self,
+        ctx: RequestContext,
+        build: &(dyn Fn() -> RequestBuilder + Send + Sync),
+    ) -> Result<HttpResponse> {
+        let cfg = &self.cfg;
+        self.http
+            .execute_with(ctx, build, &move |status, headers, body| {
+                parse_error(&cfg.version, status, headers, body, Utc::now())
+            })
+            .await
+    }
+
+    /// [`send_with`](Self::send_with), and decodes the JSON answer.
+    pub(crate) async fn json_with<T: DeserializeOwned>(
+        &self,
+        ctx: RequestContext,
+        build: &(dyn Fn() -> RequestBuilder + Send + Sync),
+    ) -> Result<T> {
+        self.send_with(ctx, build).await?.json(&ctx)
+    }
+
     pub(crate) async fn json<T: DeserializeOwned>(
         &self,
         ctx: RequestContext,
@@ -159,7 +183,8 @@ impl Rest {
         token: &SecretString,
     ) -> Result<T> {
         let ctx = RequestContext::idempotent(Platform::LinkedIn, operation);
-        self.json(ctx, self.rest(Method::GET, url, token)).await
+        self.json_with(ctx, &|| self.rest(Method::GET, url.clone(), token))
+            .await
     }
 
     /// Whether an upload URL LinkedIn handed out may receive the bearer token:

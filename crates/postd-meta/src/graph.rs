@@ -179,6 +179,42 @@ impl Graph {
         builder: RequestBuilder,
         object_id: Option<&str>,
     ) -> Result<HttpResponse> {
+        self.check_throttle(&ctx, object_id)?;
+        let request = builder.build().map_err(|e| {
+            Error::config("could not build the Graph request").with_source(e.without_url())
+        })?;
+        let usage = &self.usage;
+        let response = self
+            .http
+            .execute(ctx, request, &|status, headers, body| {
+                usage.observe_now(headers);
+                parse_error(status, headers, body)
+            })
+            .await?;
+        self.answered(&ctx, response)
+    }
+
+    /// Sends the request `build` makes (again for a retry) and decodes the JSON answer.
+    pub(crate) async fn send_built<T: DeserializeOwned>(
+        &self,
+        ctx: RequestContext,
+        build: &(dyn Fn() -> RequestBuilder + Send + Sync),
+        object_id: Option<&str>,
+    ) -> Result<T> {
+        self.check_throttle(&ctx, object_id)?;
+        let usage = &self.usage;
+        let response = self
+            .http
+            .execute_with(ctx, build, &|status, headers, body| {
+                usage.observe_now(headers);
+                parse_error(status, headers, body)
+            })
+            .await?;
+        self.answered(&ctx, response)?.json(&ctx)
+    }
+
+    /// A call about `object_id` while Meta said it is throttled is not made at all.
+    fn check_throttle(&self, ctx: &RequestContext, object_id: Option<&str>) -> Result<()> {
         if let Some(id) = object_id
             && let Some(wait) = self.usage.throttled_now(id)
         {
@@ -190,20 +226,13 @@ impl Graph {
             .with_platform(Platform::Meta)
             .with_operation(ctx.operation));
         }
-        let request = builder.build().map_err(|e| {
-            Error::config("could not build the Graph request").with_source(e.without_url())
-        })?;
-        let usage = self.usage.clone();
-        let response = self
-            .http
-            .execute(ctx, request, &move |status, headers, body| {
-                usage.observe_now(headers);
-                parse_error(status, headers, body)
-            })
-            .await?;
+        Ok(())
+    }
+
+    /// Notes a 2xx answer's usage headers; Graph's error envelope in it is still an error.
+    fn answered(&self, ctx: &RequestContext, response: HttpResponse) -> Result<HttpResponse> {
         self.usage.observe_now(&response.headers);
-        // Graph's error envelope in a 2xx answer is still an error.
-        if let Some(err) = response.error_in_body(&ctx, is_graph_error_body, &parse_error) {
+        if let Some(err) = response.error_in_body(ctx, is_graph_error_body, &parse_error) {
             return Err(err);
         }
         Ok(response)
@@ -218,10 +247,9 @@ impl Graph {
         query: &[(&str, &str)],
         object_id: Option<&str>,
     ) -> Result<T> {
-        let builder = self.request(Method::GET, url, auth).query(query);
-        self.send(
+        self.send_built(
             RequestContext::idempotent(Platform::Meta, operation),
-            builder,
+            &|| self.request(Method::GET, url.clone(), auth).query(query),
             object_id,
         )
         .await
@@ -236,8 +264,12 @@ impl Graph {
         form: &[(&str, String)],
         object_id: Option<&str>,
     ) -> Result<T> {
-        let builder = self.request(Method::POST, url, auth).form(form);
-        self.send(ctx, builder, object_id).await
+        self.send_built(
+            ctx,
+            &|| self.request(Method::POST, url.clone(), auth).form(form),
+            object_id,
+        )
+        .await
     }
 }
 

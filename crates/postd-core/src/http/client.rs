@@ -18,6 +18,7 @@ use super::classify::{classify_failure, transport_error};
 use super::retry::{Decision, Stop, decide};
 use super::secrets::Secrets;
 use super::{HttpResponse, RateLimitObserver, RequestContext, RetryEvent, RetryPolicy};
+use crate::Platform;
 use crate::error::{Error, ErrorKind, Result, Retry};
 
 /// The `User-Agent` POSTD sends.
@@ -363,211 +364,331 @@ impl HttpClient {
     /// `parse_error(status, headers, body)` classifies a non-2xx answer; the
     /// client fills in platform, operation and status where it left them out,
     /// applies `Retry-After`, and removes secrets from the message.
-    pub async fn execute(
-        &self,
+    ///
+    /// The request is copied before each attempt, for the next one (a
+    /// streamed body cannot be copied, so such a request gets one attempt).
+    /// [`execute_with`](Self::execute_with) makes the request again instead,
+    /// only when an attempt failed.
+    pub fn execute<'a>(
+        &'a self,
         ctx: RequestContext,
         request: reqwest::Request,
-        parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
-    ) -> Result<HttpResponse> {
+        parse_error: &'a (dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+    ) -> impl Future<Output = Result<HttpResponse>> + Send + 'a {
+        self.calls(ctx, Some(request), None, parse_error)
+    }
+
+    /// Sends the request `build` makes, retrying where safe, and returns the
+    /// 2xx response; a retry sends what a new call of `build` makes.
+    ///
+    /// Otherwise the same as [`execute`](Self::execute), which copies the
+    /// request before every attempt: its URL, header map and body, about
+    /// 2,500 instructions a call that a request answered at once never
+    /// uses. Here `build` runs once more only for each retry, so it must make
+    /// the same request every time. A request `build` cannot make is a
+    /// [`ErrorKind::Config`] error, and nothing is sent.
+    ///
+    /// ```no_run
+    /// # async fn demo(http: postd_core::http::HttpClient, url: url::Url) -> postd_core::Result<()> {
+    /// use postd_core::http::RequestContext;
+    /// use postd_core::reqwest::Method;
+    /// use postd_core::{Error, Platform};
+    ///
+    /// let body = serde_json::json!({"text": "hello"});
+    /// let ctx = RequestContext::non_idempotent(Platform::LinkedIn, "posts.create");
+    /// let response = http
+    ///     .execute_with(
+    ///         ctx,
+    ///         &|| http.request(Method::POST, url.clone()).json(&body),
+    ///         &|status, _headers, _body| Error::unexpected(format!("answered {status}")),
+    ///     )
+    ///     .await?;
+    /// # drop(response);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn execute_with<'a>(
+        &'a self,
+        ctx: RequestContext,
+        build: &'a (dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+        parse_error: &'a (dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+    ) -> impl Future<Output = Result<HttpResponse>> + Send + 'a {
+        self.calls(ctx, None, Some(build), parse_error)
+    }
+
+    /// The retry loop inside its span.
+    ///
+    /// `execute` and `execute_with` return this future as it is, and each
+    /// step below takes its request or response by value only where it must:
+    /// every layer of `async fn` keeps its arguments whole for its whole
+    /// life, and a future moved into its parent, or boxed by a connector, is
+    /// copied whole too (a quarter of the instructions of a small call went
+    /// to copying futures three times the size of this one).
+    fn calls<'a>(
+        &'a self,
+        ctx: RequestContext,
+        request: Option<reqwest::Request>,
+        rebuild: Option<&'a (dyn Fn() -> reqwest::RequestBuilder + Send + Sync)>,
+        parse_error: &'a (dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+    ) -> impl Future<Output = Result<HttpResponse>> + Send + 'a {
         let span = tracing::info_span!(
             "postd.http",
             platform = ctx.platform.as_str(),
             operation = ctx.operation,
-            http.method = %request.method(),
-            url.path = request.url().path(),
+            http.method = tracing::field::Empty,
+            url.path = tracing::field::Empty,
             http.status = tracing::field::Empty,
             attempts = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        // Nobody listening: no span to enter and leave on every poll.
-        // Records on a disabled span still cost a call each (and go to the
-        // `log` bridge); on `Span::none()` they cost nothing.
-        if span.is_disabled() {
-            return self
-                .execute_inner(ctx, request, parse_error, &tracing::Span::none())
-                .await;
-        }
-        let recorded = span.clone();
-        self.execute_inner(ctx, request, parse_error, &recorded)
-            .instrument(span)
-            .await
-    }
-
-    /// The retry loop; its fields are recorded on `span` (a disabled one
-    /// records nothing), never on whatever span the caller is in.
-    async fn execute_inner(
-        &self,
-        ctx: RequestContext,
-        request: reqwest::Request,
-        parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
-        span: &tracing::Span,
-    ) -> Result<HttpResponse> {
-        let policy = &self.inner.retry;
-        let secrets = Secrets::of(&request);
-        let started = Instant::now();
-        let mut pending = Some(request);
-        let mut attempt: u32 = 0;
-        loop {
-            let Some(current) = pending.take() else {
-                return Err(Error::unexpected("request was consumed").with_platform(ctx.platform));
-            };
-            // Keep a copy for the next attempt; a streamed body cannot be copied and gets one attempt.
-            pending = current.try_clone();
-            // A slot on the host first (held until the body is read: over
-            // HTTP/1.1 that is when the connection goes back to the pool),
-            // waited for at most the request timeout, and not counted in the
-            // request's latency.
-            let outcome = match self.inner.hosts.acquire_within(current.url(), self.inner.request_timeout).await {
-                Ok(slot) => {
-                    let sent_at = Instant::now();
-                    let outcome = self.attempt(&ctx, current, &secrets, parse_error).await;
-                    drop(slot);
-                    record_metrics(&ctx, &outcome, sent_at.elapsed());
-                    outcome
-                }
-                Err(waited) => Err(Error::new(
-                    ErrorKind::Unavailable,
-                    format!(
-                        "no free connection slot to this host within {} ms (max_connections_per_host)",
-                        waited.as_millis()
-                    ),
-                )
-                .with_retry(Retry::Temporary { after: None })
-                .with_platform(ctx.platform)
-                .with_operation(ctx.operation)),
-            };
-            span.record("attempts", attempt + 1);
-            span.record(
-                "latency_ms",
-                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            );
-
-            let err = match outcome {
-                Ok(resp) => {
-                    span.record("http.status", resp.status.as_u16());
-                    tracing::debug!(status = resp.status.as_u16(), "platform call succeeded");
-                    return Ok(resp);
-                }
-                Err(err) => err,
-            };
-            if let Some(s) = err.http_status() {
-                span.record("http.status", s);
-            }
-
-            let hint = err.retry_after();
-            let delay = match decide(&err, attempt, pending.is_some(), started.elapsed(), policy) {
-                Decision::Retry { delay } => delay,
-                Decision::Stop(why) => {
-                    let err = match why {
-                        Stop::Exhausted | Stop::BudgetSpent => err.with_retry(Retry::Exhausted),
-                        Stop::Permanent | Stop::WaitTooLong | Stop::NotRepeatable => err,
-                    };
-                    tracing::info!(kind = err.kind().as_str(), status = ?err.http_status(), attempts = attempt + 1, stop = ?why, "platform call failed");
-                    return Err(err);
-                }
-            };
-            attempt += 1;
-            let event = RetryEvent {
-                platform: ctx.platform,
-                operation: ctx.operation,
-                attempt,
-                delay,
-                server_hint: hint.is_some(),
-                reason: err.kind(),
-                status: err.http_status(),
-            };
-            tracing::debug!(
-                attempt,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                kind = err.kind().as_str(),
-                "retrying platform call"
-            );
-            metrics::counter!("postd_http_retries_total", "platform" => ctx.platform.as_str(), "operation" => ctx.operation).increment(1);
-            if let Some(o) = &self.inner.observer {
-                o.on_retry(&event);
-            }
-            tokio::time::sleep(delay).await;
-        }
-    }
-
-    async fn attempt(
-        &self,
-        ctx: &RequestContext,
-        request: reqwest::Request,
-        secrets: &Secrets,
-        parse_error: &(dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
-    ) -> Result<HttpResponse> {
-        let mut response = match self.inner.client.execute(request).await {
-            Ok(r) => r,
-            Err(e) => return Err(transport_error(ctx, e)),
+        // Nobody listening: entering and leaving `Span::none()` on each poll,
+        // and recording on it, cost nothing (a disabled span's records still
+        // cost a call each, and go to the `log` bridge).
+        let span = if span.is_disabled() {
+            tracing::Span::none()
+        } else {
+            span
         };
-        let status = response.status();
-        // Taken, not copied: the body is read from the response without them.
-        let headers = std::mem::take(response.headers_mut());
-        if let Some(o) = &self.inner.observer {
-            o.on_response(ctx, status.as_u16(), &headers);
-        }
-        let body = match read_body(response, self.inner.max_response_bytes).await {
-            Ok(b) => b,
-            Err(BodyError::TooLarge(max)) => {
-                // Not something a retry changes; for a create, what it did is unknown.
-                let kind = if ctx.idempotent {
-                    ErrorKind::Unexpected
-                } else {
-                    ErrorKind::UnknownOutcome
+        self.retry_loop(ctx, request, rebuild, parse_error, span.clone())
+            .instrument(span)
+    }
+
+    /// Sends the request, and again while an answer says to and the policy
+    /// allows; its fields are recorded on `span`, never on whatever span the
+    /// caller is in. Each retry sends what `rebuild` makes or, without it, a
+    /// copy of the request.
+    // As an `async fn` it would keep `pending` twice (the argument, and the
+    // local it is moved into): another 264 bytes in every call's future.
+    #[allow(clippy::manual_async_fn)]
+    fn retry_loop<'a>(
+        &'a self,
+        ctx: RequestContext,
+        mut pending: Option<reqwest::Request>,
+        rebuild: Option<&'a (dyn Fn() -> reqwest::RequestBuilder + Send + Sync)>,
+        parse_error: &'a (dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+        span: tracing::Span,
+    ) -> impl Future<Output = Result<HttpResponse>> + Send + 'a {
+        async move {
+            let policy = &self.inner.retry;
+            let started = Instant::now();
+            let mut secrets: Option<Secrets> = None;
+            let mut attempt: u32 = 0;
+            loop {
+                if pending.is_none()
+                    && let Some(build) = rebuild
+                {
+                    pending = Some(build_request(&ctx, build)?);
+                }
+                let Some(request) = pending.as_ref() else {
+                    return Err(
+                        Error::unexpected("request was consumed").with_platform(ctx.platform)
+                    );
                 };
-                return Err(
-                    Error::new(kind, format!("response body is larger than {max} bytes"))
-                        .permanent()
+                let secrets = secrets.get_or_insert_with(|| {
+                    span.record("http.method", request.method().as_str());
+                    span.record("url.path", request.url().path());
+                    Secrets::of(request)
+                });
+                // A slot on the host first (held until the body is read: over
+                // HTTP/1.1 that is when the connection goes back to the pool),
+                // waited for at most the request timeout, and not counted in the
+                // request's latency.
+                let slot = self
+                    .inner
+                    .hosts
+                    .acquire_within(request.url(), self.inner.request_timeout)
+                    .await;
+                let (outcome, repeatable) = match slot {
+                    Ok(slot) => {
+                        let sent_at = Instant::now();
+                        let outcome = {
+                            // Taken in this block, and moved into the attempt:
+                            // a request in a local that lives across the await
+                            // would be kept in this future a second time.
+                            let Some(current) = pending.take() else {
+                                return Err(Error::unexpected("request was consumed")
+                                    .with_platform(ctx.platform));
+                            };
+                            if rebuild.is_none() {
+                                // Keep a copy for the next attempt; a streamed body cannot be copied and gets one attempt.
+                                pending = current.try_clone();
+                            }
+                            self.attempt(&ctx, current, secrets, parse_error)
+                        }
+                        .await;
+                        let repeatable = rebuild.is_some() || pending.is_some();
+                        drop(slot);
+                        record_metrics(&ctx, &outcome, sent_at.elapsed());
+                        (outcome, repeatable)
+                    }
+                    Err(waited) => {
+                        // Nothing was sent: the same request may go again.
+                        let err = Error::new(
+                            ErrorKind::Unavailable,
+                            format!(
+                                "no free connection slot to this host within {} ms (max_connections_per_host)",
+                                waited.as_millis()
+                            ),
+                        )
+                        .with_retry(Retry::Temporary { after: None })
                         .with_platform(ctx.platform)
-                        .with_operation(ctx.operation)
-                        .with_status(status.as_u16()),
+                        .with_operation(ctx.operation);
+                        (Err(err), true)
+                    }
+                };
+                span.record("attempts", attempt + 1);
+                span.record(
+                    "latency_ms",
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 );
+
+                let err = match outcome {
+                    Ok(resp) => {
+                        span.record("http.status", resp.status.as_u16());
+                        tracing::debug!(status = resp.status.as_u16(), "platform call succeeded");
+                        return Ok(resp);
+                    }
+                    Err(err) => err,
+                };
+                if let Some(s) = err.http_status() {
+                    span.record("http.status", s);
+                }
+
+                let hint = err.retry_after();
+                let delay = match decide(&err, attempt, repeatable, started.elapsed(), policy) {
+                    Decision::Retry { delay } => delay,
+                    Decision::Stop(why) => {
+                        let err = match why {
+                            Stop::Exhausted | Stop::BudgetSpent => err.with_retry(Retry::Exhausted),
+                            Stop::Permanent | Stop::WaitTooLong | Stop::NotRepeatable => err,
+                        };
+                        tracing::info!(kind = err.kind().as_str(), status = ?err.http_status(), attempts = attempt + 1, stop = ?why, "platform call failed");
+                        return Err(err);
+                    }
+                };
+                attempt += 1;
+                let event = RetryEvent {
+                    platform: ctx.platform,
+                    operation: ctx.operation,
+                    attempt,
+                    delay,
+                    server_hint: hint.is_some(),
+                    reason: err.kind(),
+                    status: err.http_status(),
+                };
+                tracing::debug!(
+                    attempt,
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    kind = err.kind().as_str(),
+                    "retrying platform call"
+                );
+                metrics::counter!("postd_http_retries_total", "platform" => ctx.platform.as_str(), "operation" => ctx.operation).increment(1);
+                if let Some(o) = &self.inner.observer {
+                    o.on_retry(&event);
+                }
+                tokio::time::sleep(delay).await;
             }
-            Err(BodyError::CutOff(source)) => {
-                if status.is_success() {
-                    // The platform answered yes; only the body was lost on the way.
+        }
+    }
+
+    /// One attempt: the request is handed to reqwest at once, so the future
+    /// keeps reqwest's small handle, not the request.
+    fn attempt<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        request: reqwest::Request,
+        secrets: &'a Secrets,
+        parse_error: &'a (dyn Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync),
+    ) -> impl Future<Output = Result<HttpResponse>> + Send + 'a {
+        let sent = self.inner.client.execute(request);
+        async move {
+            let mut response = match sent.await {
+                Ok(r) => r,
+                Err(e) => return Err(transport_error(ctx, e)),
+            };
+            let status = response.status();
+            // Taken, not copied: the body is read from the response without them.
+            let headers = std::mem::take(response.headers_mut());
+            if let Some(o) = &self.inner.observer {
+                o.on_response(ctx, status.as_u16(), &headers);
+            }
+            let body = match read_body(&mut response, self.inner.max_response_bytes).await {
+                Ok(b) => b,
+                Err(BodyError::TooLarge(max)) => {
+                    // Not something a retry changes; for a create, what it did is unknown.
                     let kind = if ctx.idempotent {
-                        ErrorKind::Unavailable
+                        ErrorKind::Unexpected
                     } else {
                         ErrorKind::UnknownOutcome
                     };
-                    return Err(Error::new(kind, "the response body was cut off")
-                        .with_retry(kind.default_retry())
-                        .with_platform(ctx.platform)
-                        .with_operation(ctx.operation)
-                        .with_status(status.as_u16())
-                        .with_source(source));
+                    return Err(Error::new(
+                        kind,
+                        format!("response body is larger than {max} bytes"),
+                    )
+                    .permanent()
+                    .with_platform(ctx.platform)
+                    .with_operation(ctx.operation)
+                    .with_status(status.as_u16()));
                 }
-                // An error answer with a broken body: classify by status alone, with the
-                // same rules for creates as any other failure.
-                return Err(classify_failure(
-                    ctx,
+                Err(BodyError::CutOff(source)) => {
+                    if status.is_success() {
+                        // The platform answered yes; only the body was lost on the way.
+                        let kind = if ctx.idempotent {
+                            ErrorKind::Unavailable
+                        } else {
+                            ErrorKind::UnknownOutcome
+                        };
+                        return Err(Error::new(kind, "the response body was cut off")
+                            .with_retry(kind.default_retry())
+                            .with_platform(ctx.platform)
+                            .with_operation(ctx.operation)
+                            .with_status(status.as_u16())
+                            .with_source(source));
+                    }
+                    // An error answer with a broken body: classify by status alone, with the
+                    // same rules for creates as any other failure.
+                    return Err(classify_failure(
+                        ctx,
+                        status,
+                        &headers,
+                        &[],
+                        secrets.values(),
+                        parse_error,
+                    ));
+                }
+            };
+            drop(response);
+            if status.is_success() {
+                return Ok(HttpResponse {
                     status,
-                    &headers,
-                    &[],
-                    secrets.values(),
-                    parse_error,
-                ));
+                    headers,
+                    body,
+                    secrets: secrets.clone(),
+                });
             }
-        };
-        if status.is_success() {
-            return Ok(HttpResponse {
+            Err(classify_failure(
+                ctx,
                 status,
-                headers,
-                body,
-                secrets: secrets.clone(),
-            });
+                &headers,
+                &body,
+                secrets.values(),
+                parse_error,
+            ))
         }
-        Err(classify_failure(
-            ctx,
-            status,
-            &headers,
-            &body,
-            secrets.values(),
-            parse_error,
-        ))
     }
+}
+
+/// The request `build` makes; one it cannot make is a configuration error.
+fn build_request(
+    ctx: &RequestContext,
+    build: &(dyn Fn() -> reqwest::RequestBuilder + Send + Sync),
+) -> Result<reqwest::Request> {
+    build().build().map_err(|e| {
+        Error::config("could not build the request")
+            .with_platform(ctx.platform)
+            .with_operation(ctx.operation)
+            .with_source(e.without_url())
+    })
 }
 
 enum BodyError {
@@ -576,7 +697,7 @@ enum BodyError {
 }
 
 async fn read_body(
-    mut response: reqwest::Response,
+    response: &mut reqwest::Response,
     max: usize,
 ) -> std::result::Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|n| n > max as u64) {
@@ -610,6 +731,8 @@ async fn read_body(
 }
 
 fn record_metrics(ctx: &RequestContext, outcome: &Result<HttpResponse>, latency: Duration) {
+    static METADATA: metrics::Metadata<'static> =
+        metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
     let status = match outcome {
         Ok(r) => status_label(r.status.as_u16()),
         Err(e) => e
@@ -617,19 +740,106 @@ fn record_metrics(ctx: &RequestContext, outcome: &Result<HttpResponse>, latency:
             .map(status_label)
             .unwrap_or("transport_error"),
     };
-    metrics::counter!(
-        "postd_http_requests_total",
-        "platform" => ctx.platform.as_str(),
-        "operation" => ctx.operation,
-        "status" => status,
-    )
-    .increment(1);
-    metrics::histogram!(
-        "postd_http_request_duration_seconds",
-        "platform" => ctx.platform.as_str(),
-        "operation" => ctx.operation,
-    )
-    .record(latency.as_secs_f64());
+    let keys = metric_keys(ctx.platform, ctx.operation, status);
+    let (requests, duration) = keys.as_ref();
+    metrics::with_recorder(|recorder| {
+        recorder.register_counter(requests, &METADATA).increment(1);
+        recorder
+            .register_histogram(duration, &METADATA)
+            .record(latency.as_secs_f64());
+    });
+}
+
+/// Keys kept for the life of the process, or made for one call.
+enum Keys {
+    Kept(&'static (metrics::Key, metrics::Key)),
+    Made(Box<(metrics::Key, metrics::Key)>),
+}
+
+impl AsRef<(metrics::Key, metrics::Key)> for Keys {
+    fn as_ref(&self) -> &(metrics::Key, metrics::Key) {
+        match self {
+            Keys::Kept(keys) => keys,
+            Keys::Made(keys) => keys,
+        }
+    }
+}
+
+/// Most key pairs [`metric_keys`] keeps; past it, keys are made per call.
+const KEPT_KEYS: usize = 4096;
+
+/// The keys of `postd_http_requests_total` (platform, operation, status)
+/// and `postd_http_request_duration_seconds` (platform, operation).
+///
+/// The metrics macros build each key on every call: an allocated label
+/// list and a hash of it all, about 500 instructions a metric. Here each
+/// pair is made once and kept for the life of the process. Operations are
+/// static names, so the pairs are few; the map is capped all the same.
+fn metric_keys(platform: Platform, operation: &'static str, status: &'static str) -> Keys {
+    type Kept = HashMap<
+        (Platform, usize, usize, usize, usize),
+        &'static (metrics::Key, metrics::Key),
+        BuildHasherDefault<WordHasher>,
+    >;
+    static KEPT: LazyLock<Mutex<Kept>> = LazyLock::new(Mutex::default);
+
+    let make = || {
+        let label = metrics::Label::from_static_parts;
+        let (p, o) = (
+            label("platform", platform.as_str()),
+            label("operation", operation),
+        );
+        (
+            metrics::Key::from_parts(
+                "postd_http_requests_total",
+                vec![p.clone(), o.clone(), label("status", status)],
+            ),
+            metrics::Key::from_parts("postd_http_request_duration_seconds", vec![p, o]),
+        )
+    };
+    // Static strings with the same text at two addresses make two entries
+    // with equal keys: harmless.
+    let id = (
+        platform,
+        operation.as_ptr() as usize,
+        operation.len(),
+        status.as_ptr() as usize,
+        status.len(),
+    );
+    // A panic elsewhere cannot leave the map half-written: take it as it is.
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(keys) = kept.get(&id) {
+        return Keys::Kept(keys);
+    }
+    if kept.len() >= KEPT_KEYS {
+        drop(kept);
+        return Keys::Made(Box::new(make()));
+    }
+    let keys: &'static (metrics::Key, metrics::Key) = Box::leak(Box::new(make()));
+    kept.insert(id, keys);
+    Keys::Kept(keys)
+}
+
+/// A hasher for keys made of a few machine words (pointers, lengths, a
+/// small enum): one multiply per word, not SipHash's rounds.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
 }
 
 fn status_label(status: u16) -> &'static str {
