@@ -57,20 +57,28 @@ pub use client::{
 pub use retry::{Decision, RetryPolicy, Stop, decide, parse_retry_after, retry_after};
 
 /// The time allowed for one request that sends `bytes` of media: 60 s plus
-/// 2 s per MiB, so a slow but steady link (512 KiB/s) still finishes, where
-/// the client's request timeout would cut a large part off. Set it with
-/// `RequestBuilder::timeout` on each upload request.
+/// 2 s for each MiB after the first, so a slow but steady link (512 KiB/s)
+/// still finishes, where the client's request timeout would cut a large part
+/// off. Set it with `RequestBuilder::timeout` on each upload request.
+///
+/// Up to 1 MiB this is the client's default request timeout (60 s, at
+/// 512 KiB/s two seconds' work): a deadline later than the next call's would
+/// also cost the runtime's timer a wake-up (an `eventfd` write and a return
+/// from `epoll_wait`) when that call's earlier deadline is set.
 ///
 /// ```
 /// use std::time::Duration;
 /// use postd_core::http::transfer_timeout;
 ///
 /// assert_eq!(transfer_timeout(0), Duration::from_secs(60));
-/// assert_eq!(transfer_timeout(8 * 1024 * 1024), Duration::from_secs(76));
+/// assert_eq!(transfer_timeout(64 * 1024), Duration::from_secs(60));
+/// assert_eq!(transfer_timeout(1024 * 1024), Duration::from_secs(60));
+/// assert_eq!(transfer_timeout(8 * 1024 * 1024), Duration::from_secs(74));
 /// ```
 pub fn transfer_timeout(bytes: u64) -> Duration {
+    const MIB: u64 = 1024 * 1024;
     Duration::from_secs(60).saturating_add(Duration::from_secs(
-        bytes.div_ceil(1024 * 1024).saturating_mul(2),
+        bytes.saturating_sub(MIB).div_ceil(MIB).saturating_mul(2),
     ))
 }
 
