@@ -77,8 +77,11 @@ pub(crate) fn is_graph_error_body(body: &[u8]) -> bool {
         error: Option<serde_json::Value>,
     }
     // Nearly every answer is a success: a body without the key is not an
-    // error envelope, and needs no parse to say so.
-    if memchr::memmem::find(body, b"\"error\"").is_none() {
+    // error envelope, and needs no parse to say so. The searcher is built
+    // once (`memmem::find` builds one per call, most of a short search).
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"error\""));
+    if KEY.find(body).is_none() {
         return false;
     }
     serde_json::from_slice::<Probe>(body)

@@ -17,6 +17,7 @@
 //! Either way memory stays bounded whatever the file size. Each request's
 //! timeout grows with the bytes it carries (60 s plus 2 s per MiB).
 
+use bytes::Bytes;
 use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::reqwest::header::CONTENT_LENGTH;
 use postd_core::reqwest::{Body, Method};
@@ -88,11 +89,20 @@ pub(crate) async fn resumable_upload(
     let mut offset = 0u64;
     let mut failures = 0u32;
     let mut stalls = 0u32;
+    let part_at = |offset: u64| UPLOAD_CHUNK.min(len - offset);
+    // The part after this one, read while this one is sent: the session
+    // almost always asks for it next (when it asks for another offset, the
+    // read is dropped). Two parts are in memory at a time.
+    let mut ahead: Option<(u64, Result<Bytes>)> = None;
     loop {
-        let part = UPLOAD_CHUNK.min(len - offset);
+        let part = part_at(offset);
         // Exactly the bytes the Content-Length declares, or a local failure;
         // one part (8 MiB) is read whole, so a failed transfer can be sent again.
-        let body = Body::from(media.read_exact_chunk(offset, part).await?);
+        let bytes = match ahead.take() {
+            Some((at, bytes)) if at == offset => bytes?,
+            _ => media.read_exact_chunk(offset, part).await?,
+        };
+        let body = Body::from(bytes);
         let builder = graph
             .request(
                 Method::POST,
@@ -105,7 +115,20 @@ pub(crate) async fn resumable_upload(
             .body(body);
         // Sending the same bytes again is harmless: the session keeps one file.
         let ctx = RequestContext::idempotent(Platform::Meta, "graph.upload_transfer");
-        let next = match graph.send::<TransferAnswer>(ctx, builder, None).await {
+        let following = offset + part;
+        let (answer, read) =
+            tokio::join!(graph.send::<TransferAnswer>(ctx, builder, None), async {
+                if following < len {
+                    Some((
+                        following,
+                        media.read_exact_chunk(following, part_at(following)).await,
+                    ))
+                } else {
+                    None
+                }
+            });
+        ahead = read;
+        let next = match answer {
             Ok(TransferAnswer { h: Some(h), .. }) => return Ok(h),
             Ok(TransferAnswer {
                 file_offset: Some(o),

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use postd_core::http::{RequestContext, transfer_timeout};
-use postd_core::reqwest::Method;
+use postd_core::reqwest::{Body, Method};
 use postd_core::secrecy::SecretString;
 use postd_core::{
     Capabilities, Error, ErrorKind, Fingerprint, Media, MediaKind, MediaSource, Platform, Post,
@@ -597,9 +597,32 @@ async fn upload_chunks(
     let mut failures = 0;
     let mut resyncs = 0;
     let mut final_sent = false;
+    // The next chunk, read while this one is sent (TikTok takes chunks only
+    // in order, so the read is the part that can overlap).
+    let mut ahead: Option<(u64, Result<Body>)> = None;
     while i < total {
         let is_final = i + 1 == total;
-        let error = match send_chunk(api, upload_url, video, plan, i, mime, is_final).await {
+        let body = match ahead.take() {
+            Some((j, body)) if j == i => body,
+            _ => chunk_body(video, plan, i).await,
+        };
+        let next = (!is_final && plan.len_of(i + 1) <= WHOLE_CHUNK_MAX).then_some(i + 1);
+        let (sent, read) = tokio::join!(
+            async {
+                match body {
+                    Ok(body) => send_chunk(api, upload_url, plan, i, mime, is_final, body).await,
+                    Err(e) => Err(e),
+                }
+            },
+            async {
+                match next {
+                    Some(j) => Some((j, chunk_body(video, plan, j).await)),
+                    None => None,
+                }
+            }
+        );
+        ahead = read;
+        let error = match sent {
             Ok(201 | 200) if is_final => return Ok(()),
             Ok(206 | 200) if !is_final => {
                 i += 1;
@@ -710,25 +733,33 @@ async fn short_again(api: &Api, token: &SecretString, publish_id: &str, n: u64) 
     matches!(uploaded_bytes(api, token, publish_id).await, Ok(Some(again)) if again == n)
 }
 
-/// `PUT`s chunk `i`, read from the file; answers the status.
+/// Chunk `i`'s bytes as a request body. A chunk up to 16 MiB is read whole
+/// (sent from one buffer, and the HTTP layer may send it again); a larger
+/// one streams in 4 MiB blocks, and is read as it is sent.
+async fn chunk_body(video: &Media, plan: &ChunkPlan, i: u64) -> Result<Body> {
+    let (first, last) = plan.range(i);
+    let len = last - first + 1;
+    if len <= WHOLE_CHUNK_MAX {
+        Ok(Body::from(video.read_exact_chunk(first, len).await?))
+    } else {
+        Ok(Body::wrap_stream(
+            video.stream_exact(first, len, READ_SIZE).await?,
+        ))
+    }
+}
+
+/// `PUT`s chunk `i` with its `body`; answers the status.
 async fn send_chunk(
     api: &Api,
     upload_url: &Url,
-    video: &Media,
     plan: &ChunkPlan,
     i: u64,
     mime: &str,
     is_final: bool,
+    body: Body,
 ) -> Result<u16> {
     let (first, last) = plan.range(i);
     let len = last - first + 1;
-    // A chunk up to 16 MiB is read whole (sent from one buffer, and the HTTP
-    // layer may send it again); a larger one streams in 4 MiB blocks.
-    let body = if len <= WHOLE_CHUNK_MAX {
-        postd_core::reqwest::Body::from(video.read_exact_chunk(first, len).await?)
-    } else {
-        postd_core::reqwest::Body::wrap_stream(video.stream_exact(first, len, READ_SIZE).await?)
-    };
     let builder = api
         .http
         .request(Method::PUT, upload_url.clone())

@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::reqwest::Method;
 use postd_core::reqwest::multipart::{Form, Part};
@@ -163,10 +164,32 @@ pub(crate) async fn upload(
     }
     let segment = api.cfg.segment_size;
     let count = size.div_ceil(segment);
-    for index in 0..count {
+    let span = |index: u64| {
         let offset = index * segment;
-        let len = segment.min(size - offset);
-        append(api, token, user, &id, media, index, offset, len).await?;
+        (offset, segment.min(size - offset))
+    };
+    // The next segment is read while this one is sent: X takes them in
+    // order, so the read is what can overlap (two segments in memory).
+    let mut ahead: Option<Result<Bytes>> = None;
+    for index in 0..count {
+        let (offset, len) = span(index);
+        let bytes = match ahead.take() {
+            Some(bytes) => bytes,
+            None => media.read_exact_chunk(offset, len).await,
+        };
+        let (sent, next) = tokio::join!(
+            append(api, token, user, &id, media, index, offset, len, bytes),
+            async {
+                if index + 1 < count {
+                    let (offset, len) = span(index + 1);
+                    Some(media.read_exact_chunk(offset, len).await)
+                } else {
+                    None
+                }
+            }
+        );
+        sent?;
+        ahead = next;
     }
     let ctx = RequestContext::idempotent(Platform::Twitter, "media.finalize");
     let url = api.url(&format!("media/upload/{id}/finalize"), &[]);
@@ -192,12 +215,18 @@ async fn append(
     index: u64,
     offset: u64,
     len: u64,
+    first: Result<Bytes>,
 ) -> Result<()> {
     let url = api.url(&format!("media/upload/{id}/append"), &[]);
     let mut attempt = 0;
+    let mut first = Some(first);
     loop {
         attempt += 1;
-        let bytes = media.read_exact_chunk(offset, len).await?;
+        // The bytes read ahead the first time; read again for a repeat.
+        let bytes = match first.take() {
+            Some(bytes) => bytes?,
+            None => media.read_exact_chunk(offset, len).await?,
+        };
         let part = Part::stream_with_length(postd_core::reqwest::Body::from(bytes), len)
             .file_name("media")
             .mime_str("application/octet-stream")

@@ -5,7 +5,10 @@
 //! Connectors build a `reqwest::Request` (with [`HttpClient::request`]) and
 //! hand it to [`HttpClient::execute`] with a [`RequestContext`] (platform,
 //! operation, idempotency) and their `parse_error` function, which turns a
-//! non-2xx answer into an [`Error`].
+//! non-2xx answer into an [`Error`]. [`HttpClient::execute_with`] takes a
+//! closure that makes the request instead, and calls it again only for a
+//! retry; `execute` copies every request before it is sent, for a retry that
+//! seldom comes.
 //!
 //! A failure is first classified (`classify.rs`): the platform's
 //! `parse_error` names the kind, then POSTD's rules apply. A connection that
@@ -25,7 +28,8 @@
 //!    [`RetryPolicy::max_retry_after`] stops, handed back with
 //!    [`Retry::Temporary`](crate::Retry::Temporary) carrying the wait for the
 //!    queue to reschedule;
-//! 3. a streamed body that is spent stops;
+//! 3. a streamed body that is spent stops (one `execute_with` makes again
+//!    is not spent);
 //! 4. [`RetryPolicy::max_retries`] retries made stops;
 //! 5. otherwise the client waits `max(server hint, full-jitter backoff)` and
 //!    tries again, unless that would end past [`RetryPolicy::total_budget`].
