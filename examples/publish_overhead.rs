@@ -31,11 +31,12 @@
 //! cargo run --release --example publish_overhead -- [rounds=6] [sequential=2000] [concurrent=1000]
 //! ```
 //!
-//! Instructions per publish, which the machine's load does not move: run
-//! `PUBLISH_SCENARIO=instagram_image PUBLISH_SIDE=postd valgrind --tool=callgrind
-//! target/release/examples/publish_overhead 1 300 1`, then with `PUBLISH_SIDE=plain` and
-//! `PUBLISH_SIDE=none`; each side's cost is its total minus the `none` total, over the
-//! 351 publishes a side makes (50 warm-up, 300, 1).
+//! Instructions per publish, which the machine's load does not move:
+//! `benches/publish_instructions.sh` runs each scenario under callgrind with
+//! `PUBLISH_SIDE=postd`, `plain` and `none` (the other side, or both, skip
+//! their work) and takes each side's cost as its total minus the `none`
+//! total, over the publishes a side makes: `1 300 1` one after another (351
+//! with the warm-up), and `1 0 1000` as a burst on a cold pool (1,050).
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark fails loudly
 
 use std::io::{BufRead, BufReader};

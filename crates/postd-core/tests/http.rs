@@ -957,7 +957,7 @@ async fn each_call_has_a_span_with_its_method_path_status_and_attempts() {
     for field in [
         "platform=\"meta\"",
         "operation=\"test.read\"",
-        "http.method=\"POST\"",
+        "http.method=POST",
         "url.path=\"/r\"",
         "http.status=200",
         "attempts=2",
@@ -967,4 +967,30 @@ async fn each_call_has_a_span_with_its_method_path_status_and_attempts() {
     assert!(text.contains("retrying platform call"), "{text}");
     // The path only: never the query, where a token may be.
     assert!(!text.contains("secret-in-query"), "{text}");
+}
+
+#[tokio::test]
+async fn a_retry_whose_request_cannot_be_made_again_reports_the_answer_that_asked_for_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let c = client(None);
+    let url = Url::parse(&format!("{}/r", server.uri())).unwrap();
+    let builds = std::sync::atomic::AtomicUsize::new(0);
+    // Made once; the second time the closure makes a request that cannot be built.
+    let build = || {
+        let b = c.request(Method::GET, url.clone());
+        if builds.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            b
+        } else {
+            b.header("x-bad", "line\nbreak")
+        }
+    };
+    let err = c.execute_with(GET, &build, &parse).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert_eq!(err.http_status(), Some(503));
+    assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(requests_to(&server).await, 1);
 }

@@ -13,9 +13,10 @@
 //! how much arrived).
 //!
 //! A Facebook part (8 MiB) is read whole from the file, so a failed transfer
-//! can be sent again; an Instagram upload streams the file in 4 MiB blocks.
-//! Either way memory stays bounded whatever the file size. Each request's
-//! timeout grows with the bytes it carries (60 s plus 2 s per MiB).
+//! can be sent again, and the next part is read while one is sent (two in
+//! memory); an Instagram upload streams the file in 4 MiB blocks. Either way
+//! memory stays bounded whatever the file size. Each request's timeout grows
+//! with the bytes it carries (60 s plus 2 s per MiB after the first).
 
 use bytes::Bytes;
 use postd_core::http::{RequestContext, transfer_timeout};

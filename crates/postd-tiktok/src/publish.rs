@@ -10,8 +10,9 @@
 //! 2. the init: `video/init/` (Direct Post video), `inbox/video/init/`
 //!    (a draft in the creator's inbox) or `content/init/` (photos);
 //! 3. for `FILE_UPLOAD`, the chunks, in order, `PUT` to the `upload_url`
-//!    with `Content-Range` (no token goes there), each read from the file
-//!    when its turn comes (whole up to 16 MiB, streamed in 4 MiB blocks above);
+//!    with `Content-Range` (no token goes there), the next read from the file
+//!    while one is sent (whole up to 16 MiB; above, streamed in 4 MiB blocks as
+//!    it is sent);
 //! 4. `Pending`: `publish_status` asks `status/fetch/` until the post is
 //!    complete, in the inbox, or failed.
 //!
@@ -568,9 +569,9 @@ async fn publish_video(
     Ok(init.publish_id)
 }
 
-/// Sends every chunk in order, each read from the file when its turn
-/// comes (memory holds one chunk up to 16 MiB, or one 4 MiB block of a
-/// larger one, whatever the file's size).
+/// Sends every chunk in order, reading the next one from the file while
+/// this one is sent (memory holds two chunks up to 16 MiB each, or one
+/// 4 MiB block of a larger one, whatever the file's size).
 ///
 /// Until the final chunk is sent, a failure is safe to return: a task
 /// without all its bytes never publishes, so a new init starts clean. A

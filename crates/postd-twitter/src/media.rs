@@ -5,8 +5,8 @@
 //! 1. `POST /2/media/upload/initialize` with `media_type`, `total_bytes` and
 //!    `media_category` (`tweet_image`, `tweet_gif`, `tweet_video`);
 //! 2. `POST /2/media/upload/{id}/append`, multipart `segment_index` (0–999)
-//!    and `media`, in order, each segment read from the file when its turn
-//!    comes (memory holds one segment, whatever the file's size);
+//!    and `media`, in order, the next segment read from the file while this
+//!    one is sent (memory holds two segments, whatever the file's size);
 //! 3. `POST /2/media/upload/{id}/finalize`; GIFs and videos then process:
 //!    `GET /2/media/upload?command=STATUS&media_id=` is asked after
 //!    `check_after_secs` until `succeeded` or `failed`.

@@ -474,6 +474,8 @@ impl HttpClient {
             let mut secrets: Option<Secrets> = None;
             let mut attempt: u32 = 0;
             loop {
+                // The first request, when `build` makes them (a retry's is
+                // made before its wait, below).
                 if pending.is_none()
                     && let Some(build) = rebuild
                 {
@@ -485,7 +487,7 @@ impl HttpClient {
                     );
                 };
                 let secrets = secrets.get_or_insert_with(|| {
-                    span.record("http.method", request.method().as_str());
+                    span.record("http.method", tracing::field::display(request.method()));
                     span.record("url.path", request.url().path());
                     Secrets::of(request)
                 });
@@ -566,6 +568,19 @@ impl HttpClient {
                         return Err(err);
                     }
                 };
+                if pending.is_none()
+                    && let Some(build) = rebuild
+                {
+                    match build_request(&ctx, build) {
+                        Ok(request) => pending = Some(request),
+                        Err(_) => {
+                            // `build` made the request once but not again: the
+                            // answer that asked for the retry is what happened.
+                            tracing::info!(kind = err.kind().as_str(), status = ?err.http_status(), attempts = attempt + 1, "platform call failed: the request could not be made again");
+                            return Err(err);
+                        }
+                    }
+                }
                 attempt += 1;
                 let event = RetryEvent {
                     platform: ctx.platform,
