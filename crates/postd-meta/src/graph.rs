@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use postd_core::config::join;
 use postd_core::http::{HttpClient, HttpResponse, RequestContext};
-use postd_core::reqwest::header::{AUTHORIZATION, HeaderValue};
-use postd_core::reqwest::{Method, RequestBuilder};
+use postd_core::reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use postd_core::reqwest::{Method, RequestBuilder, StatusCode};
 use postd_core::secrecy::{ExposeSecret, SecretString};
 use postd_core::webhook::hmac_sha256_hex;
 use postd_core::{Error, ErrorKind, Platform, Result};
@@ -183,14 +183,7 @@ impl Graph {
         let request = builder.build().map_err(|e| {
             Error::config("could not build the Graph request").with_source(e.without_url())
         })?;
-        let usage = &self.usage;
-        let response = self
-            .http
-            .execute(ctx, request, &|status, headers, body| {
-                usage.observe_now(headers);
-                parse_error(status, headers, body)
-            })
-            .await?;
+        let response = self.http.execute(ctx, request, &self.classify()).await?;
         self.answered(&ctx, response)
     }
 
@@ -202,15 +195,16 @@ impl Graph {
         object_id: Option<&str>,
     ) -> Result<T> {
         self.check_throttle(&ctx, object_id)?;
-        let usage = &self.usage;
-        let response = self
-            .http
-            .execute_with(ctx, build, &|status, headers, body| {
-                usage.observe_now(headers);
-                parse_error(status, headers, body)
-            })
-            .await?;
+        let response = self.http.execute_with(ctx, build, &self.classify()).await?;
         self.answered(&ctx, response)?.json(&ctx)
+    }
+
+    /// Classifies an error answer, noting its usage headers first.
+    fn classify(&self) -> impl Fn(StatusCode, &HeaderMap, &[u8]) -> Error + Send + Sync + '_ {
+        |status, headers, body| {
+            self.usage.observe_now(headers);
+            parse_error(status, headers, body)
+        }
     }
 
     /// A call about `object_id` while Meta said it is throttled is not made at all.

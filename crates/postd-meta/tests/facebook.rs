@@ -227,84 +227,51 @@ async fn video_by_url_is_pending_until_ready() {
 
 #[tokio::test]
 async fn video_from_disk_goes_through_the_resumable_upload_and_resumes_after_a_failure() {
-    let e = env().await;
-    let dir = std::env::temp_dir().join(format!("postd-meta-video-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("clip.mp4");
-    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-    std::fs::write(&path, &data).unwrap();
-    // The first transfer breaks with a 503 (not applied); the upload resumes from the reported offset.
-    e.fake.server().faults().inject(
-        "POST",
-        "upload:",
-        Fault::status(503),
-        1,
-        Timing::BeforeCommit,
-    );
-    let video = Media::file(MediaKind::Video, &path).with_mime_type("video/mp4");
-    let outcome = e
-        .meta
-        .publish(
-            &e.creds,
-            &e.page,
-            &post("v").with_text("From disk").with_media(video),
-        )
-        .await
-        .unwrap();
-    assert!(matches!(
-        outcome,
-        PublishOutcome::Pending(_) | PublishOutcome::Published(_)
-    ));
-    let sessions = e.fake.upload_sessions();
-    assert_eq!(sessions.len(), 1);
-    assert_eq!(sessions[0].file_length, 3_000_000);
-    assert_eq!(sessions[0].received, 3_000_000);
-    assert_eq!(
-        sessions[0].checksum,
-        postd_testkit::meta::upload_checksum(&data)
-    );
-    let v = &e.fake.videos(PAGE)[0];
-    assert_eq!(v.upload_handle, sessions[0].handle);
-    assert_eq!(e.fake.server().faults().injected(), 1);
-    assert_no_tokens_in_urls(&e.fake);
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test]
-async fn a_video_of_several_parts_arrives_whole_and_in_order() {
-    // Three 8 MiB parts (the last shorter): each part after the first was
-    // read while the one before it was sent, and the first transfer fails once.
-    let e = env().await;
-    let dir = std::env::temp_dir().join(format!("postd-meta-parts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("long.mp4");
-    let data: Vec<u8> = (0..20_000_000u32).map(|i| (i % 251) as u8).collect();
-    std::fs::write(&path, &data).unwrap();
-    e.fake.server().faults().inject(
-        "POST",
-        "upload:",
-        Fault::status(503),
-        1,
-        Timing::BeforeCommit,
-    );
-    let video = Media::file(MediaKind::Video, &path).with_mime_type("video/mp4");
-    e.meta
-        .publish(
-            &e.creds,
-            &e.page,
-            &post("parts").with_text("Long").with_media(video),
-        )
-        .await
-        .unwrap();
-    let sessions = e.fake.upload_sessions();
-    assert_eq!(sessions.len(), 1);
-    assert_eq!(sessions[0].received, 20_000_000);
-    assert_eq!(
-        sessions[0].checksum,
-        postd_testkit::meta::upload_checksum(&data)
-    );
-    assert_eq!(e.fake.server().faults().injected(), 1);
-    std::fs::remove_dir_all(&dir).unwrap();
+    // One part, and three 8 MiB parts (the last shorter; each after the
+    // first is read while the one before it is sent).
+    for (size, name) in [(3_000_000u32, "clip.mp4"), (20_000_000, "long.mp4")] {
+        let e = env().await;
+        let dir = std::env::temp_dir().join(format!("postd-meta-video-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let data: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        // The first transfer breaks with a 503 (not applied); the upload resumes from the reported offset.
+        e.fake.server().faults().inject(
+            "POST",
+            "upload:",
+            Fault::status(503),
+            1,
+            Timing::BeforeCommit,
+        );
+        let video = Media::file(MediaKind::Video, &path).with_mime_type("video/mp4");
+        let outcome = e
+            .meta
+            .publish(
+                &e.creds,
+                &e.page,
+                &post("v").with_text("From disk").with_media(video),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            outcome,
+            PublishOutcome::Pending(_) | PublishOutcome::Published(_)
+        ));
+        let sessions = e.fake.upload_sessions();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(sessions[0].file_length, u64::from(size));
+        assert_eq!(sessions[0].received, u64::from(size));
+        assert_eq!(
+            sessions[0].checksum,
+            postd_testkit::meta::upload_checksum(&data)
+        );
+        let v = &e.fake.videos(PAGE)[0];
+        assert_eq!(v.upload_handle, sessions[0].handle);
+        assert_eq!(e.fake.server().faults().injected(), 1);
+        assert_no_tokens_in_urls(&e.fake);
+        std::fs::remove_file(&path).unwrap();
+    }
 }
 
 #[tokio::test]

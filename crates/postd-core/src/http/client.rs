@@ -229,30 +229,11 @@ const TRACKED_HOSTS: usize = 256;
 ///
 /// The hash is FNV-1a from a random seed drawn per client (a few
 /// instructions per byte; SipHash, hashed twice, cost about 700 per
-/// request), and the map uses it as it is.
+/// request), and the map mixes it once more with [`WordHasher`].
 struct HostSlots {
     per_host: usize,
     seed: u64,
-    hosts: Mutex<HashMap<u64, Arc<Semaphore>, BuildHasherDefault<KeyIsHash>>>,
-}
-
-/// A hasher for keys that are already hashes: it passes the `u64` through.
-#[derive(Default)]
-struct KeyIsHash(u64);
-
-impl Hasher for KeyIsHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; anything else still hashes.
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
+    hosts: Mutex<HashMap<u64, Arc<Semaphore>, BuildHasherDefault<WordHasher>>>,
 }
 
 impl HostSlots {
@@ -836,7 +817,8 @@ fn metric_keys(platform: Platform, operation: &'static str, status: &'static str
 }
 
 /// A hasher for keys made of a few machine words (pointers, lengths, a
-/// small enum): one multiply per word, not SipHash's rounds.
+/// small enum, a hash already made): one multiply per word, not SipHash's
+/// rounds.
 #[derive(Default)]
 struct WordHasher(u64);
 
