@@ -583,6 +583,15 @@ impl Media {
         Ok(chunk)
     }
 
+    /// A reader of this media's parts, in order, that reads the next part
+    /// while the current one is sent (see [`PartReader`]).
+    pub fn part_reader(&self) -> PartReader<'_> {
+        PartReader {
+            media: self,
+            ahead: None,
+        }
+    }
+
     /// Reads bytes `[offset, offset + len)` (fewer at the end) for a chunked upload.
     ///
     /// Only the requested chunk is held in memory.
@@ -1831,10 +1840,101 @@ impl TwitterOptions {
     }
 }
 
+/// Reads the parts of an upload that goes in order, one part ahead: the
+/// next part is read from disk while the current one is sent, so the read
+/// and the send overlap (two parts in memory). Made by
+/// [`Media::part_reader`].
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use postd_core::{Media, MediaKind};
+///
+/// let media = Media::bytes(MediaKind::Video, (0..10u8).collect::<Vec<u8>>());
+/// let mut parts = media.part_reader();
+/// let first = parts.part(0, 4).await.unwrap();
+/// // "Send" the first part while the second is read.
+/// let sent = parts.while_sending(async { first.len() }, Some((4, 4))).await;
+/// assert_eq!(sent, 4);
+/// assert_eq!(&parts.part(4, 4).await.unwrap()[..], &[4, 5, 6, 7]);
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct PartReader<'a> {
+    media: &'a Media,
+    /// The part read ahead: its offset and length, and what the read gave.
+    ahead: Option<(u64, u64, Result<Bytes>)>,
+}
+
+impl PartReader<'_> {
+    /// Exactly bytes `[offset, offset + len)`, as
+    /// [`Media::read_exact_chunk`] reads them: the part read ahead when it
+    /// is this one (its read error, if the read failed), otherwise read now.
+    pub async fn part(&mut self, offset: u64, len: u64) -> Result<Bytes> {
+        match self.ahead.take() {
+            Some((at, n, bytes)) if at == offset && n == len => bytes,
+            _ => self.media.read_exact_chunk(offset, len).await,
+        }
+    }
+
+    /// Runs `send` and, meanwhile, reads part `next` (`(offset, len)`), kept
+    /// for [`part`](Self::part). A part asked for later that is not this one
+    /// is read then, and this read is dropped.
+    pub async fn while_sending<F: std::future::Future>(
+        &mut self,
+        send: F,
+        next: Option<(u64, u64)>,
+    ) -> F::Output {
+        let media = self.media;
+        let (sent, ahead) = tokio::join!(send, async {
+            match next {
+                Some((offset, len)) => {
+                    Some((offset, len, media.read_exact_chunk(offset, len).await))
+                }
+                None => None,
+            }
+        });
+        self.ahead = ahead;
+        sent
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use futures_util::StreamExt;
+
+    #[tokio::test]
+    async fn a_part_read_ahead_is_the_one_given_and_any_other_is_read_then() {
+        let dir = std::env::temp_dir().join(format!("postd-core-parts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("video.mp4");
+        std::fs::write(&path, [1u8; 12]).unwrap();
+        let media = Media::file(MediaKind::Video, &path);
+        let mut parts = media.part_reader();
+        assert_eq!(&parts.part(0, 4).await.unwrap()[..], &[1; 4]);
+        let sent = parts.while_sending(async { "sent" }, Some((4, 4))).await;
+        assert_eq!(sent, "sent");
+        // The file changes after the read ahead: the part is what was read then.
+        std::fs::write(&path, [2u8; 12]).unwrap();
+        assert_eq!(&parts.part(4, 4).await.unwrap()[..], &[1; 4]);
+        // A part other than the one read ahead is read when asked for.
+        parts.while_sending(async {}, Some((4, 4))).await;
+        assert_eq!(&parts.part(8, 4).await.unwrap()[..], &[2; 4]);
+        // A read ahead that failed is that part's error, at its turn.
+        std::fs::write(&path, [3u8; 6]).unwrap();
+        parts.while_sending(async {}, Some((4, 4))).await;
+        std::fs::write(&path, [3u8; 12]).unwrap();
+        assert_eq!(
+            parts.part(4, 4).await.unwrap_err().kind(),
+            ErrorKind::MediaRejected
+        );
+        // Nothing is kept after it was taken.
+        assert_eq!(&parts.part(4, 4).await.unwrap()[..], &[3; 4]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn client_refs_are_validated() {

@@ -56,7 +56,7 @@ pub use content::{
     ClientRef, FacebookOptions, Fingerprint, GbpCallToAction, GbpEvent, GbpOffer, GbpOptions,
     GbpTopic, InstagramKind, InstagramOptions, LinkedInArticle, LinkedInOptions,
     LinkedInVisibility, MailchimpBatchDelivery, MailchimpOptions, Media, MediaKind, MediaReadError,
-    MediaSource, Post, PostOptions, TikTokCommercialContent, TikTokMode, TikTokOptions,
+    MediaSource, PartReader, Post, PostOptions, TikTokCommercialContent, TikTokMode, TikTokOptions,
     TikTokPrivacy, TwitterOptions, TwitterPoll, TwitterReplySettings,
 };
 pub use credentials::{Credentials, TokenSet};

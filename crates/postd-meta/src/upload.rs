@@ -18,7 +18,6 @@
 //! memory stays bounded whatever the file size. Each request's timeout grows
 //! with the bytes it carries (60 s plus 2 s per MiB after the first).
 
-use bytes::Bytes;
 use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::reqwest::header::CONTENT_LENGTH;
 use postd_core::reqwest::{Body, Method};
@@ -91,19 +90,15 @@ pub(crate) async fn resumable_upload(
     let mut failures = 0u32;
     let mut stalls = 0u32;
     let part_at = |offset: u64| UPLOAD_CHUNK.min(len - offset);
-    // The part after this one, read while this one is sent: the session
-    // almost always asks for it next (when it asks for another offset, the
-    // read is dropped). Two parts are in memory at a time.
-    let mut ahead: Option<(u64, Result<Bytes>)> = None;
+    // The part after this one is read while this one is sent: the session
+    // almost always asks for it next (when it asks for another offset, that
+    // read is dropped).
+    let mut parts = media.part_reader();
     loop {
         let part = part_at(offset);
         // Exactly the bytes the Content-Length declares, or a local failure;
         // one part (8 MiB) is read whole, so a failed transfer can be sent again.
-        let bytes = match ahead.take() {
-            Some((at, bytes)) if at == offset => bytes?,
-            _ => media.read_exact_chunk(offset, part).await?,
-        };
-        let body = Body::from(bytes);
+        let body = Body::from(parts.part(offset, part).await?);
         let builder = graph
             .request(
                 Method::POST,
@@ -117,18 +112,10 @@ pub(crate) async fn resumable_upload(
         // Sending the same bytes again is harmless: the session keeps one file.
         let ctx = RequestContext::idempotent(Platform::Meta, "graph.upload_transfer");
         let following = offset + part;
-        let (answer, read) =
-            tokio::join!(graph.send::<TransferAnswer>(ctx, builder, None), async {
-                if following < len {
-                    Some((
-                        following,
-                        media.read_exact_chunk(following, part_at(following)).await,
-                    ))
-                } else {
-                    None
-                }
-            });
-        ahead = read;
+        let next_part = (following < len).then(|| (following, part_at(following)));
+        let answer = parts
+            .while_sending(graph.send::<TransferAnswer>(ctx, builder, None), next_part)
+            .await;
         let next = match answer {
             Ok(TransferAnswer { h: Some(h), .. }) => return Ok(h),
             Ok(TransferAnswer {

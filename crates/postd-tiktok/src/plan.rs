@@ -85,12 +85,6 @@ impl ChunkPlan {
         (first, last)
     }
 
-    /// The length of chunk `i` in bytes.
-    pub(crate) fn len_of(&self, i: u64) -> u64 {
-        let (first, last) = self.range(i);
-        last - first + 1
-    }
-
     /// The chunk starting at byte `offset`, if a chunk starts there.
     pub(crate) fn chunk_at(&self, offset: u64) -> Option<u64> {
         (offset.is_multiple_of(self.chunk_size)

@@ -29,9 +29,9 @@ use postd_core::http::{RequestContext, transfer_timeout};
 use postd_core::reqwest::{Body, Method};
 use postd_core::secrecy::SecretString;
 use postd_core::{
-    Capabilities, Error, ErrorKind, Fingerprint, Media, MediaKind, MediaSource, Platform, Post,
-    PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Retry, Target, TargetKind,
-    TikTokMode, TikTokOptions, TikTokPrivacy, TokenSet,
+    Capabilities, Error, ErrorKind, Fingerprint, Media, MediaKind, MediaSource, PartReader,
+    Platform, Post, PublishHandle, PublishOutcome, PublishStatus, PublishedPost, Result, Retry,
+    Target, TargetKind, TikTokMode, TikTokOptions, TikTokPrivacy, TokenSet,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -598,31 +598,27 @@ async fn upload_chunks(
     let mut failures = 0;
     let mut resyncs = 0;
     let mut final_sent = false;
-    // The next chunk, read while this one is sent (TikTok takes chunks only
-    // in order, so the read is the part that can overlap).
-    let mut ahead: Option<(u64, Result<Body>)> = None;
+    // The next chunk is read while this one is sent (TikTok takes chunks
+    // only in order, so the read is the part that can overlap).
+    let mut parts = video.part_reader();
     while i < total {
         let is_final = i + 1 == total;
-        let body = match ahead.take() {
-            Some((j, body)) if j == i => body,
-            _ => chunk_body(video, plan, i).await,
-        };
-        let next = (!is_final && plan.len_of(i + 1) <= WHOLE_CHUNK_MAX).then_some(i + 1);
-        let (sent, read) = tokio::join!(
-            async {
-                match body {
-                    Ok(body) => send_chunk(api, upload_url, plan, i, mime, is_final, body).await,
-                    Err(e) => Err(e),
-                }
-            },
-            async {
-                match next {
-                    Some(j) => Some((j, chunk_body(video, plan, j).await)),
-                    None => None,
-                }
+        // Only a chunk read whole is read ahead.
+        let next = (!is_final)
+            .then(|| plan.range(i + 1))
+            .map(|(first, last)| (first, last - first + 1))
+            .filter(|&(_, len)| len <= WHOLE_CHUNK_MAX);
+        let sent = match chunk_body(&mut parts, video, plan, i).await {
+            Ok(body) => {
+                parts
+                    .while_sending(
+                        send_chunk(api, upload_url, plan, i, mime, is_final, body),
+                        next,
+                    )
+                    .await
             }
-        );
-        ahead = read;
+            Err(e) => Err(e),
+        };
         let error = match sent {
             Ok(201 | 200) if is_final => return Ok(()),
             Ok(206 | 200) if !is_final => {
@@ -735,13 +731,19 @@ async fn short_again(api: &Api, token: &SecretString, publish_id: &str, n: u64) 
 }
 
 /// Chunk `i`'s bytes as a request body. A chunk up to 16 MiB is read whole
-/// (sent from one buffer, and the HTTP layer may send it again); a larger
-/// one streams in 4 MiB blocks, and is read as it is sent.
-async fn chunk_body(video: &Media, plan: &ChunkPlan, i: u64) -> Result<Body> {
+/// (sent from one buffer, and the HTTP layer may send it again), or taken
+/// from `parts` when it was read ahead; a larger one streams in 4 MiB
+/// blocks, and is read as it is sent.
+async fn chunk_body(
+    parts: &mut PartReader<'_>,
+    video: &Media,
+    plan: &ChunkPlan,
+    i: u64,
+) -> Result<Body> {
     let (first, last) = plan.range(i);
     let len = last - first + 1;
     if len <= WHOLE_CHUNK_MAX {
-        Ok(Body::from(video.read_exact_chunk(first, len).await?))
+        Ok(Body::from(parts.part(first, len).await?))
     } else {
         Ok(Body::wrap_stream(
             video.stream_exact(first, len, READ_SIZE).await?,

@@ -170,26 +170,14 @@ pub(crate) async fn upload(
     };
     // The next segment is read while this one is sent: X takes them in
     // order, so the read is what can overlap (two segments in memory).
-    let mut ahead: Option<Result<Bytes>> = None;
+    let mut parts = media.part_reader();
     for index in 0..count {
         let (offset, len) = span(index);
-        let bytes = match ahead.take() {
-            Some(bytes) => bytes,
-            None => media.read_exact_chunk(offset, len).await,
-        };
-        let (sent, next) = tokio::join!(
-            append(api, token, user, &id, media, index, offset, len, bytes),
-            async {
-                if index + 1 < count {
-                    let (offset, len) = span(index + 1);
-                    Some(media.read_exact_chunk(offset, len).await)
-                } else {
-                    None
-                }
-            }
-        );
-        sent?;
-        ahead = next;
+        let bytes = parts.part(offset, len).await?;
+        let next = (index + 1 < count).then(|| span(index + 1));
+        parts
+            .while_sending(append(api, token, user, &id, index, bytes), next)
+            .await?;
     }
     let ctx = RequestContext::idempotent(Platform::Twitter, "media.finalize");
     let url = api.url(&format!("media/upload/{id}/finalize"), &[]);
@@ -205,29 +193,22 @@ pub(crate) async fn upload(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Appends segment `index` (`bytes`), sent again (from memory) while X's
+/// answer is temporary.
 async fn append(
     api: &Api,
     token: &SecretString,
     user: &Caller,
     id: &str,
-    media: &Media,
     index: u64,
-    offset: u64,
-    len: u64,
-    first: Result<Bytes>,
+    bytes: Bytes,
 ) -> Result<()> {
     let url = api.url(&format!("media/upload/{id}/append"), &[]);
+    let len = bytes.len() as u64;
     let mut attempt = 0;
-    let mut first = Some(first);
     loop {
         attempt += 1;
-        // The bytes read ahead the first time; read again for a repeat.
-        let bytes = match first.take() {
-            Some(bytes) => bytes?,
-            None => media.read_exact_chunk(offset, len).await?,
-        };
-        let part = Part::stream_with_length(postd_core::reqwest::Body::from(bytes), len)
+        let part = Part::stream_with_length(postd_core::reqwest::Body::from(bytes.clone()), len)
             .file_name("media")
             .mime_str("application/octet-stream")
             .map_err(|e| Error::config("bad multipart type").with_source(e.without_url()))?;

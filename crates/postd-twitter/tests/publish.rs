@@ -171,6 +171,28 @@ async fn media_that_fails_processing_is_rejected_and_nothing_is_posted() {
 }
 
 #[tokio::test]
+async fn a_segment_whose_append_breaks_is_sent_again_and_the_video_arrives_whole() {
+    let e = env().await;
+    let x = small_segments(&e);
+    let f = TempFile::new("video-again", "clip.mp4", 5 * 64 * 1024 + 123);
+    // The connection breaks before X takes the first append: that segment
+    // goes again (from memory) while the next one is read.
+    e.fake
+        .server()
+        .faults()
+        .inject("POST", "/append", Fault::Reset, 1, Timing::BeforeCommit);
+    let p = post("v-again")
+        .with_text("again")
+        .with_media(Media::file(MediaKind::Video, &f.path));
+    x.publish(&e.creds, &e.target, &p).await.unwrap();
+    assert_eq!(e.fake.server().faults().injected(), 1);
+    let m = &e.fake.media()[0];
+    assert_eq!(m.segments, 6);
+    assert_eq!(m.received_bytes, f.data.len() as u64);
+    assert_eq!(m.checksum, upload_checksum(&f.data));
+}
+
+#[tokio::test]
 async fn a_video_too_long_for_the_users_tier_is_a_media_rejection() {
     let e = env().await;
     e.fake.server().faults().inject(

@@ -1,5 +1,6 @@
 //! The shared client: one reqwest client (rustls), the call loop, body reading and metrics.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
@@ -519,11 +520,14 @@ impl HttpClient {
                         (Err(err), true)
                     }
                 };
-                span.record("attempts", attempt + 1);
-                span.record(
-                    "latency_ms",
-                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                );
+                if !span.is_none() {
+                    // Nobody to read it, no clock to read for it.
+                    span.record("attempts", attempt + 1);
+                    span.record(
+                        "latency_ms",
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    );
+                }
 
                 let err = match outcome {
                     Ok(resp) => {
@@ -737,28 +741,13 @@ fn record_metrics(ctx: &RequestContext, outcome: &Result<HttpResponse>, latency:
             .unwrap_or("transport_error"),
     };
     let keys = metric_keys(ctx.platform, ctx.operation, status);
-    let (requests, duration) = keys.as_ref();
+    let (requests, duration) = &*keys;
     metrics::with_recorder(|recorder| {
         recorder.register_counter(requests, &METADATA).increment(1);
         recorder
             .register_histogram(duration, &METADATA)
             .record(latency.as_secs_f64());
     });
-}
-
-/// Keys kept for the life of the process, or made for one call.
-enum Keys {
-    Kept(&'static (metrics::Key, metrics::Key)),
-    Made(Box<(metrics::Key, metrics::Key)>),
-}
-
-impl AsRef<(metrics::Key, metrics::Key)> for Keys {
-    fn as_ref(&self) -> &(metrics::Key, metrics::Key) {
-        match self {
-            Keys::Kept(keys) => keys,
-            Keys::Made(keys) => keys,
-        }
-    }
 }
 
 /// Most key pairs [`metric_keys`] keeps; past it, keys are made per call.
@@ -771,7 +760,11 @@ const KEPT_KEYS: usize = 4096;
 /// list and a hash of it all, about 500 instructions a metric. Here each
 /// pair is made once and kept for the life of the process. Operations are
 /// static names, so the pairs are few; the map is capped all the same.
-fn metric_keys(platform: Platform, operation: &'static str, status: &'static str) -> Keys {
+fn metric_keys(
+    platform: Platform,
+    operation: &'static str,
+    status: &'static str,
+) -> Cow<'static, (metrics::Key, metrics::Key)> {
     type Kept = HashMap<
         (Platform, usize, usize, usize, usize),
         &'static (metrics::Key, metrics::Key),
@@ -805,15 +798,15 @@ fn metric_keys(platform: Platform, operation: &'static str, status: &'static str
     // A panic elsewhere cannot leave the map half-written: take it as it is.
     let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(keys) = kept.get(&id) {
-        return Keys::Kept(keys);
+        return Cow::Borrowed(*keys);
     }
     if kept.len() >= KEPT_KEYS {
         drop(kept);
-        return Keys::Made(Box::new(make()));
+        return Cow::Owned(make());
     }
     let keys: &'static (metrics::Key, metrics::Key) = Box::leak(Box::new(make()));
     kept.insert(id, keys);
-    Keys::Kept(keys)
+    Cow::Borrowed(keys)
 }
 
 /// A hasher for keys made of a few machine words (pointers, lengths, a

@@ -28,8 +28,8 @@
 //!    [`RetryPolicy::max_retry_after`] stops, handed back with
 //!    [`Retry::Temporary`](crate::Retry::Temporary) carrying the wait for the
 //!    queue to reschedule;
-//! 3. a streamed body that is spent stops (one `execute_with` makes again
-//!    is not spent);
+//! 3. a streamed body that is spent stops (a request `execute_with` makes
+//!    again is never spent);
 //! 4. [`RetryPolicy::max_retries`] retries made stops;
 //! 5. otherwise the client waits `max(server hint, full-jitter backoff)` and
 //!    tries again, unless that would end past [`RetryPolicy::total_budget`].
