@@ -43,6 +43,7 @@ use url::Url;
 
 use crate::api::{Account, Api, id};
 use crate::audiences::valid_email;
+use crate::error::cut;
 
 /// The longest subject line and preview text, in characters.
 pub const SUBJECT_MAX_CHARS: usize = 150;
@@ -230,7 +231,7 @@ pub(crate) fn validate(
     if let Some(bad) = o.test_emails.iter().find(|e| !valid_email(e)) {
         return Err(invalid(format!(
             "test address {:?} is not an email address",
-            bad.chars().take(80).collect::<String>()
+            cut(bad, 80)
         )));
     }
     if o.timewarp && o.batch_delivery.is_some() {
@@ -470,10 +471,7 @@ fn gone(c: &Campaign) -> Error {
         ),
     )
     .with_platform(Platform::Mailchimp)
-    .with_code(format!(
-        "campaign_{}",
-        c.status.chars().take(20).collect::<String>()
-    ))
+    .with_code(format!("campaign_{}", cut(&c.status, 20)))
 }
 
 /// `marked` read from a lookup: what to do before creating anything.
@@ -529,7 +527,7 @@ fn what_was_found(found: &[Campaign]) -> Result<Found> {
                 format!(
                     "campaign {} of this post is {:?}; check it in Mailchimp",
                     c.id,
-                    c.status.chars().take(20).collect::<String>()
+                    cut(&c.status, 20)
                 ),
             )
             .with_platform(Platform::Mailchimp));
@@ -796,7 +794,7 @@ async fn checklist(api: &Api, account: &Account, cid: &str) -> Result<()> {
         failing = errors(&list);
     }
     for w in list.items.iter().filter(|i| i.kind == "warning") {
-        tracing::info!(platform = "mailchimp", heading = %w.heading.chars().take(100).collect::<String>(), "send checklist warning");
+        tracing::info!(platform = "mailchimp", heading = %cut(&w.heading, 100), "send checklist warning");
     }
     if list.is_ready {
         return Ok(());
@@ -804,13 +802,7 @@ async fn checklist(api: &Api, account: &Account, cid: &str) -> Result<()> {
     let words: Vec<String> = failing
         .iter()
         .take(10)
-        .map(|i| {
-            format!(
-                "{}: {}",
-                i.heading.chars().take(100).collect::<String>(),
-                i.details.chars().take(300).collect::<String>()
-            )
-        })
+        .map(|i| format!("{}: {}", cut(&i.heading, 100), cut(&i.details, 300)))
         .collect();
     let recipients_only = !failing.is_empty() && failing.iter().all(about_recipients);
     let e = Error::new(
@@ -938,7 +930,7 @@ pub(crate) async fn status(
     if handle.kind != HANDLE_KIND || handle.platform != Platform::Mailchimp {
         return Err(Error::invalid_content(format!(
             "not a Mailchimp campaign handle (kind {:?})",
-            handle.kind.chars().take(40).collect::<String>()
+            cut(&handle.kind, 40)
         ))
         .with_platform(Platform::Mailchimp));
     }
@@ -993,11 +985,11 @@ pub(crate) async fn status(
         // or in any other state a week after the publish: a person looks.
         state if past_horizon(handle, state, time(&c.send_time), now) => PublishStatus::Failed {
             kind: ErrorKind::Timeout,
-            code: format!("campaign_{}", state.chars().take(20).collect::<String>()),
+            code: format!("campaign_{}", cut(state, 20)),
             message: format!(
                 "campaign {} is still {:?} long after it was due; check it in Mailchimp",
                 c.id,
-                state.chars().take(20).collect::<String>()
+                cut(state, 20)
             ),
         },
         state => {
@@ -1011,7 +1003,7 @@ pub(crate) async fn status(
                 _ => api.cfg.status_poll_interval,
             };
             PublishStatus::Processing {
-                state: state.chars().take(20).collect(),
+                state: cut(state, 20),
                 retry_after: wait,
                 next: handle.clone(),
             }

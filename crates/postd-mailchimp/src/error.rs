@@ -42,7 +42,8 @@ struct FieldError {
     message: String,
 }
 
-fn cut(s: &str, n: usize) -> String {
+/// The first `n` characters of `s`.
+pub(crate) fn cut(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 

@@ -7,6 +7,7 @@ mod common;
 use common::http;
 use postd_core::{Connector, Credentials, ErrorKind};
 use postd_mailchimp::MailchimpConfig;
+use postd_testkit::mailchimp::problem;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -78,12 +79,12 @@ async fn an_error_echoing_the_webhook_url_does_not_carry_its_tag() {
             .await;
         Mock::given(method("POST"))
             .and(path("/3.0/lists/abc123/webhooks"))
-            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-                "type": "https://mailchimp.com/developer/marketing/docs/errors/",
-                "title": "Invalid Resource",
-                "status": 400,
-                "detail": format!("{}The URL {url} could not be reached.", "x".repeat(pad)),
-            })))
+            .respond_with(ResponseTemplate::new(400).set_body_json(problem(
+                400,
+                "Invalid Resource",
+                &format!("{}The URL {url} could not be reached.", "x".repeat(pad)),
+                "hostile-webhook",
+            )))
             .mount(&server)
             .await;
         let e = mc
@@ -105,12 +106,12 @@ async fn the_api_key_never_reaches_an_error_a_url_or_debug() {
     let key = "CANARYc4n4ry0123456789abcdef01-us6";
     Mock::given(method("GET"))
         .and(path("/3.0/lists"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "type": "https://mailchimp.com/developer/marketing/docs/errors/",
-            "title": "Bad Request",
-            "status": 400,
-            "detail": format!("echo {key} and Basic cG9zdGQ6{key}"),
-        })))
+        .respond_with(ResponseTemplate::new(400).set_body_json(problem(
+            400,
+            "Bad Request",
+            &format!("echo {key} and Basic cG9zdGQ6{key}"),
+            "hostile-key",
+        )))
         .mount(&server)
         .await;
     let creds = Credentials::ApiKey(key.into());
